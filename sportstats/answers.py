@@ -1,0 +1,208 @@
+"""Answering a validated question: cache, upstream, shaping. The one core behind HTTP and MCP.
+
+The flow is the same for every endpoint: look the normalised question up in the cache; on a miss
+fetch the upstream (one call, or one per player for season averages), shape flat rows, fit the
+body under the assistant's size limit, and store it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .cache import X_CACHE, AnswerCache, Entry, Produced, parse_body, ttl_for
+from .endpoints import PLAYERS, Endpoint
+from .params import Query, current_season, upstream_params
+from .upstream import UpstreamClient, UpstreamError
+
+# Assistants cut or refuse answers over 100,000 characters; leave room for their framing.
+MAX_BODY_CHARS = 90_000
+SOURCE = "BALLDONTLIE NBA API"
+
+
+@dataclass
+class Reply:
+    """A data answer ready to send: body bytes, cache state and the headers that go with it."""
+
+    body: bytes
+    state: str
+    entry: Entry
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-Cache": X_CACHE[self.state],
+            "Age": str(max(0, int(time.time() - self.entry.fetched_at))),
+        }
+
+    def answer(self) -> dict[str, Any]:
+        return json.loads(self.body)
+
+
+class Answers:
+    """Turns (endpoint, query) into a `Reply`, at the lowest upstream cost it can."""
+
+    def __init__(self, upstream: UpstreamClient, cache: AnswerCache) -> None:
+        self.upstream = upstream
+        self.cache = cache
+
+    async def reply(self, endpoint: Endpoint, query: Query) -> Reply:
+        entry, state = await self._entry(endpoint, query, self.upstream.deadline())
+        return Reply(entry.render(state), state, entry)
+
+    async def _entry(self, endpoint: Endpoint, query: Query, deadline: float) -> tuple[Entry, str]:
+        if endpoint.per_player:
+            query = query.replace(season=query.get("season") or current_season())
+            produce = self._merge_players
+        else:
+            produce = self._produce
+        return await self.cache.fetch(
+            f"{endpoint.name}?{query.key()}", lambda: produce(endpoint, query, deadline)
+        )
+
+    async def _produce(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
+        """One upstream call, shaped into an answer."""
+        pairs = upstream_params(endpoint.params, query)
+        if endpoint.per_player:  # the upstream takes one `player_id`, not `player_ids[]`
+            pairs = [("player_id" if k == "player_ids[]" else k, v) for k, v in pairs]
+        payload = await self.upstream.get(endpoint.upstream_path, pairs, deadline)
+        items = payload.get("data")
+        if isinstance(items, dict):
+            items = [items]
+        if not isinstance(items, list):
+            raise UpstreamError(
+                502,
+                "upstream_bad_response",
+                "The upstream data service sent an answer without a data list.",
+                "Try again in a minute.",
+                transient=True,
+            )
+        meta: dict[str, Any] = {"source": f"{SOURCE} {endpoint.upstream_path}"}
+        if endpoint.name == "teams":
+            current = [
+                t for t in items if isinstance(t, dict) and str(t.get("conference", "")).strip()
+            ]
+            if len(current) < len(items):
+                meta["defunct_teams_left_out"] = len(items) - len(current)
+            items = current
+        upstream_meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
+        next_cursor = upstream_meta.get("next_cursor") if endpoint.paged else None
+        rows = endpoint.table.rows(items)
+        answer = build_answer(endpoint, rows, next_cursor, meta, query)
+        games = [g for g in (_game_of(endpoint.name, item) for item in items) if g]
+        ttl = ttl_for(
+            endpoint.name, games, self.cache.settings, query.get("season"), current_season()
+        )
+        if not rows:
+            ttl = min(ttl, self.cache.settings.empty_ttl_s)
+        return Produced(answer, ttl)
+
+    async def _merge_players(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
+        """Season averages: one cached upstream call per player, concurrently, joined with names.
+
+        Each player's averages are cached on their own, so a later question about an overlapping
+        set of players costs only the players not yet asked about.
+        """
+        player_ids = query.get("player_ids")
+        lookups = [
+            self.cache.fetch(
+                f"{endpoint.name}/player?{sub.key()}",
+                lambda sub=sub: self._produce(endpoint, sub, deadline),
+            )
+            for sub in (query.replace(player_ids=(pid,)) for pid in player_ids)
+        ]
+        *results, names = await asyncio.gather(
+            *lookups, self.names(player_ids, deadline), return_exceptions=True
+        )
+        rows: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        missing: list[int] = []
+        for pid, result in zip(player_ids, results, strict=True):
+            if isinstance(result, UpstreamError):
+                errors.append({"player_id": pid, "code": result.code, "message": result.message})
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                found = parse_body(result[0].body)["data"]
+                rows.extend(found) if found else missing.append(pid)
+        if len(errors) == len(player_ids):
+            raise next(r for r in results if isinstance(r, UpstreamError))
+        meta: dict[str, Any] = {"source": f"{SOURCE} {endpoint.upstream_path}"}
+        if isinstance(names, BaseException) or not names:
+            names = {}
+            meta["names_unavailable"] = True
+        for row in rows:
+            row["player"] = names.get(row["player_id"])
+        if errors:
+            meta["errors"] = errors
+        if missing:
+            meta["missing_player_ids"] = missing
+        ttl = ttl_for(endpoint.name, [], self.cache.settings, query.get("season"), current_season())
+        answer = build_answer(endpoint, rows, None, meta, query)
+        # A partial answer is not kept: the next try fetches only the players that failed.
+        return Produced(answer, 0 if errors or not names else ttl)
+
+    async def names(self, player_ids: tuple[int, ...], deadline: float) -> dict[int, str]:
+        """Player names by id, through the (cached) players endpoint."""
+        query = Query({"player_ids": player_ids, "limit": 100})
+        entry, _ = await self._entry(PLAYERS, query, deadline)
+        return {row["player_id"]: row["name"] for row in parse_body(entry.body)["data"]}
+
+
+def _game_of(endpoint: str, item: Any) -> dict[str, Any] | None:
+    if not isinstance(item, dict):
+        return None
+    if endpoint == "games":
+        return item
+    if endpoint == "stats":
+        return item.get("game") if isinstance(item.get("game"), dict) else None
+    return None
+
+
+def build_answer(
+    endpoint: Endpoint,
+    rows: list[dict[str, Any]],
+    next_cursor: Any,
+    meta: dict[str, Any],
+    query: Query,
+) -> dict[str, Any]:
+    """The table answer: columns, rows and meta, trimmed to fit the assistant's size limit."""
+    meta = {"count": len(rows), "next_cursor": next_cursor, **meta, "query": query.as_json()}
+    asked = json.dumps(query.as_json()) if query.values else "everything"
+    if meta.get("missing_player_ids"):
+        meta["note"] = (
+            "No averages for player ids "
+            + ", ".join(map(str, meta["missing_player_ids"]))
+            + f" in season {query.get('season')}: they played no games that season."
+        )
+    elif not rows:
+        meta["note"] = (
+            f"No {endpoint.name.replace('_', ' ')} matched {asked}; try a wider question"
+            " (another season, fewer filters, one name part)."
+        )
+    elif meta.get("defunct_teams_left_out"):
+        meta["note"] = f"The {len(rows)} current teams; defunct franchises are left out."
+    answer = {"columns": list(endpoint.table.columns), "data": rows, "meta": meta}
+    size = len(json.dumps(answer, ensure_ascii=False, separators=(",", ":")))
+    if size > MAX_BODY_CHARS:
+        row_sizes = [
+            len(json.dumps(row, ensure_ascii=False, separators=(",", ":"))) + 1 for row in rows
+        ]
+        budget = MAX_BODY_CHARS - (size - sum(row_sizes)) - 300
+        shown = 0
+        while shown < len(rows) and budget >= row_sizes[shown]:
+            budget -= row_sizes[shown]
+            shown += 1
+        meta.update(
+            count=shown,
+            truncated=True,
+            shown=shown,
+            total=len(rows),
+            note=f"Showing {shown} of {len(rows)} rows to stay within the answer size limit;"
+            " ask with a smaller limit or narrower filters for the rest.",
+        )
+        answer["data"] = rows[:shown]
+    return answer

@@ -1,0 +1,378 @@
+"""Answers kept for reuse: keys, TTL policy, stale handling and single-flight, over aiocache.
+
+Vocabulary as in Varnish: a `hit` is fresh; `revalidating` (UPDATING) is just past its TTL, served
+at once while one background refresh runs; `stale` is an expired copy served because the upstream
+failed; a `miss` went upstream. Entries hold the answer already serialised, so a hit costs one
+lookup and one concatenation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from aiocache import SimpleMemoryCache
+from aiocache.base import BaseCache
+
+from .settings import CacheSettings
+from .tables import is_settled
+from .upstream import UpstreamError
+
+log = logging.getLogger(__name__)
+
+STATES = ("hit", "miss", "stale", "revalidating")
+X_CACHE = {"hit": "HIT", "miss": "MISS", "stale": "STALE", "revalidating": "UPDATING"}
+KEY_PREFIX = "v1:"
+LOCK_POLL_S = 0.05
+
+
+@dataclass
+class Entry:
+    """One cached answer. `body` is its JSON cut just before the value of `meta.cache`."""
+
+    body: str
+    fetched_at: float
+    fresh_until: float
+    stale_until: float
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + 100
+
+    def render(self, state: str) -> bytes:
+        return (self.body + state + '"}}').encode()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_stored(cls, value: Any) -> Entry | None:
+        if isinstance(value, Entry):
+            return value
+        if isinstance(value, dict):
+            try:
+                return cls(**value)
+            except TypeError:
+                return None
+        return None
+
+
+@dataclass
+class Produced:
+    """What a miss produced: the answer (columns, data, meta) and how long it stays fresh."""
+
+    answer: dict[str, Any]
+    ttl_s: float
+
+
+def answer_body(answer: dict[str, Any], fetched_at: float) -> str:
+    """Serialise an answer with `meta.fetched_at`, cut just before the value of `meta.cache`."""
+    meta = dict(answer["meta"])
+    meta.pop("cache", None)
+    meta["fetched_at"] = dt.datetime.fromtimestamp(fetched_at, dt.UTC).isoformat(timespec="seconds")
+    meta["cache"] = ""
+    ordered = {key: value for key, value in answer.items() if key != "meta"} | {"meta": meta}
+    text = json.dumps(ordered, ensure_ascii=False, separators=(",", ":"))
+    return text[: -len('"}}')]
+
+
+def parse_body(body: str) -> dict[str, Any]:
+    """The answer an entry holds, for merging it into a larger answer."""
+    return json.loads(body + '"}}')
+
+
+class BoundedMemoryCache(SimpleMemoryCache):
+    """aiocache's memory backend bounded by entries and bytes, evicting the least recently used.
+
+    aiocache 0.12's SimpleMemoryCache has neither bound nor LRU and arms one timer per key; here
+    the dict is an OrderedDict (a read moves the key to the end, a write evicts from the front)
+    and expiry is checked lazily on read instead of by timers.
+    """
+
+    def __init__(self, max_entries: int, max_bytes: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.evictions = 0
+        self._cache: OrderedDict[str, tuple[Any, float | None]] = OrderedDict()
+
+    @staticmethod
+    def _size(value: Any) -> int:
+        return getattr(value, "size", 100)
+
+    async def _get(self, key, encoding="utf-8", _conn=None):
+        item = self._cache.get(key)
+        if item is None:
+            return None
+        value, expires = item
+        if expires is not None and expires <= time.monotonic():
+            self._drop(key)
+            return None
+        self._cache.move_to_end(key)
+        return value
+
+    async def _multi_get(self, keys, encoding="utf-8", _conn=None):
+        return [await self._get(key) for key in keys]
+
+    async def _set(self, key, value, ttl=None, _cas_token=None, _conn=None):
+        self._drop(key)
+        self._cache[key] = (value, time.monotonic() + ttl if ttl else None)
+        self.bytes += self._size(value)
+        while len(self._cache) > self.max_entries or (
+            self.bytes > self.max_bytes and len(self._cache) > 1
+        ):
+            oldest = next(iter(self._cache))
+            self._drop(oldest)
+            self.evictions += 1
+        return True
+
+    async def _add(self, key, value, ttl=None, _conn=None):
+        if await self._get(key) is not None:
+            raise ValueError(f"Key {key} already exists, use .set to update the value")
+        return await self._set(key, value, ttl=ttl)
+
+    async def _exists(self, key, _conn=None):
+        return await self._get(key) is not None
+
+    async def _expire(self, key, ttl, _conn=None):
+        item = self._cache.get(key)
+        if item is None:
+            return False
+        self._cache[key] = (item[0], time.monotonic() + ttl if ttl else None)
+        return True
+
+    async def _delete(self, key, _conn=None):
+        return self._drop(key)
+
+    async def _clear(self, namespace=None, _conn=None):
+        for key in [k for k in self._cache if not namespace or k.startswith(namespace)]:
+            self._drop(key)
+        return True
+
+    async def _increment(self, key, delta, _conn=None):
+        raise NotImplementedError("counters are not kept in the answer cache")
+
+    def _drop(self, key: str) -> int:
+        item = self._cache.pop(key, None)
+        if item is None:
+            return 0
+        self.bytes -= self._size(item[0])
+        return 1
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+
+def ttl_for(
+    endpoint: str,
+    games: list[dict[str, Any]],
+    settings: CacheSettings,
+    season: int | None = None,
+    current_season: int | None = None,
+    today: dt.date | None = None,
+) -> float:
+    """How long an answer stays fresh, by how fast its data changes.
+
+    The endpoint's base TTL holds for settled data; live or scheduled games, today's games and
+    the current season's averages get the shorter TTLs; an empty answer is kept only briefly.
+    `games` are the game objects the answer is about (for stats, each row's game).
+    """
+    base = float(settings.ttl_s.get(endpoint, 0))
+    if endpoint == "season_averages":
+        if season is not None and season == current_season:
+            return min(base, settings.current_season_ttl_s)
+        return base
+    if endpoint not in ("games", "stats"):
+        return base
+    if not games:
+        return min(base, settings.empty_ttl_s)
+    if not all(is_settled(game) for game in games):
+        return min(base, settings.live_ttl_s)
+    # A final score is final, but box scores get corrected for a day or so.
+    recent = (today or dt.date.today()) - dt.timedelta(days=2)
+    if any(str(game.get("date", ""))[:10] >= recent.isoformat() for game in games):
+        return min(base, settings.recent_ttl_s)
+    return base
+
+
+class AnswerCache:
+    """Cache lookups with stale-while-revalidate, stale-if-error and single-flight misses.
+
+    Single-flight is per key in the process (one task per cold key; every concurrent caller
+    awaits it) and, with Redis, across processes (a short lock key; the others poll for the
+    answer the lock holder stores).
+    """
+
+    def __init__(self, backend: BaseCache, settings: CacheSettings, redis: Any = None) -> None:
+        self.backend = backend
+        self.settings = settings
+        self.redis = redis
+        self._inflight: dict[str, asyncio.Task[Entry]] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+        self.coalesced = 0  # callers that shared another caller's upstream fetch
+
+    async def get(self, key: str) -> Entry | None:
+        try:
+            return Entry.from_stored(await self.backend.get(KEY_PREFIX + key))
+        except Exception as exc:  # a cache outage must not fail the answer
+            log.warning("cache read failed: %s", type(exc).__name__)
+            return None
+
+    async def put(self, key: str, entry: Entry) -> None:
+        ttl = max(1, int(entry.stale_until - time.time()))
+        value = entry if isinstance(self.backend, BoundedMemoryCache) else entry.to_dict()
+        try:
+            await self.backend.set(KEY_PREFIX + key, value, ttl=ttl)
+        except Exception as exc:
+            log.warning("cache write failed: %s", type(exc).__name__)
+
+    async def fetch(
+        self, key: str, produce: Callable[[], Awaitable[Produced]]
+    ) -> tuple[Entry, str]:
+        """The entry for `key` and how it was obtained (one of STATES)."""
+        entry = await self.get(key)
+        now = time.time()
+        if entry is not None:
+            if now < entry.fresh_until:
+                return entry, "hit"
+            ttl = entry.fresh_until - entry.fetched_at
+            if now < entry.fresh_until + min(self.settings.revalidate_window_s, ttl):
+                self._revalidate(key, produce)
+                return entry, "revalidating"
+        try:
+            return await self._single_flight(key, produce, entry), "miss"
+        except UpstreamError as exc:
+            if exc.transient and entry is not None and now < entry.stale_until:
+                log.info("serving stale %s after %s", key, exc.code)
+                return entry, "stale"
+            raise
+
+    def _revalidate(self, key: str, produce: Callable[[], Awaitable[Produced]]) -> None:
+        if key in self._inflight:
+            return
+        task = self._start(key, produce, None)
+        task.add_done_callback(_log_failure)
+
+    async def _single_flight(
+        self, key: str, produce: Callable[[], Awaitable[Produced]], old: Entry | None
+    ) -> Entry:
+        task = self._inflight.get(key)
+        if task is None:
+            task = self._start(key, produce, old)
+        else:
+            self.coalesced += 1
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), self.settings.coalesce_wait_s)
+        except TimeoutError:
+            raise UpstreamError(
+                504,
+                "upstream_timeout",
+                "The upstream data service is taking too long to answer this question.",
+                "Try again in a minute.",
+                transient=True,
+            ) from None
+
+    def _start(
+        self, key: str, produce: Callable[[], Awaitable[Produced]], old: Entry | None
+    ) -> asyncio.Task[Entry]:
+        """Run one fetch for `key` in its own task, so a caller that goes away cannot cancel it."""
+        task = asyncio.create_task(self._fill(key, produce, old))
+        self._inflight[key] = task
+        self._background.add(task)
+
+        def done(finished: asyncio.Task[Entry]) -> None:
+            self._background.discard(finished)
+            if self._inflight.get(key) is finished:
+                del self._inflight[key]
+
+        task.add_done_callback(done)
+        return task
+
+    async def _fill(
+        self, key: str, produce: Callable[[], Awaitable[Produced]], old: Entry | None
+    ) -> Entry:
+        if self.redis is None:
+            return await self._produce_and_store(key, produce)
+        lock = f"sportstats:lock:{KEY_PREFIX}{key}"
+        token = uuid.uuid4().hex
+        give_up = time.monotonic() + self.settings.coalesce_wait_s
+        while True:
+            if await self._try_lock(lock, token):
+                try:
+                    return await self._produce_and_store(key, produce)
+                finally:
+                    await self._unlock(lock, token)
+            # Another process is fetching this key: wait for what it stores.
+            while time.monotonic() < give_up:
+                await asyncio.sleep(LOCK_POLL_S)
+                entry = await self.get(key)
+                if entry is not None and (old is None or entry.fetched_at > old.fetched_at):
+                    if time.time() < entry.fresh_until:
+                        return entry
+                if not await self._locked(lock):
+                    break  # the holder failed or gave up: try to take the lock ourselves
+            if time.monotonic() >= give_up:
+                return await self._produce_and_store(key, produce)
+
+    async def _try_lock(self, lock: str, token: str) -> bool:
+        ttl_ms = int(self.settings.coalesce_wait_s * 1000)
+        try:
+            return bool(await self.redis.set(lock, token, nx=True, px=ttl_ms))
+        except Exception as exc:
+            log.warning("redis lock failed (%s); fetching without it", type(exc).__name__)
+            return True
+
+    async def _locked(self, lock: str) -> bool:
+        try:
+            return bool(await self.redis.exists(lock))
+        except Exception:
+            return False
+
+    async def _unlock(self, lock: str, token: str) -> None:
+        try:
+            await self.redis.eval(
+                "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1])"
+                " end return 0",
+                1,
+                lock,
+                token,
+            )
+        except Exception as exc:
+            log.warning("redis unlock failed: %s", type(exc).__name__)
+
+    async def _produce_and_store(
+        self, key: str, produce: Callable[[], Awaitable[Produced]]
+    ) -> Entry:
+        produced = await produce()
+        now = time.time()
+        entry = Entry(
+            body=answer_body(produced.answer, now),
+            fetched_at=now,
+            fresh_until=now + produced.ttl_s,
+            stale_until=now + produced.ttl_s + self.settings.stale_max_age_s,
+        )
+        if produced.ttl_s > 0:
+            await self.put(key, entry)
+        return entry
+
+    async def close(self) -> None:
+        """Cancel background refreshes and close the backend."""
+        for task in list(self._background):
+            task.cancel()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        await self.backend.close()
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.info("background refresh failed: %s", type(task.exception()).__name__)

@@ -1,0 +1,144 @@
+"""The five data endpoints, declared as data: parameters, upstream path, table, wording.
+
+Routes, validation, the OpenAPI spec and the MCP tools are all generated from these declarations;
+the endpoints differ in data, not in code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import tables
+from .params import Param
+from .tables import Table
+
+IDS_NOTE = "Repeat the parameter or separate values with commas."
+
+PLAYER_IDS = Param("player_ids", "ids", f"Player ids (from /players). {IDS_NOTE}")
+TEAM_IDS = Param("team_ids", "ids", f"Team ids 1-30 (from /teams). {IDS_NOTE}")
+GAME_IDS = Param("game_ids", "ids", f"Game ids (from /games). {IDS_NOTE}")
+SEASONS = Param(
+    "seasons", "seasons", f"Seasons by the year they began: 2024 is 2024-25. {IDS_NOTE}"
+)
+DATES = Param("dates", "dates", f"Game days as YYYY-MM-DD (US dates). {IDS_NOTE}")
+START_DATE = Param("start_date", "date", "First game day, YYYY-MM-DD (inclusive).")
+END_DATE = Param("end_date", "date", "Last game day, YYYY-MM-DD (inclusive).")
+POSTSEASON = Param("postseason", "bool", "true: playoff games only; false: regular season only.")
+LIMIT = Param("limit", "limit", "Rows per page, 1-100 (default 25).", upstream="per_page")
+CURSOR = Param("cursor", "cursor", "Paging: pass meta.next_cursor of the previous answer.")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One data endpoint: what the assistant may ask and how the upstream is asked."""
+
+    name: str
+    upstream_path: str
+    table: Table
+    params: tuple[Param, ...]
+    summary: str
+    description: str
+    paged: bool = True
+    per_player: bool = False  # upstream takes one player_id per call: fan out and merge
+
+    @property
+    def path(self) -> str:
+        return f"/{self.name}"
+
+    @property
+    def operation_id(self) -> str:
+        return "get" + "".join(part.title() for part in self.name.split("_"))
+
+    @property
+    def tool_name(self) -> str:
+        return f"get_{self.name}"
+
+
+PLAYERS = Endpoint(
+    name="players",
+    upstream_path="/players",
+    table=tables.PLAYERS,
+    params=(
+        Param(
+            "query",
+            "text",
+            "Search by first or last name, one name part (e.g. 'curry').",
+            upstream="search",
+        ),
+        Param("first_name", "text", "Filter by first name."),
+        Param("last_name", "text", "Filter by last name."),
+        TEAM_IDS,
+        PLAYER_IDS,
+        LIMIT,
+        CURSOR,
+    ),
+    summary="Find NBA players by name, team or id",
+    description="NBA players, current and retired, with position, team, height, weight, draft."
+    " Search one name part: a full name may match nothing.",
+)
+
+TEAMS = Endpoint(
+    name="teams",
+    upstream_path="/teams",
+    table=tables.TEAMS,
+    params=(
+        Param("conference", "enum", "East or West.", choices=("East", "West")),
+        Param(
+            "division",
+            "enum",
+            "One of the six NBA divisions.",
+            choices=("Atlantic", "Central", "Southeast", "Northwest", "Pacific", "Southwest"),
+        ),
+    ),
+    summary="List the 30 current NBA teams",
+    description="The 30 current NBA teams with ids, conference and division;"
+    " defunct franchises are left out.",
+    paged=False,
+)
+
+GAMES = Endpoint(
+    name="games",
+    upstream_path="/games",
+    table=tables.GAMES,
+    params=(SEASONS, TEAM_IDS, DATES, START_DATE, END_DATE, POSTSEASON, LIMIT, CURSOR),
+    summary="NBA games: scores, schedule and live status",
+    description="NBA games with home and visiting team, score and status (Final, live quarter,"
+    " or scheduled tip-off in UTC). Filter by season, team, dates.",
+)
+
+STATS = Endpoint(
+    name="stats",
+    upstream_path="/stats",
+    table=tables.STATS,
+    params=(PLAYER_IDS, GAME_IDS, SEASONS, DATES, START_DATE, END_DATE, POSTSEASON, LIMIT, CURSOR),
+    summary="NBA box-score lines: one player in one game",
+    description="Per-game player stats (min, pts, reb, ast, stl, blk, shooting). Filter by"
+    " player_ids, game_ids, seasons or dates; e.g. game_ids of last night's game.",
+)
+
+SEASON_AVERAGES = Endpoint(
+    name="season_averages",
+    upstream_path="/season_averages",
+    table=tables.SEASON_AVERAGES,
+    params=(
+        Param(
+            "season",
+            "season",
+            "Season by the year it began (2024 is 2024-25); default: the current season.",
+        ),
+        Param(
+            "player_ids",
+            "ids",
+            f"Player ids (from /players), one or more. {IDS_NOTE}",
+            required=True,
+        ),
+    ),
+    summary="NBA season averages per player",
+    description="Per-game averages of one season for one or more players. A player with no"
+    " games that season is listed in meta, not as an error.",
+    paged=False,
+    per_player=True,
+)
+
+ENDPOINTS: tuple[Endpoint, ...] = (PLAYERS, TEAMS, GAMES, STATS, SEASON_AVERAGES)
+BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}

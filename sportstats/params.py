@@ -1,0 +1,261 @@
+"""Query parameters: declared once, then parsed, validated and translated from that declaration.
+
+A `Param` is the one source of truth for a parameter: its parsing rules, its upstream name, and the
+JSON schema that `openapi.yaml` and the MCP tool schemas are generated from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from multidict import MultiMapping
+
+from .errors import ApiError, bad_parameter
+
+MAX_ARRAY_VALUES = 25
+MAX_TEXT_CHARS = 64
+FIRST_SEASON = 1946
+LIMIT_DEFAULT = 25
+LIMIT_MAX = 100
+SEASON_START_MONTH = 10
+
+Kind = Literal[
+    "ids", "seasons", "dates", "date", "season", "limit", "cursor", "bool", "enum", "text"
+]
+ARRAY_KINDS = frozenset({"ids", "seasons", "dates"})
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+Value = int | str | bool | tuple[int, ...] | tuple[str, ...]
+
+
+def current_season(today: dt.date | None = None) -> int:
+    """A season is named by the year it began; a new one begins in October."""
+    today = today or dt.date.today()
+    return today.year if today.month >= SEASON_START_MONTH else today.year - 1
+
+
+def last_season(today: dt.date | None = None) -> int:
+    """Seasons from 1946 to next year are accepted (next year: schedules published early)."""
+    return (today or dt.date.today()).year + 1
+
+
+@dataclass(frozen=True)
+class Param:
+    """One query parameter as the assistant sees it, and how the upstream wants it."""
+
+    name: str
+    kind: Kind
+    description: str
+    upstream: str | None = None  # upstream name without brackets; None: same as `name`
+    choices: tuple[str, ...] = ()
+    required: bool = False
+
+    @property
+    def is_array(self) -> bool:
+        return self.kind in ARRAY_KINDS
+
+    @property
+    def upstream_name(self) -> str:
+        base = self.upstream or self.name
+        return f"{base}[]" if self.is_array else base
+
+    def allowed(self) -> str:
+        """What is allowed, in words, for error hints."""
+        last = last_season()
+        return {
+            "ids": f"positive integer ids, at most {MAX_ARRAY_VALUES}, repeated or comma-separated",
+            "seasons": f"years {FIRST_SEASON} to {last} (a season is named by the year it began),"
+            f" at most {MAX_ARRAY_VALUES}",
+            "dates": f"real dates as YYYY-MM-DD, at most {MAX_ARRAY_VALUES}",
+            "date": "a real date as YYYY-MM-DD",
+            "season": f"a year from {FIRST_SEASON} to {last} (the year the season began)",
+            "limit": f"an integer from 1 to {LIMIT_MAX} (default {LIMIT_DEFAULT})",
+            "cursor": "the non-negative integer meta.next_cursor of the previous page",
+            "bool": "true or false",
+            "enum": "one of " + ", ".join(self.choices),
+            "text": f"1 to {MAX_TEXT_CHARS} characters of text",
+        }[self.kind]
+
+    def schema(self) -> dict[str, Any]:
+        """JSON schema of the value (OpenAPI 3.0 and MCP inputSchema alike)."""
+        item: dict[str, Any]
+        if self.kind in ("ids",):
+            item = {"type": "integer", "minimum": 1}
+        elif self.kind == "seasons":
+            item = {"type": "integer", "minimum": FIRST_SEASON, "maximum": last_season()}
+        elif self.kind == "dates":
+            item = {"type": "string", "format": "date"}
+        if self.is_array:
+            return {"type": "array", "items": item, "maxItems": MAX_ARRAY_VALUES}
+        return {
+            "date": {"type": "string", "format": "date"},
+            "season": {"type": "integer", "minimum": FIRST_SEASON, "maximum": last_season()},
+            "limit": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": LIMIT_MAX,
+                "default": LIMIT_DEFAULT,
+            },
+            "cursor": {"type": "integer", "minimum": 0},
+            "bool": {"type": "boolean"},
+            "enum": {"type": "string", "enum": list(self.choices)},
+            "text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_CHARS},
+        }[self.kind]
+
+    def parse(self, raw: list[str]) -> Value | None:
+        """Turn the raw strings given for this parameter into its value; None when not given."""
+        parts = [p.strip() for r in raw for p in (r.split(",") if self.is_array else [r])]
+        parts = [p for p in parts if p]
+        if not parts:
+            return None
+        if self.is_array:
+            values = sorted({self._one(p) for p in parts})
+            if len(values) > MAX_ARRAY_VALUES:
+                raise bad_parameter(self.name, f"{len(values)} values", self.allowed())
+            return tuple(values)
+        if len(parts) > 1:
+            raise bad_parameter(self.name, ",".join(raw), self.allowed() + ", given once")
+        return self._one(parts[0])
+
+    def _one(self, text: str) -> Any:
+        kind = self.kind
+        if kind in ("ids", "seasons", "season", "limit", "cursor"):
+            if not text.isdigit() or len(text) > 12:
+                raise bad_parameter(self.name, text, self.allowed())
+            number = int(text)
+            low, high = {
+                "ids": (1, 10**12),
+                "seasons": (FIRST_SEASON, last_season()),
+                "season": (FIRST_SEASON, last_season()),
+                "limit": (1, LIMIT_MAX),
+                "cursor": (0, 10**12),
+            }[kind]
+            if not low <= number <= high:
+                raise bad_parameter(self.name, text, self.allowed())
+            return number
+        if kind in ("dates", "date"):
+            try:
+                if not _DATE_RE.match(text):
+                    raise ValueError
+                return dt.date.fromisoformat(text).isoformat()
+            except ValueError:
+                raise bad_parameter(self.name, text, self.allowed()) from None
+        if kind == "bool":
+            lowered = text.lower()
+            if lowered not in ("true", "false"):
+                raise bad_parameter(self.name, text, self.allowed())
+            return lowered == "true"
+        if kind == "enum":
+            for choice in self.choices:
+                if choice.lower() == text.lower():
+                    return choice
+            raise bad_parameter(self.name, text, self.allowed())
+        if len(text) > MAX_TEXT_CHARS or not text.isprintable():
+            raise bad_parameter(self.name, text, self.allowed())
+        return text
+
+
+@dataclass(frozen=True)
+class Query:
+    """A validated, normalised question: equal questions are equal objects with equal keys."""
+
+    values: Mapping[str, Value] = field(default_factory=dict)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.values.get(name, default)
+
+    def key(self) -> str:
+        """Canonical text of the question: sorted names, sorted de-duplicated arrays."""
+        parts = []
+        for name in sorted(self.values):
+            value = self.values[name]
+            if isinstance(value, tuple):
+                value = ",".join(str(v) for v in value)
+            elif isinstance(value, bool):
+                value = "true" if value else "false"
+            parts.append(f"{name}={value}")
+        return "&".join(parts)
+
+    def replace(self, **changes: Value | None) -> Query:
+        values = dict(self.values)
+        for name, value in changes.items():
+            if value is None:
+                values.pop(name, None)
+            else:
+                values[name] = value
+        return Query(values)
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in sorted(self.values.items())}
+
+
+def parse_query(params: Iterable[Param], query: MultiMapping[str] | Mapping[str, Any]) -> Query:
+    """Validate raw query params (repeated, comma-separated or bracketed) into a `Query`.
+
+    Raises the 400 `ApiError` on the first problem, before anything is sent upstream.
+    """
+    declared = {p.name: p for p in params}
+    raw: dict[str, list[str]] = {}
+    for key, value in _items(query):
+        name = key[:-2] if key.endswith("[]") else key
+        param = declared.get(name)
+        if param is None or (key.endswith("[]") and not param.is_array):
+            raise ApiError(
+                400,
+                "unknown_parameter",
+                f"Unknown parameter '{key[:40]}'.",
+                "Allowed parameters: " + (", ".join(declared) or "none") + ".",
+            )
+        raw.setdefault(name, []).extend(value if isinstance(value, list) else [value])
+    values: dict[str, Value] = {}
+    for name, texts in raw.items():
+        parsed = declared[name].parse([_text(name, t) for t in texts])
+        if parsed is not None:
+            values[name] = parsed
+    for param in declared.values():
+        if param.required and param.name not in values:
+            raise ApiError(
+                400,
+                "missing_parameter",
+                f"Parameter '{param.name}' is required.",
+                f"Give {param.name}: {param.allowed()}.",
+            )
+    start, end = values.get("start_date"), values.get("end_date")
+    if isinstance(start, str) and isinstance(end, str) and start > end:
+        raise ApiError(
+            400,
+            "invalid_date_range",
+            f"start_date {start} is after end_date {end}.",
+            "Give start_date on or before end_date.",
+        )
+    return Query(values)
+
+
+def _items(query: MultiMapping[str] | Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
+    return query.items()
+
+
+def _text(name: str, value: Any) -> str:
+    """Values come as text from a URL; MCP arguments may come as JSON numbers or booleans."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | str):
+        return str(value)
+    raise bad_parameter(name, value, "a string, number or boolean")
+
+
+def upstream_params(params: Iterable[Param], query: Query) -> list[tuple[str, str]]:
+    """The upstream's query pairs for a validated question, in declaration order."""
+    pairs: list[tuple[str, str]] = []
+    for param in params:
+        value = query.get(param.name)
+        if value is None:
+            continue
+        for item in value if isinstance(value, tuple) else (value,):
+            text = ("true" if item else "false") if isinstance(item, bool) else str(item)
+            pairs.append((param.upstream_name, text))
+    return pairs

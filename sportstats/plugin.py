@@ -1,0 +1,242 @@
+"""The plugin files: manifest, OpenAPI spec and logo, with the public URL filled in.
+
+The spec is generated from the endpoint declarations, so it cannot drift from what is validated
+and served. `python -m sportstats.plugin` rewrites the committed copies (`openapi.yaml`,
+`ai-plugin.json`) for a local server; a test fails when they are out of date.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from . import __version__
+from .endpoints import ENDPOINTS, Endpoint
+from .keys import SETTINGS
+from .tables import column_schema
+
+LOCAL_URL = "http://localhost:5001"
+NAME_FOR_MODEL = "sportstats"
+NAME_FOR_HUMAN = "NBA Stats"
+DESCRIPTION_FOR_HUMAN = "NBA players, teams, games, box scores and season averages, as tables."
+DESCRIPTION_FOR_MODEL = (
+    "Live and historical NBA (basketball) data only: no other league or sport. Data comes from the"
+    " BALLDONTLIE NBA API. Endpoints: /players (search by one name part, team or id), /teams (the"
+    " 30 current teams), /games (scores, schedule, live status by season, team or date), /stats"
+    " (per-game box-score lines: min, pts, reb, ast, stl, blk, shooting), /season_averages (per"
+    " player, one season). Chain calls by id: find a player's player_id with /players, a team's"
+    " team_id with /teams, a game's game_id with /games, then ask /stats or /season_averages."
+    " For 'last night' use /games with dates=<yesterday's US date>, then /stats with its game_ids."
+    " Seasons are named by the year they began (2024 = 2024-25). Every answer is"
+    " {columns, data, meta}: show data as a markdown table with those columns; meta.next_cursor"
+    " pages on (pass it as cursor); meta.note explains an empty answer; meta.cache and"
+    " meta.fetched_at say how fresh it is. Errors are {error: {code, message, hint}}: tell the"
+    " user the message and follow the hint. Stats and season averages may be unavailable if the"
+    " server's data plan does not include them; then say so."
+)
+ERROR_STATUSES = {
+    "400": "Invalid parameters: the message names the parameter and what is allowed.",
+    "404": "No such record upstream.",
+    "429": "Rate limit or upstream quota reached; see Retry-After.",
+    "502": "The upstream data service failed or refused the request.",
+    "503": "The upstream data service is unavailable for a moment.",
+    "504": "The upstream data service did not answer in time.",
+}
+
+
+def public_url(request: web.Request) -> str:
+    """The URL the assistant reaches us at: configured, else as the request (or its proxy) says."""
+    configured = request.app[SETTINGS].public_url
+    if configured:
+        return configured
+    proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
+    host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+    if proto not in ("http", "https"):
+        proto = request.scheme
+    if not host or any(ch in host for ch in "/\\ \"'<>"):
+        host = request.host
+    return f"{proto}://{host}"
+
+
+def manifest(base_url: str) -> dict[str, Any]:
+    return {
+        "schema_version": "v1",
+        "name_for_human": NAME_FOR_HUMAN,
+        "name_for_model": NAME_FOR_MODEL,
+        "description_for_human": DESCRIPTION_FOR_HUMAN,
+        "description_for_model": DESCRIPTION_FOR_MODEL,
+        "auth": {"type": "none"},
+        "api": {"type": "openapi", "url": f"{base_url}/openapi.yaml"},
+        "logo_url": f"{base_url}/logo.png",
+        "contact_email": "sportstats@example.com",
+        "legal_info_url": f"{base_url}/legal",
+    }
+
+
+META_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["count", "next_cursor", "source", "query", "fetched_at", "cache"],
+    "properties": {
+        "count": {"type": "integer", "description": "Rows in data."},
+        "next_cursor": {
+            "type": ["integer", "null"],
+            "description": "Pass as cursor for the next page; null on the last page.",
+        },
+        "source": {"type": "string", "description": "Where the data came from."},
+        "query": {"type": "object", "description": "The question as understood, normalised."},
+        "note": {"type": "string", "description": "Why an answer is empty, partial or trimmed."},
+        "fetched_at": {"type": "string", "description": "When the upstream produced the data."},
+        "cache": {"type": "string", "enum": ["hit", "miss", "stale", "revalidating"]},
+        "truncated": {"type": "boolean"},
+        "shown": {"type": "integer"},
+        "total": {"type": "integer"},
+        "missing_player_ids": {"type": "array", "items": {"type": "integer"}},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "hint"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "hint": {"type": "string"},
+            },
+        }
+    },
+}
+
+
+def _row_schema(endpoint: Endpoint) -> dict[str, Any]:
+    columns = endpoint.table.columns
+    return {
+        "type": "object",
+        "properties": {column: column_schema(column) for column in columns},
+        "required": list(columns),
+        "additionalProperties": False,
+    }
+
+
+def answer_schema(endpoint: Endpoint) -> dict[str, Any]:
+    """The schema of a data answer; also the MCP tools' outputSchema."""
+    return {
+        "type": "object",
+        "required": ["columns", "data", "meta"],
+        "properties": {
+            "columns": {"type": "array", "items": {"type": "string"}},
+            "data": {"type": "array", "items": _row_schema(endpoint)},
+            "meta": META_SCHEMA,
+        },
+    }
+
+
+def _operation(endpoint: Endpoint) -> dict[str, Any]:
+    parameters = []
+    for param in endpoint.params:
+        parameter: dict[str, Any] = {
+            "name": param.name,
+            "in": "query",
+            "description": param.description,
+            "required": param.required,
+            "schema": param.schema(),
+        }
+        if param.is_array:
+            parameter.update(style="form", explode=True)
+        parameters.append(parameter)
+    schema_name = endpoint.operation_id[3:] + "Answer"
+    responses: dict[str, Any] = {
+        "200": {
+            "description": "A table: columns, rows (data) and meta.",
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}
+            },
+        }
+    }
+    for status, description in ERROR_STATUSES.items():
+        responses[status] = {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+    return {
+        "operationId": endpoint.operation_id,
+        "summary": endpoint.summary,
+        "description": endpoint.description,
+        "parameters": parameters,
+        "responses": responses,
+    }
+
+
+def spec(base_url: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of the data endpoints."""
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    for endpoint in ENDPOINTS:
+        schemas[endpoint.operation_id[3:] + "Answer"] = answer_schema(endpoint)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "sportstats NBA API",
+            "version": __version__,
+            "description": "NBA players, teams, games, box scores and season averages as flat"
+            " tables, for AI assistants.",
+        },
+        "servers": [{"url": base_url}],
+        "paths": {endpoint.path: {"get": _operation(endpoint)} for endpoint in ENDPOINTS},
+        "components": {"schemas": schemas},
+    }
+
+
+@functools.lru_cache(maxsize=32)
+def spec_yaml(base_url: str) -> str:
+    return yaml.safe_dump(spec(base_url), sort_keys=False, allow_unicode=True, width=100)
+
+
+@functools.lru_cache(maxsize=32)
+def manifest_json(base_url: str) -> str:
+    return json.dumps(manifest(base_url), indent=2) + "\n"
+
+
+@functools.lru_cache(maxsize=1)
+def logo_png() -> bytes:
+    return resources.files("sportstats").joinpath("static/logo.png").read_bytes()
+
+
+async def manifest_view(request: web.Request) -> web.Response:
+    return web.Response(text=manifest_json(public_url(request)), content_type="application/json")
+
+
+async def spec_view(request: web.Request) -> web.Response:
+    return web.Response(text=spec_yaml(public_url(request)), content_type="application/yaml")
+
+
+async def logo_view(request: web.Request) -> web.Response:
+    return web.Response(
+        body=logo_png(), content_type="image/png", headers={"Cache-Control": "max-age=86400"}
+    )
+
+
+async def legal_view(request: web.Request) -> web.Response:
+    return web.Response(
+        text="sportstats relays NBA data from the BALLDONTLIE API for personal, non-commercial"
+        " use. Data belongs to its owners; no warranty of accuracy is given.\n"
+    )
+
+
+def write_committed_copies(root: Path) -> None:
+    """Rewrite `openapi.yaml` and `ai-plugin.json` at the project root for a local server."""
+    (root / "openapi.yaml").write_text(spec_yaml(LOCAL_URL), encoding="utf-8")
+    (root / "ai-plugin.json").write_text(manifest_json(LOCAL_URL), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write_committed_copies(Path(sys.argv[1] if len(sys.argv) > 1 else "."))

@@ -1,0 +1,43 @@
+"""Routes: the five data endpoints through one generic handler, the plugin files, health."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from . import plugin
+from .endpoints import ENDPOINTS, Endpoint
+from .keys import ANSWERS
+from .params import parse_query
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def data_handler(endpoint: Endpoint) -> Handler:
+    """The handler of one data endpoint: validate, answer (cache or upstream), send."""
+
+    async def handle(request: web.Request) -> web.Response:
+        query = parse_query(endpoint.params, request.query)
+        reply = await request.app[ANSWERS].reply(endpoint, query)
+        return web.Response(body=reply.body, content_type="application/json", headers=reply.headers)
+
+    handle.__name__ = f"get_{endpoint.name}"
+    return handle
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def setup_routes(app: web.Application) -> list[web.AbstractRoute]:
+    """Add every route; returns them so CORS can be set on each."""
+    routes = [app.router.add_get(e.path, data_handler(e), name=e.name) for e in ENDPOINTS]
+    routes += [
+        app.router.add_get("/.well-known/ai-plugin.json", plugin.manifest_view, name="manifest"),
+        app.router.add_get("/openapi.yaml", plugin.spec_view, name="openapi"),
+        app.router.add_get("/logo.png", plugin.logo_view, name="logo"),
+        app.router.add_get("/legal", plugin.legal_view, name="legal"),
+        app.router.add_get("/healthz", healthz, name="healthz"),
+    ]
+    return routes

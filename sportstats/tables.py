@@ -1,0 +1,226 @@
+"""Upstream objects -> flat rows an assistant can print as a markdown table.
+
+Each shaper reads only the keys it knows (the upstream keeps adding keys) and tolerates the nulls
+and odd values recorded from the live API: blank defunct-team fields, a tip-off timestamp as a
+scheduled game's status, `min` as "05", "34:12" or null.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+Row = dict[str, Any]
+Item = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Table:
+    """The columns of one endpoint's rows, in reading order, and how to make a row."""
+
+    columns: tuple[str, ...]
+    row: Callable[[Item], Row]
+
+    def rows(self, items: list[Item]) -> list[Row]:
+        out = []
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            row = self.row(item)
+            out.append({column: row.get(column) for column in self.columns})
+        return out
+
+
+def _dict(value: Any) -> Item:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _number(value: Any, digits: int = 3) -> Any:
+    """Round float noise (0.6666667) away; keep ints and nulls as they are."""
+    if isinstance(value, float):
+        rounded = round(value, digits)
+        return int(rounded) if rounded.is_integer() and digits == 0 else rounded
+    return value
+
+
+def _name(person: Item) -> str | None:
+    return _text(
+        " ".join(filter(None, (_text(person.get("first_name")), _text(person.get("last_name")))))
+    )
+
+
+def _day(value: Any) -> str | None:
+    """Game days come as "2024-01-05" or, in older data, "2024-01-05T00:00:00.000Z"."""
+    text = _text(value)
+    return text[:10] if text else None
+
+
+def minutes(value: Any) -> str | None:
+    """ "05" -> "5", "34:12" stays, "00" -> "0", null stays null (did not play)."""
+    text = _text(value)
+    if text is None:
+        return None
+    if ":" in text:
+        mins, _, secs = text.partition(":")
+        return f"{int(mins)}:{secs}" if mins.isdigit() else text
+    return str(int(text)) if text.isdigit() else text
+
+
+def game_status(game: Item) -> str | None:
+    """ "Final", a live "3rd Qtr 5:31", or "Scheduled <UTC tip-off>" for a timestamp status."""
+    status = _text(game.get("status"))
+    if status is None:
+        return None
+    if len(status) >= 16 and status[4] == "-" and "T" in status:
+        return f"Scheduled {status[:10]} {status[11:16]} UTC"
+    clock = _text(game.get("time"))
+    if clock and clock != status and clock.lower() != "final" and status.lower() != "final":
+        return f"{status} {clock}"
+    return status
+
+
+def is_settled(game: Item) -> bool:
+    """A finished game: its numbers will not change."""
+    return (_text(game.get("status")) or "").lower() == "final"
+
+
+def _team_row(team: Item) -> Row:
+    return {
+        "team": _text(team.get("full_name")),
+        "abbreviation": _text(team.get("abbreviation")),
+        "conference": _text(team.get("conference")),
+        "division": _text(team.get("division")),
+        "city": _text(team.get("city")),
+        "team_id": team.get("id"),
+    }
+
+
+def _player_row(player: Item) -> Row:
+    team = _dict(player.get("team"))
+    return {
+        "name": _name(player),
+        "position": _text(player.get("position")),
+        "team": _text(team.get("full_name")),
+        "height": _text(player.get("height")),
+        "weight": _text(player.get("weight")),
+        "jersey_number": _text(player.get("jersey_number")),
+        "college": _text(player.get("college")),
+        "country": _text(player.get("country")),
+        "draft_year": player.get("draft_year"),
+        "draft_round": player.get("draft_round"),
+        "draft_number": player.get("draft_number"),
+        "player_id": player.get("id"),
+        "team_id": team.get("id", player.get("team_id")),
+    }
+
+
+def _game_row(game: Item) -> Row:
+    home, visitor = _dict(game.get("home_team")), _dict(game.get("visitor_team"))
+    scheduled = (game_status(game) or "").startswith("Scheduled")
+    return {
+        "date": _day(game.get("date")),
+        "home_team": _text(home.get("full_name")),
+        "home_score": None if scheduled else game.get("home_team_score"),
+        "visitor_team": _text(visitor.get("full_name")),
+        "visitor_score": None if scheduled else game.get("visitor_team_score"),
+        "status": game_status(game),
+        "period": game.get("period"),
+        "postseason": game.get("postseason"),
+        "season": game.get("season"),
+        "game_id": game.get("id"),
+        "home_team_id": home.get("id"),
+        "visitor_team_id": visitor.get("id"),
+    }
+
+
+BOX_SCORE = ("pts", "reb", "ast", "stl", "blk", "fg_pct", "fg3_pct", "ft_pct")
+SHOOTING = ("fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "turnover", "pf")
+
+
+def _stat_row(stat: Item) -> Row:
+    player, team, game = _dict(stat.get("player")), _dict(stat.get("team")), _dict(stat.get("game"))
+    row: Row = {
+        "date": _day(game.get("date")),
+        "player": _name(player),
+        "team": _text(team.get("abbreviation")),
+        "min": minutes(stat.get("min")),
+    }
+    row.update({key: _number(stat.get(key)) for key in BOX_SCORE + SHOOTING})
+    row.update(
+        {
+            "plus_minus": _number(stat.get("plus_minus")),
+            "player_id": player.get("id"),
+            "team_id": team.get("id", player.get("team_id")),
+            "game_id": game.get("id"),
+        }
+    )
+    return row
+
+
+def _season_average_row(averages: Item) -> Row:
+    row: Row = {
+        "player": _text(averages.get("player")),
+        "season": averages.get("season"),
+        "games_played": averages.get("games_played"),
+        "min": minutes(averages.get("min")),
+    }
+    row.update(
+        {
+            key: _number(averages.get(key), 3 if key.endswith("pct") else 1)
+            for key in BOX_SCORE + SHOOTING
+        }
+    )
+    row["player_id"] = averages.get("player_id")
+    return row
+
+
+def _columns(sample: Callable[[Item], Row]) -> tuple[str, ...]:
+    return tuple(sample({}))
+
+
+TEAMS = Table(_columns(_team_row), _team_row)
+PLAYERS = Table(_columns(_player_row), _player_row)
+GAMES = Table(_columns(_game_row), _game_row)
+STATS = Table(_columns(_stat_row), _stat_row)
+SEASON_AVERAGES = Table(_columns(_season_average_row), _season_average_row)
+
+INTEGER_COLUMNS = frozenset(
+    {
+        "player_id",
+        "team_id",
+        "game_id",
+        "home_team_id",
+        "visitor_team_id",
+        "draft_year",
+        "draft_round",
+        "draft_number",
+        "season",
+        "period",
+        "games_played",
+        "home_score",
+        "visitor_score",
+    }
+)
+BOOLEAN_COLUMNS = frozenset({"postseason"})
+NUMBER_COLUMNS = frozenset(BOX_SCORE + SHOOTING + ("plus_minus",))
+
+
+def column_schema(column: str) -> dict[str, Any]:
+    """JSON schema of one column's values (every column may be null)."""
+    if column in INTEGER_COLUMNS:
+        kind = "integer"
+    elif column in BOOLEAN_COLUMNS:
+        kind = "boolean"
+    elif column in NUMBER_COLUMNS:
+        kind = "number"
+    else:
+        kind = "string"
+    return {"type": [kind, "null"]}
