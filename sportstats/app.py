@@ -26,7 +26,6 @@ from .upstream import UpstreamClient
 log = logging.getLogger(__name__)
 
 CONNECTIONS_TO_UPSTREAM = 20
-NAMESPACE = "sportstats:"
 
 
 async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -39,8 +38,10 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
 
         redis = aioredis.from_url(settings.redis_url)
         backend = Cache.from_url(settings.redis_url)
-        backend.namespace = NAMESPACE
-        budget = RedisBudget(redis, settings.upstream.requests_per_minute)
+        backend.namespace = settings.redis_prefix
+        budget = RedisBudget(
+            redis, settings.upstream.requests_per_minute, f"{settings.redis_prefix}budget"
+        )
     else:
         backend = BoundedMemoryCache(settings.cache.max_entries, settings.cache.max_bytes)
         budget = LocalBudget(settings.upstream.requests_per_minute)
@@ -52,7 +53,7 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     upstream = UpstreamClient(
         session, settings.upstream_url, settings.api_key, settings.upstream, budget
     )
-    cache = AnswerCache(backend, settings.cache, redis)
+    cache = AnswerCache(backend, settings.cache, redis, settings.redis_prefix)
     app[UPSTREAM] = upstream
     app[CACHE] = cache
     app[ANSWERS] = Answers(upstream, cache)

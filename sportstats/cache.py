@@ -212,10 +212,17 @@ class AnswerCache:
     answer the lock holder stores).
     """
 
-    def __init__(self, backend: BaseCache, settings: CacheSettings, redis: Any = None) -> None:
+    def __init__(
+        self,
+        backend: BaseCache,
+        settings: CacheSettings,
+        redis: Any = None,
+        redis_prefix: str = "sportstats:",
+    ) -> None:
         self.backend = backend
         self.settings = settings
         self.redis = redis
+        self.lock_prefix = f"{redis_prefix}lock:"
         self._inflight: dict[str, asyncio.Task[Entry]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self.coalesced = 0  # callers that shared another caller's upstream fetch
@@ -302,7 +309,7 @@ class AnswerCache:
     ) -> Entry:
         if self.redis is None:
             return await self._produce_and_store(key, produce)
-        lock = f"sportstats:lock:{KEY_PREFIX}{key}"
+        lock = f"{self.lock_prefix}{KEY_PREFIX}{key}"
         token = uuid.uuid4().hex
         give_up = time.monotonic() + self.settings.coalesce_wait_s
         while True:
@@ -315,9 +322,9 @@ class AnswerCache:
             while time.monotonic() < give_up:
                 await asyncio.sleep(LOCK_POLL_S)
                 entry = await self.get(key)
-                if entry is not None and (old is None or entry.fetched_at > old.fetched_at):
-                    if time.time() < entry.fresh_until:
-                        return entry
+                fresher = entry is not None and (old is None or entry.fetched_at > old.fetched_at)
+                if fresher and time.time() < entry.fresh_until:
+                    return entry
                 if not await self._locked(lock):
                     break  # the holder failed or gave up: try to take the lock ourselves
             if time.monotonic() >= give_up:

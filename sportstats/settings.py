@@ -75,6 +75,7 @@ class Settings:
         default_factory=lambda: ["https://chat.openai.com", "https://chatgpt.com"]
     )
     redis_url: str | None = None
+    redis_prefix: str = "sportstats:"
     log_level: str = "INFO"
     cache: CacheSettings = field(default_factory=CacheSettings)
     upstream: UpstreamSettings = field(default_factory=UpstreamSettings)

@@ -1,0 +1,71 @@
+"""Shared fixtures: the real app under a test client, the upstream mocked by aioresponses."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aioresponses import aioresponses
+
+from sportstats.app import create_app
+from sportstats.settings import Settings, load_settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+API_KEY = "test-key-not-secret"
+UPSTREAM = "https://api.balldontlie.io/v1"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def load_fixture(name: str) -> Any:
+    """A recorded upstream response from tests/fixtures (copied from the shared recordings)."""
+    path = FIXTURES / name
+    return json.loads(path.read_text()) if name.endswith(".json") else path.read_text()
+
+
+def make_settings(**overrides: Any) -> Settings:
+    """Settings as the server would load them, with the test key and any overrides."""
+    return load_settings(cli=overrides, environ={"BALLDONTLIE_API_KEY": API_KEY})
+
+
+@pytest.fixture
+def upstream() -> AsyncIterator[aioresponses]:
+    """The mocked upstream; requests to the app under test (127.0.0.1) pass through."""
+    with aioresponses(passthrough=["http://127.0.0.1"]) as mocked:
+        yield mocked
+
+
+@pytest.fixture
+def make_client(aiohttp_client: Any, upstream: aioresponses) -> Callable[..., Any]:
+    """Build the real app with settings overrides and drive it through a test client."""
+
+    async def factory(**overrides: Any) -> Any:
+        return await aiohttp_client(create_app(make_settings(**overrides)))
+
+    return factory
+
+
+@pytest.fixture
+async def client(make_client: Callable[..., Any]) -> Any:
+    return await make_client()
+
+
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str]:
+    """A fresh key prefix in the real Redis on 127.0.0.1:6379, deleted afterwards.
+
+    Fails (never skips) when Redis is not there: CI starts one.
+    """
+    import redis.asyncio as aioredis
+
+    prefix = f"sportstats-test-{uuid.uuid4().hex[:8]}:"
+    conn = aioredis.from_url(REDIS_URL)
+    await conn.ping()
+    yield prefix
+    keys = [key async for key in conn.scan_iter(f"{prefix}*")]
+    if keys:
+        await conn.delete(*keys)
+    await conn.aclose()
