@@ -7,6 +7,7 @@ JSON schema that `openapi.yaml` and the MCP tool schemas are generated from.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -124,7 +125,7 @@ class Param:
     def _one(self, text: str) -> Any:
         kind = self.kind
         if kind in ("ids", "seasons", "season", "limit", "cursor"):
-            if not text.isdigit() or len(text) > 12:
+            if not (text.isascii() and text.isdigit()) or len(text) > 12:
                 raise bad_parameter(self.name, text, self.allowed())
             number = int(text)
             low, high = {
@@ -169,16 +170,11 @@ class Query:
         return self.values.get(name, default)
 
     def key(self) -> str:
-        """Canonical text of the question: sorted names, sorted de-duplicated arrays."""
-        parts = []
-        for name in sorted(self.values):
-            value = self.values[name]
-            if isinstance(value, tuple):
-                value = ",".join(str(v) for v in value)
-            elif isinstance(value, bool):
-                value = "true" if value else "false"
-            parts.append(f"{name}={value}")
-        return "&".join(parts)
+        """Canonical text of the question: sorted names, sorted de-duplicated arrays.
+
+        JSON, so that no text value (which may hold `&` or `=`) can make two questions collide.
+        """
+        return json.dumps(self.as_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     def replace(self, **changes: Value | None) -> Query:
         values = dict(self.values)
@@ -200,7 +196,7 @@ def parse_query(params: Iterable[Param], query: MultiMapping[str] | Mapping[str,
     """
     declared = {p.name: p for p in params}
     raw: dict[str, list[str]] = {}
-    for key, value in _items(query):
+    for key, value in query.items():
         name = key[:-2] if key.endswith("[]") else key
         param = declared.get(name)
         if param is None or (key.endswith("[]") and not param.is_array):
@@ -233,10 +229,6 @@ def parse_query(params: Iterable[Param], query: MultiMapping[str] | Mapping[str,
             "Give start_date on or before end_date.",
         )
     return Query(values)
-
-
-def _items(query: MultiMapping[str] | Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
-    return query.items()
 
 
 def _text(name: str, value: Any) -> str:

@@ -45,10 +45,7 @@ def _text(value: Any) -> str | None:
 
 def _number(value: Any, digits: int = 3) -> Any:
     """Round float noise (0.6666667) away; keep ints and nulls as they are."""
-    if isinstance(value, float):
-        rounded = round(value, digits)
-        return int(rounded) if rounded.is_integer() and digits == 0 else rounded
-    return value
+    return round(value, digits) if isinstance(value, float) else value
 
 
 def _name(person: Item) -> str | None:
@@ -70,8 +67,8 @@ def minutes(value: Any) -> str | None:
         return None
     if ":" in text:
         mins, _, secs = text.partition(":")
-        return f"{int(mins)}:{secs}" if mins.isdigit() else text
-    return str(int(text)) if text.isdigit() else text
+        return f"{int(mins)}:{secs}" if mins.isascii() and mins.isdigit() else text
+    return str(int(text)) if text.isascii() and text.isdigit() else text
 
 
 def game_status(game: Item) -> str | None:
