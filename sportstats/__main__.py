@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
-from aiohttp import web
-
 from .app import create_app
+from .limits import run_app
+from .observability import configure_logging
 from .settings import API_KEY_ENV, SettingsError, load_settings
+from .tls import server_ssl_context
 
 
 def parser() -> argparse.ArgumentParser:
@@ -42,6 +42,12 @@ def parser() -> argparse.ArgumentParser:
         " (default: in-process memory)",
     )
     p.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    p.add_argument(
+        "--tls-cert",
+        metavar="FILE",
+        help="serve HTTPS (TLS 1.2+) with this PEM certificate chain; needs --tls-key",
+    )
+    p.add_argument("--tls-key", metavar="FILE", help="the PEM private key of --tls-cert")
     return p
 
 
@@ -53,11 +59,23 @@ def main(argv: list[str] | None = None) -> None:
     except SettingsError as exc:
         print(f"sportstats: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_level)
+    ssl_context = None
+    if settings.tls_cert and settings.tls_key:
+        try:
+            ssl_context = server_ssl_context(settings.tls_cert, settings.tls_key)
+        except (OSError, ValueError) as exc:
+            print(f"sportstats: cannot use tls_cert/tls_key: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
     try:
-        web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+        run_app(  # web.run_app, answering even requests aiohttp's parser refuses in JSON
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            ssl_context=ssl_context,
+            access_log=None,  # sportstats.access logs each request, without secrets
+            shutdown_timeout=settings.shutdown_timeout_s,  # in-flight requests finish first
+        )
     except OSError as exc:
         print(
             f"sportstats: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",

@@ -90,6 +90,8 @@ class Answers:
             items = current
         upstream_meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
         next_cursor = upstream_meta.get("next_cursor") if endpoint.paged else None
+        if isinstance(next_cursor, bool) or not isinstance(next_cursor, int):
+            next_cursor = None  # a cursor we could not take back as `cursor` is no cursor
         rows = endpoint.table.rows(items)
         answer = build_answer(endpoint, rows, next_cursor, meta, query)
         games = [g for g in (_game_of(endpoint.name, item) for item in items) if g]
@@ -120,13 +122,17 @@ class Answers:
         rows: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
         missing: list[int] = []
+        stale_since: float | None = None
         for pid, result in zip(player_ids, results, strict=True):
             if isinstance(result, UpstreamError):
                 errors.append({"player_id": pid, "code": result.code, "message": result.message})
             elif isinstance(result, BaseException):
                 raise result
             else:
-                found = parse_body(result[0].body)["data"]
+                entry, state = result
+                if state == "stale":
+                    stale_since = min(stale_since or entry.fetched_at, entry.fetched_at)
+                found = parse_body(entry.body)["data"]
                 rows.extend(found) if found else missing.append(pid)
         if len(errors) == len(player_ids):
             raise next(r for r in results if isinstance(r, UpstreamError))
@@ -143,7 +149,7 @@ class Answers:
         ttl = ttl_for(endpoint.name, [], self.cache.settings, query.get("season"), current_season())
         answer = build_answer(endpoint, rows, None, meta, query)
         # A partial answer is not kept: the next try fetches only the players that failed.
-        return Produced(answer, 0 if errors or not names else ttl)
+        return Produced(answer, 0 if errors or not names else ttl, stale_since)
 
     async def names(self, player_ids: tuple[int, ...], deadline: float) -> dict[int, str]:
         """Player names by id, through the (cached) players endpoint."""

@@ -14,13 +14,16 @@ from aiocache import Cache
 from aiohttp import web
 
 from .answers import Answers
+from .auth import AccessControl
 from .budget import LocalBudget, RedisBudget, UpstreamBudget
 from .cache import AnswerCache, BoundedMemoryCache
 from .cors import setup_cors
 from .errors import error_middleware
-from .keys import ANSWERS, CACHE, SETTINGS, UPSTREAM
+from .keys import ACCESS, ANSWERS, CACHE, LIMITS, SETTINGS, UPSTREAM
+from .limits import JsonErrorAppRunner, Limits, handler_args, security_headers
+from .observability import access_log_middleware, configure_logging, setup_observability
 from .routes import setup_routes
-from .settings import Settings
+from .settings import Settings, load_settings
 from .upstream import UpstreamClient
 
 log = logging.getLogger(__name__)
@@ -64,12 +67,45 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
         await session.close()
         if redis is not None:
             await redis.aclose()
+        log.info("closed: background refreshes, upstream session%s", redis and ", Redis" or "")
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[error_middleware])
+    access = AccessControl(settings.auth, settings.metrics_token, settings.config_file)
+    limits = Limits(settings.limits)
+    app = web.Application(
+        # error_middleware renders every refusal of the guards inside it as the JSON error.
+        middlewares=[
+            access_log_middleware,
+            error_middleware,
+            limits.check_request,
+            access.middleware,
+            limits.rate_limit,
+        ],
+        client_max_size=settings.limits.max_body_bytes,
+        handler_args=handler_args(settings.limits),
+    )
     app[SETTINGS] = settings
+    app[ACCESS] = access
+    app[LIMITS] = limits
+    app.cleanup_ctx.append(access.reload_on_sighup)
+    app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(upstream_ctx)
+    setup_observability(app)
     routes = setup_routes(app)
     setup_cors(app, settings.cors_origins, routes)
     return app
+
+
+async def gunicorn_app() -> web.AppRunner:
+    """The app for gunicorn's `aiohttp.GunicornWebWorker` (see deploy/gunicorn.conf.py).
+
+    Configured like `python -m sportstats` but without command-line options (SPORTSTATS_CONFIG
+    names the YAML file, the environment overrides it), and served the same way: JSON errors
+    for what the HTTP parser refuses, our access log only, the same shutdown grace.
+    """
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return JsonErrorAppRunner(
+        create_app(settings), access_log=None, shutdown_timeout=settings.shutdown_timeout_s
+    )

@@ -8,10 +8,15 @@ log is one sorted set shared by every process, updated atomically by a Lua scrip
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections import deque
 from typing import Protocol
+
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
 
 WINDOW_S = 60.0
 
@@ -32,37 +37,49 @@ class UpstreamBudget(Protocol):
     async def remaining(self) -> int: ...
 
 
-class LocalBudget:
+class SlidingWindowBudget:
+    """Waiting for a slot, the same for every store of the log."""
+
+    requests_per_minute: int
+
+    async def _try(self) -> float:
+        """Take a slot and return 0, or return the seconds until one frees up."""
+        raise NotImplementedError
+
+    async def acquire(self, max_wait_s: float) -> None:
+        """Take a slot, waiting at most `max_wait_s`; raise `BudgetSpent` when none frees up.
+
+        No lock and no queue: taking a slot is atomic, and a waiter wakes when the oldest slot
+        frees up and tries again, so no caller ever waits longer than its own `max_wait_s`.
+        """
+        give_up = time.monotonic() + max_wait_s
+        while True:
+            wait = await self._try()
+            if wait <= 0:
+                return
+            if time.monotonic() + wait > give_up:
+                raise BudgetSpent(wait)
+            await asyncio.sleep(wait)
+
+
+class LocalBudget(SlidingWindowBudget):
     """The request budget of one process."""
 
     def __init__(self, requests_per_minute: int) -> None:
         self.requests_per_minute = requests_per_minute
         self._sent: deque[float] = deque()
-        self._lock = asyncio.Lock()
 
     def _trim(self, now: float) -> None:
         while self._sent and self._sent[0] <= now - WINDOW_S:
             self._sent.popleft()
 
-    def _try(self) -> float:
-        """Take a slot and return 0, or return the seconds until one frees up."""
+    async def _try(self) -> float:
         now = time.monotonic()
         self._trim(now)
         if len(self._sent) < self.requests_per_minute:
             self._sent.append(now)
             return 0.0
         return self._sent[0] + WINDOW_S - now
-
-    async def acquire(self, max_wait_s: float) -> None:
-        give_up = time.monotonic() + max_wait_s
-        async with self._lock:  # first come, first served
-            while True:
-                wait = self._try()
-                if wait <= 0:
-                    return
-                if time.monotonic() + wait > give_up:
-                    raise BudgetSpent(wait)
-                await asyncio.sleep(wait)
 
     async def remaining(self) -> int:
         self._trim(time.monotonic())
@@ -84,7 +101,7 @@ return math.max(1, tonumber(oldest[2]) + window - now)
 """
 
 
-class RedisBudget:
+class RedisBudget(SlidingWindowBudget):
     """The request budget shared by every process that uses the same Redis and key."""
 
     def __init__(self, redis, requests_per_minute: int, key: str = "sportstats:budget") -> None:
@@ -92,8 +109,17 @@ class RedisBudget:
         self._redis = redis
         self._key = key
         self._script = redis.register_script(_TAKE_SLOT)
+        self._fallback = LocalBudget(requests_per_minute)
 
     async def _try(self) -> float:
+        try:
+            return await self._try_shared()
+        except RedisError as exc:
+            # Redis is down: keep this process within the budget on its own until it is back.
+            log.warning("shared upstream budget unavailable (%s); using this process's own", exc)
+            return await self._fallback._try()
+
+    async def _try_shared(self) -> float:
         # Redis server time, so that processes on machines with skewed clocks agree.
         seconds, micros = await self._redis.time()
         now_ms = seconds * 1000 + micros // 1000
@@ -102,16 +128,6 @@ class RedisBudget:
             keys=[self._key], args=[now_ms, int(WINDOW_S * 1000), self.requests_per_minute, member]
         )
         return int(wait_ms) / 1000
-
-    async def acquire(self, max_wait_s: float) -> None:
-        give_up = time.monotonic() + max_wait_s
-        while True:
-            wait = await self._try()
-            if wait <= 0:
-                return
-            if time.monotonic() + wait > give_up:
-                raise BudgetSpent(wait)
-            await asyncio.sleep(wait)
 
     async def remaining(self) -> int:
         seconds, micros = await self._redis.time()

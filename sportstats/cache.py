@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import sys
 import time
 import uuid
 from collections import OrderedDict
@@ -32,9 +33,14 @@ STATES = ("hit", "miss", "stale", "revalidating")
 X_CACHE = {"hit": "HIT", "miss": "MISS", "stale": "STALE", "revalidating": "UPDATING"}
 KEY_PREFIX = "v1:"
 LOCK_POLL_S = 0.05
+# Memory one Entry costs besides its body (object with slots, three floats), and one slot of the
+# LRU besides key and value (ordered-dict node, hash-table share, the (value, expiry, size) tuple
+# and its floats), measured with tracemalloc on CPython 3.11 and rounded up.
+ENTRY_OBJECT_BYTES = 150
+SLOT_BYTES = 250
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """One cached answer. `body` is its JSON cut just before the value of `meta.cache`."""
 
@@ -45,7 +51,8 @@ class Entry:
 
     @property
     def size(self) -> int:
-        return len(self.body) + 100
+        """Bytes this entry holds in memory: the body's string object, the object, its floats."""
+        return sys.getsizeof(self.body) + ENTRY_OBJECT_BYTES
 
     def render(self, state: str) -> bytes:
         return (self.body + state + '"}}').encode()
@@ -67,10 +74,16 @@ class Entry:
 
 @dataclass
 class Produced:
-    """What a miss produced: the answer (columns, data, meta) and how long it stays fresh."""
+    """What a miss produced: the answer (columns, data, meta) and how long it stays fresh.
+
+    `stale_since` is set when the answer was put together from stale cached parts (season
+    averages while the upstream fails): it is then served as stale, dated by its oldest part, and
+    not stored.
+    """
 
     answer: dict[str, Any]
     ttl_s: float
+    stale_since: float | None = None
 
 
 def answer_body(answer: dict[str, Any], fetched_at: float) -> str:
@@ -92,46 +105,59 @@ def parse_body(body: str) -> dict[str, Any]:
 class BoundedMemoryCache(SimpleMemoryCache):
     """aiocache's memory backend bounded by entries and bytes, evicting the least recently used.
 
-    aiocache 0.12's SimpleMemoryCache has neither bound nor LRU and arms one timer per key; here
-    the dict is an OrderedDict (a read moves the key to the end, a write evicts from the front)
-    and expiry is checked lazily on read instead of by timers.
+    aiocache 0.12's SimpleMemoryCache has neither bound nor LRU and arms one timer per key; this
+    subclass keeps aiocache's API but replaces the storage: the dict is an OrderedDict (a read
+    moves the key to the end, a write evicts from the front until both bounds hold), each slot
+    records its size (key, value and bookkeeping, as `sys.getsizeof` and the measured overheads
+    count it), and expiry is checked lazily on read instead of by timers. Its default operation
+    timeout is off: a dict lookup cannot hang, and aiocache's timeout wraps every call in
+    `asyncio.wait_for`, which costs a task per cache hit.
     """
 
     def __init__(self, max_entries: int, max_bytes: int, **kwargs: Any) -> None:
+        kwargs.setdefault("timeout", None)
         super().__init__(**kwargs)
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self.bytes = 0
         self.evictions = 0
-        self._cache: OrderedDict[str, tuple[Any, float | None]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[Any, float | None, int]] = OrderedDict()
 
     @staticmethod
-    def _size(value: Any) -> int:
-        return getattr(value, "size", 100)
+    def _size(key: str, value: Any) -> int:
+        value_bytes = value.size if isinstance(value, Entry) else sys.getsizeof(value)
+        return sys.getsizeof(key) + value_bytes + SLOT_BYTES
 
-    async def _get(self, key, encoding="utf-8", _conn=None):
+    def lookup(self, key: str) -> Any:
+        """The live value under `key` (namespace included), or None: the hit path, synchronous.
+
+        aiocache's `get` wraps this lookup in several coroutine layers (plugins, timeout, an
+        environment check), which cost more than the lookup itself on every cache hit.
+        """
         item = self._cache.get(key)
         if item is None:
             return None
-        value, expires = item
-        if expires is not None and expires <= time.monotonic():
+        if item[1] is not None and item[1] <= time.monotonic():
             self._drop(key)
             return None
         self._cache.move_to_end(key)
-        return value
+        return item[0]
+
+    async def _get(self, key, encoding="utf-8", _conn=None):
+        return self.lookup(key)
 
     async def _multi_get(self, keys, encoding="utf-8", _conn=None):
         return [await self._get(key) for key in keys]
 
     async def _set(self, key, value, ttl=None, _cas_token=None, _conn=None):
         self._drop(key)
-        self._cache[key] = (value, time.monotonic() + ttl if ttl else None)
-        self.bytes += self._size(value)
+        size = self._size(key, value)
+        self._cache[key] = (value, time.monotonic() + ttl if ttl else None, size)
+        self.bytes += size
         while len(self._cache) > self.max_entries or (
             self.bytes > self.max_bytes and len(self._cache) > 1
         ):
-            oldest = next(iter(self._cache))
-            self._drop(oldest)
+            self._drop(next(iter(self._cache)))
             self.evictions += 1
         return True
 
@@ -147,7 +173,7 @@ class BoundedMemoryCache(SimpleMemoryCache):
         item = self._cache.get(key)
         if item is None:
             return False
-        self._cache[key] = (item[0], time.monotonic() + ttl if ttl else None)
+        self._cache[key] = (item[0], time.monotonic() + ttl if ttl else None, item[2])
         return True
 
     async def _delete(self, key, _conn=None):
@@ -165,7 +191,7 @@ class BoundedMemoryCache(SimpleMemoryCache):
         item = self._cache.pop(key, None)
         if item is None:
             return 0
-        self.bytes -= self._size(item[0])
+        self.bytes -= item[2]
         return 1
 
     def __len__(self) -> int:
@@ -182,8 +208,9 @@ def ttl_for(
 ) -> float:
     """How long an answer stays fresh, by how fast its data changes.
 
-    The endpoint's base TTL holds for settled data; live or scheduled games, today's games and
-    the current season's averages get the shorter TTLs; an empty answer is kept only briefly.
+    The endpoint's base TTL holds for settled data; live or scheduled games and games of today
+    (more may start) get `live_ttl_s`, finished games of the last two days `recent_ttl_s`, the
+    current season's averages `current_season_ttl_s`; an empty answer is kept only briefly.
     `games` are the game objects the answer is about (for stats, each row's game).
     """
     base = float(settings.ttl_s.get(endpoint, 0))
@@ -195,10 +222,13 @@ def ttl_for(
         return base
     if not games:
         return min(base, settings.empty_ttl_s)
-    if not all(is_settled(game) for game in games):
+    today = today or dt.date.today()
+    if not all(is_settled(game) for game in games) or any(
+        str(game.get("date", ""))[:10] >= today.isoformat() for game in games
+    ):
         return min(base, settings.live_ttl_s)
     # A final score is final, but box scores get corrected for a day or so.
-    recent = (today or dt.date.today()) - dt.timedelta(days=2)
+    recent = today - dt.timedelta(days=2)
     if any(str(game.get("date", ""))[:10] >= recent.isoformat() for game in games):
         return min(base, settings.recent_ttl_s)
     return base
@@ -228,6 +258,8 @@ class AnswerCache:
         self.coalesced = 0  # callers that shared another caller's upstream fetch
 
     async def get(self, key: str) -> Entry | None:
+        if isinstance(self.backend, BoundedMemoryCache):
+            return self.backend.lookup(self.backend.build_key(KEY_PREFIX + key))
         try:
             return Entry.from_stored(await self.backend.get(KEY_PREFIX + key))
         except Exception as exc:  # a cache outage must not fail the answer
@@ -256,12 +288,14 @@ class AnswerCache:
                 self._revalidate(key, produce)
                 return entry, "revalidating"
         try:
-            return await self._single_flight(key, produce, entry), "miss"
+            produced = await self._single_flight(key, produce, entry)
         except UpstreamError as exc:
             if exc.transient and entry is not None and now < entry.stale_until:
                 log.info("serving stale %s after %s", key, exc.code)
                 return entry, "stale"
             raise
+        made_of_stale_parts = produced.fresh_until <= produced.fetched_at < now
+        return produced, "stale" if made_of_stale_parts else "miss"
 
     def _revalidate(self, key: str, produce: Callable[[], Awaitable[Produced]]) -> None:
         if key in self._inflight:
@@ -280,13 +314,7 @@ class AnswerCache:
         try:
             return await asyncio.wait_for(asyncio.shield(task), self.settings.coalesce_wait_s)
         except TimeoutError:
-            raise UpstreamError(
-                504,
-                "upstream_timeout",
-                "The upstream data service is taking too long to answer this question.",
-                "Try again in a minute.",
-                transient=True,
-            ) from None
+            raise _too_slow() from None
 
     def _start(
         self, key: str, produce: Callable[[], Awaitable[Produced]], old: Entry | None
@@ -328,7 +356,7 @@ class AnswerCache:
                 if not await self._locked(lock):
                     break  # the holder failed or gave up: try to take the lock ourselves
             if time.monotonic() >= give_up:
-                return await self._produce_and_store(key, produce)
+                raise _too_slow()
 
     async def _try_lock(self, lock: str, token: str) -> bool:
         ttl_ms = int(self.settings.coalesce_wait_s * 1000)
@@ -361,15 +389,21 @@ class AnswerCache:
     ) -> Entry:
         produced = await produce()
         now = time.time()
+        fetched_at = produced.stale_since or now
         entry = Entry(
-            body=answer_body(produced.answer, now),
-            fetched_at=now,
-            fresh_until=now + produced.ttl_s,
+            body=answer_body(produced.answer, fetched_at),
+            fetched_at=fetched_at,
+            fresh_until=fetched_at if produced.stale_since else now + produced.ttl_s,
             stale_until=now + produced.ttl_s + self.settings.stale_max_age_s,
         )
-        if produced.ttl_s > 0:
+        if produced.ttl_s > 0 and not produced.stale_since:
             await self.put(key, entry)
         return entry
+
+    async def wait_background(self) -> None:
+        """Wait until the fetches and refreshes running now have finished (for tests, shutdown)."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     async def close(self) -> None:
         """Cancel background refreshes and close the backend."""
@@ -377,7 +411,22 @@ class AnswerCache:
             task.cancel()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
-        await self.backend.close()
+        client = getattr(self.backend, "client", None)
+        if client is not None and hasattr(client, "aclose"):
+            # aiocache 0.12's RedisCache.close calls redis-py's deprecated close()
+            await client.aclose()
+        else:
+            await self.backend.close()
+
+
+def _too_slow() -> UpstreamError:
+    return UpstreamError(
+        504,
+        "upstream_timeout",
+        "The upstream data service is taking too long to answer this question.",
+        "Try again in a minute.",
+        transient=True,
+    )
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:

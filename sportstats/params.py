@@ -19,6 +19,9 @@ from .errors import ApiError, bad_parameter
 
 MAX_ARRAY_VALUES = 25
 MAX_TEXT_CHARS = 64
+MAX_ID = 999_999_999_999  # twelve digits: longer numbers are refused before int()
+# Text may hold any character but control characters; the spec carries the same pattern.
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
 FIRST_SEASON = 1946
 LIMIT_DEFAULT = 25
 LIMIT_MAX = 100
@@ -29,6 +32,7 @@ Kind = Literal[
 ]
 ARRAY_KINDS = frozenset({"ids", "seasons", "dates"})
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TEXT_RE = re.compile(TEXT_PATTERN)
 
 Value = int | str | bool | tuple[int, ...] | tuple[str, ...]
 
@@ -78,33 +82,42 @@ class Param:
             "cursor": "the non-negative integer meta.next_cursor of the previous page",
             "bool": "true or false",
             "enum": "one of " + ", ".join(self.choices),
-            "text": f"1 to {MAX_TEXT_CHARS} characters of text",
+            "text": f"1 to {MAX_TEXT_CHARS} characters of text, no control characters",
         }[self.kind]
 
     def schema(self) -> dict[str, Any]:
-        """JSON schema of the value (OpenAPI 3.0 and MCP inputSchema alike)."""
+        """JSON schema of the value (OpenAPI 3.0 and MCP inputSchema alike).
+
+        Seasons have no `maximum`: the last one allowed moves each new year, and the committed
+        openapi.yaml must not go stale on January 1st (validation still enforces it).
+        """
         item: dict[str, Any]
         if self.kind in ("ids",):
-            item = {"type": "integer", "minimum": 1}
+            item = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
         elif self.kind == "seasons":
-            item = {"type": "integer", "minimum": FIRST_SEASON, "maximum": last_season()}
+            item = {"type": "integer", "minimum": FIRST_SEASON}
         elif self.kind == "dates":
             item = {"type": "string", "format": "date"}
         if self.is_array:
             return {"type": "array", "items": item, "maxItems": MAX_ARRAY_VALUES}
         return {
             "date": {"type": "string", "format": "date"},
-            "season": {"type": "integer", "minimum": FIRST_SEASON, "maximum": last_season()},
+            "season": {"type": "integer", "minimum": FIRST_SEASON},
             "limit": {
                 "type": "integer",
                 "minimum": 1,
                 "maximum": LIMIT_MAX,
                 "default": LIMIT_DEFAULT,
             },
-            "cursor": {"type": "integer", "minimum": 0},
+            "cursor": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
             "bool": {"type": "boolean"},
             "enum": {"type": "string", "enum": list(self.choices)},
-            "text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_CHARS},
+            "text": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_TEXT_CHARS,
+                "pattern": TEXT_PATTERN,
+            },
         }[self.kind]
 
     def parse(self, raw: list[str]) -> Value | None:
@@ -129,11 +142,11 @@ class Param:
                 raise bad_parameter(self.name, text, self.allowed())
             number = int(text)
             low, high = {
-                "ids": (1, 10**12),
+                "ids": (1, MAX_ID),
                 "seasons": (FIRST_SEASON, last_season()),
                 "season": (FIRST_SEASON, last_season()),
                 "limit": (1, LIMIT_MAX),
-                "cursor": (0, 10**12),
+                "cursor": (0, MAX_ID),
             }[kind]
             if not low <= number <= high:
                 raise bad_parameter(self.name, text, self.allowed())
@@ -155,7 +168,7 @@ class Param:
                 if choice.lower() == text.lower():
                     return choice
             raise bad_parameter(self.name, text, self.allowed())
-        if len(text) > MAX_TEXT_CHARS or not text.isprintable():
+        if len(text) > MAX_TEXT_CHARS or not _TEXT_RE.fullmatch(text):
             raise bad_parameter(self.name, text, self.allowed())
         return text
 

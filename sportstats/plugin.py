@@ -18,6 +18,7 @@ import yaml
 from aiohttp import web
 
 from . import __version__
+from .auth import manifest_auth
 from .endpoints import ENDPOINTS, Endpoint
 from .keys import SETTINGS
 from .tables import column_schema
@@ -65,14 +66,15 @@ def public_url(request: web.Request) -> str:
     return f"{proto}://{host}"
 
 
-def manifest(base_url: str) -> dict[str, Any]:
+def manifest(base_url: str, auth: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The plugin manifest; `auth` is its auth section (`auth.manifest_auth`), default none."""
     return {
         "schema_version": "v1",
         "name_for_human": NAME_FOR_HUMAN,
         "name_for_model": NAME_FOR_MODEL,
         "description_for_human": DESCRIPTION_FOR_HUMAN,
         "description_for_model": DESCRIPTION_FOR_MODEL,
-        "auth": {"type": "none"},
+        "auth": auth or {"type": "none"},
         "api": {"type": "openapi", "url": f"{base_url}/openapi.yaml"},
         "logo_url": f"{base_url}/logo.png",
         "contact_email": "sportstats@example.com",
@@ -196,14 +198,22 @@ def spec(base_url: str) -> dict[str, Any]:
     }
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """Writes shared schemas out in full: no `&id001` anchors or `*id001` aliases in the spec."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 @functools.lru_cache(maxsize=32)
 def spec_yaml(base_url: str) -> str:
-    return yaml.safe_dump(spec(base_url), sort_keys=False, allow_unicode=True, width=100)
+    return yaml.dump(
+        spec(base_url), Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=100
+    )
 
 
-@functools.lru_cache(maxsize=32)
-def manifest_json(base_url: str) -> str:
-    return json.dumps(manifest(base_url), indent=2) + "\n"
+def manifest_json(base_url: str, auth: dict[str, Any] | None = None) -> str:
+    return json.dumps(manifest(base_url, auth), indent=2) + "\n"
 
 
 @functools.lru_cache(maxsize=1)
@@ -212,7 +222,10 @@ def logo_png() -> bytes:
 
 
 async def manifest_view(request: web.Request) -> web.Response:
-    return web.Response(text=manifest_json(public_url(request)), content_type="application/json")
+    auth = manifest_auth(request.app[SETTINGS].auth)
+    return web.Response(
+        text=manifest_json(public_url(request), auth), content_type="application/json"
+    )
 
 
 async def spec_view(request: web.Request) -> web.Response:

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from . import plugin
+from . import mcp_server, plugin
 from .endpoints import ENDPOINTS, Endpoint
 from .keys import ANSWERS
 from .params import parse_query
@@ -40,4 +40,5 @@ def setup_routes(app: web.Application) -> list[web.AbstractRoute]:
         app.router.add_get("/legal", plugin.legal_view, name="legal"),
         app.router.add_get("/healthz", healthz, name="healthz"),
     ]
+    routes += mcp_server.setup_mcp_routes(app)
     return routes

@@ -9,6 +9,7 @@ from `BALLDONTLIE_API_KEY` only, so it never sits in a config file or a process 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -65,6 +66,90 @@ class UpstreamSettings:
     breaker_cooldown_s: float = 30.0
 
 
+MIN_TOKEN_CHARS = 16
+AUTH_MODES = ("none", "service", "user")
+
+
+@dataclass
+class TesterKey:
+    """One tester's key: the name appears in logs and metrics, the key never does."""
+
+    name: str
+    key: str = field(repr=False)
+
+
+def parse_tester_keys(value: Any, where: str = "auth.keys") -> list[TesterKey]:
+    """The tester list (`[{name, key}, ...]`) from a config file, checked: names and keys unique."""
+    if not isinstance(value, list):
+        raise SettingsError(f"{where} must be a list of {{name, key}} entries")
+    keys: list[TesterKey] = []
+    for number, item in enumerate(value, 1):
+        if isinstance(item, TesterKey):
+            item = {"name": item.name, "key": item.key}
+        if not isinstance(item, Mapping) or set(item) != {"name", "key"}:
+            raise SettingsError(f"{where} entry {number} must have exactly a name and a key")
+        name, key = str(item["name"] or "").strip(), str(item["key"] or "").strip()
+        if not name or len(key) < MIN_TOKEN_CHARS:
+            raise SettingsError(
+                f"{where} entry {number} needs a name and a key of at least"
+                f" {MIN_TOKEN_CHARS} characters"
+            )
+        if any(k.name == name for k in keys) or any(k.key == key for k in keys):
+            raise SettingsError(f"{where} entry {number} repeats a name or a key")
+        keys.append(TesterKey(name, key))
+    return keys
+
+
+@dataclass
+class AuthSettings:
+    """Who may call the data endpoints: anyone (none), one shared token (service) or testers."""
+
+    mode: str = "none"
+    service_token: str = field(default="", repr=False)
+    verification_token: str = ""
+    keys: list[TesterKey] = field(default_factory=list, repr=False)
+    allow_networks: list[str] = field(default_factory=list)
+    trusted_proxies: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.mode not in AUTH_MODES:
+            raise SettingsError(f"auth.mode must be none, service or user, got {self.mode!r}")
+        self.keys = parse_tester_keys(self.keys)
+        if self.mode == "service" and len(self.service_token) < MIN_TOKEN_CHARS:
+            raise SettingsError(
+                f"auth.service_token (at least {MIN_TOKEN_CHARS} characters) is needed in service"
+                " mode, e.g. SPORTSTATS_AUTH__SERVICE_TOKEN"
+            )
+        for name in ("allow_networks", "trusted_proxies"):
+            for cidr in getattr(self, name):
+                try:
+                    ipaddress.ip_network(cidr, strict=False)
+                except ValueError:
+                    raise SettingsError(
+                        f"auth.{name} holds {cidr!r}, not a network such as 203.0.113.0/24"
+                    ) from None
+
+
+@dataclass
+class LimitsSettings:
+    """What one client may ask: requests per minute (0: no limit) and the size of a request."""
+
+    requests_per_minute: int = 60
+    burst: int = 20
+    max_clients: int = 10_000
+    max_url_bytes: int = 4096
+    max_query_params: int = 40
+    max_headers: int = 64
+    max_header_bytes: int = 16_384
+    max_body_bytes: int = 65_536
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value < 0 or (value == 0 and f.name != "requests_per_minute"):
+                raise SettingsError(f"limits.{f.name} must be positive, got {value}")
+
+
 @dataclass
 class Settings:
     host: str = "127.0.0.1"
@@ -77,9 +162,17 @@ class Settings:
     redis_url: str | None = None
     redis_prefix: str = "sportstats:"
     log_level: str = "INFO"
+    shutdown_timeout_s: float = 30.0  # how long in-flight requests may finish after SIGTERM
+    readiness_max_age_s: float = 300.0  # /readyz: an upstream answer this recent is enough
+    metrics_token: str | None = field(default=None, repr=False)  # bearer token for /metrics
     cache: CacheSettings = field(default_factory=CacheSettings)
     upstream: UpstreamSettings = field(default_factory=UpstreamSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
+    tls_cert: str | None = None
+    tls_key: str | None = None
     api_key: str = field(default="", repr=False)
+    config_file: str | None = field(default=None, repr=False)  # where auth.keys reload from
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
@@ -111,6 +204,15 @@ class Settings:
             raise SettingsError("upstream.requests_per_minute and max_attempts must be at least 1")
         if self.cache.max_entries < 1:
             raise SettingsError("cache.max_entries must be at least 1")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise SettingsError("tls_cert and tls_key go together: set both or neither")
+        for name in ("tls_cert", "tls_key"):
+            path = getattr(self, name)
+            if path is not None and not os.path.isfile(path):
+                raise SettingsError(f"{name} is not a readable file: {path}")
+        for name in ("shutdown_timeout_s", "readiness_max_age_s"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{name} must not be negative, got {getattr(self, name)}")
 
 
 def _check_url(name: str, value: str, redis: bool = False) -> None:
@@ -158,7 +260,7 @@ def _coerce(name: str, value: Any, kind: Any) -> Any:
 
 def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
     hints = get_type_hints(cls)
-    names = {f.name for f in fields(cls) if f.name != "api_key"}
+    names = {f.name for f in fields(cls) if f.name not in ("api_key", "config_file")}
     unknown = set(data) - names
     if unknown:
         raise SettingsError(
@@ -174,6 +276,8 @@ def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
             kwargs[key] = _build(kind, value, f"{where} {key}:")
         elif key == "ttl_s" and isinstance(value, Mapping):
             kwargs[key] = {k: _coerce(f"ttl_s.{k}", v, int) for k, v in value.items()}
+        elif key == "keys":
+            kwargs[key] = parse_tester_keys(value, f"{where} keys")
         else:
             kwargs[key] = _coerce(key, value, kind)
     return cls(**kwargs)
@@ -233,6 +337,7 @@ def load_settings(
     data = _merge(data, {k: v for k, v in (cli or {}).items() if v is not None})
     settings = _build(Settings, data, f"config file {config_file}" if config_file else "settings")
     settings.api_key = environ.get(API_KEY_ENV, "").strip()
+    settings.config_file = config_file
     if require_api_key and not settings.api_key:
         raise SettingsError(
             f"no upstream API key: set {API_KEY_ENV} (a BALLDONTLIE key) in the environment,"

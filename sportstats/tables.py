@@ -7,6 +7,8 @@ scheduled game's status, `min` as "05", "34:12" or null.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +30,7 @@ class Table:
             if not isinstance(item, dict):
                 continue
             row = self.row(item)
-            out.append({column: row.get(column) for column in self.columns})
+            out.append({column: conform(column, row.get(column)) for column in self.columns})
         return out
 
 
@@ -221,3 +223,64 @@ def column_schema(column: str) -> dict[str, Any]:
     else:
         kind = "string"
     return {"type": [kind, "null"]}
+
+
+def conform(column: str, value: Any) -> Any:
+    """The value if it has the column's declared type, else null.
+
+    An upstream that sends a string id or a NaN must not make an answer break its own schema
+    (nor emit `NaN`, which is not JSON).
+    """
+    if column in INTEGER_COLUMNS:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif column in BOOLEAN_COLUMNS:
+        ok = isinstance(value, bool)
+    elif column in NUMBER_COLUMNS:
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    else:
+        ok = isinstance(value, str)
+    return value if ok else None
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def markdown_cell(value: Any) -> str:
+    """One table cell: null empty, booleans as true/false, `\\` and `|` escaped, lines joined.
+
+    Backslashes are escaped too, so a cell ending in `\\` cannot escape the next delimiter.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value).replace("\\", "\\\\").replace("|", "\\|")
+    return _LINE_BREAK.sub("<br>", text)
+
+
+def markdown_table(answer: dict[str, Any]) -> str:
+    """A data answer as a ready markdown table, then one line of meta.
+
+    The meta line says how many rows, how to get the next page and how fresh the data is, and
+    repeats `meta.note` (why an answer is empty, partial or trimmed) when there is one.
+    """
+    columns = answer["columns"]
+    meta = answer.get("meta") or {}
+    lines = [
+        "| " + " | ".join(markdown_cell(column) for column in columns) + " |",
+        "|" + "|".join("---" for _ in columns) + "|",
+    ]
+    lines += [
+        "| " + " | ".join(markdown_cell(row.get(column)) for column in columns) + " |"
+        for row in answer["data"]
+    ]
+    next_cursor = meta.get("next_cursor")
+    facts = [
+        f"count: {meta.get('count', len(answer['data']))}",
+        f"next_cursor: {next_cursor}" if next_cursor is not None else "next_cursor: none",
+        f"cache: {meta.get('cache', 'unknown')}",
+    ]
+    if meta.get("note"):
+        facts.append(f"note: {' '.join(str(meta['note']).split())}")
+    lines += ["", " · ".join(facts)]
+    return "\n".join(lines)

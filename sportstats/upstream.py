@@ -14,7 +14,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +69,22 @@ class Attempt:
     payload: Any = None
     retryable: bool = False
     retry_after_s: float | None = None
+    outcome: str = "200"  # as in UpstreamEvent
+
+
+@dataclass(frozen=True)
+class UpstreamEvent:
+    """One upstream attempt as metrics and the access log see it.
+
+    `outcome` is the HTTP status ("200", "429", ...), "timeout" or "unreachable" for an attempt
+    that was sent; "breaker_open", "budget_spent" or "deadline" for one held back unsent.
+    """
+
+    path: str
+    outcome: str
+    sent: bool
+    retry: bool
+    duration_s: float
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -111,6 +127,7 @@ class UpstreamClient:
         self.retry_budget = retry_budget or RetryBudget()
         self.calls = 0  # attempts sent, for tests, benchmarks and metrics
         self.last_success: float | None = None  # wall-clock time of the last good answer
+        self.observer: Callable[[UpstreamEvent], None] | None = None  # told of every attempt
 
     def url(self, path: str, params: Sequence[tuple[str, str]]) -> URL:
         return URL(str(self.base_url) + path).with_query(list(params))
@@ -128,7 +145,7 @@ class UpstreamClient:
             if attempt_no > 1 and not self.retry_budget.allows_retry():
                 log.warning("retry budget spent; not retrying %s", path)
                 break
-            attempt = await self._attempt(url, path, deadline)
+            attempt = await self._attempt(url, path, deadline, retry=attempt_no > 1)
             if attempt.error is None:
                 self.retry_budget.record_success()
                 return attempt.payload
@@ -146,11 +163,24 @@ class UpstreamClient:
                 delay = random.uniform(0, cap)
             if delay >= remaining - 0.05:  # no time left for the answer
                 break
-            await asyncio.sleep(delay)
+            await self._wait(delay)
         assert last is not None
         raise last
 
-    async def _attempt(self, url: URL, path: str, deadline: float) -> Attempt:
+    async def _wait(self, delay_s: float) -> None:
+        """The pause before a retry (its own method, so tests can see the delays)."""
+        await asyncio.sleep(delay_s)
+
+    async def _attempt(self, url: URL, path: str, deadline: float, retry: bool) -> Attempt:
+        started = asyncio.get_running_loop().time()
+        attempt = await self._send(url, path, deadline)
+        if self.observer is not None:
+            sent = attempt.outcome not in ("breaker_open", "budget_spent", "deadline")
+            elapsed = asyncio.get_running_loop().time() - started
+            self.observer(UpstreamEvent(path, attempt.outcome, sent, retry, elapsed))
+        return attempt
+
+    async def _send(self, url: URL, path: str, deadline: float) -> Attempt:
         loop = asyncio.get_running_loop()
         if not self.breaker.allow():
             wait = self.breaker.retry_after_s()
@@ -162,7 +192,8 @@ class UpstreamClient:
                     f"Try again in {max(1, int(wait))} seconds.",
                     transient=True,
                     retry_after_s=wait,
-                )
+                ),
+                outcome="breaker_open",
             )
         remaining = deadline - loop.time()
         try:
@@ -179,12 +210,13 @@ class UpstreamClient:
                     " answers already cached are still served.",
                     transient=True,
                     retry_after_s=spent.retry_after_s,
-                )
+                ),
+                outcome="budget_spent",
             )
         remaining = deadline - loop.time()
         if remaining <= 0:
             self.breaker.release()
-            return Attempt(self._timeout(path))
+            return Attempt(self._timeout(path), outcome="deadline")
         self.calls += 1
         try:
             async with self.session.get(
@@ -193,9 +225,12 @@ class UpstreamClient:
                 body = await response.read()
                 status = response.status
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        except asyncio.CancelledError:
+            self.breaker.release()  # a cancelled probe must not keep the breaker shut
+            raise
         except TimeoutError:
             self.breaker.record_failure()
-            return Attempt(self._timeout(path), retryable=True)
+            return Attempt(self._timeout(path), retryable=True, outcome="timeout")
         except aiohttp.ClientError as exc:
             self.breaker.record_failure()
             log.warning("upstream %s unreachable: %s", path, type(exc).__name__)
@@ -208,8 +243,11 @@ class UpstreamClient:
                     transient=True,
                 ),
                 retryable=True,
+                outcome="unreachable",
             )
-        return self._judge(path, status, body, retry_after, deadline - loop.time())
+        attempt = self._judge(path, status, body, retry_after, deadline - loop.time())
+        attempt.outcome = str(status)
+        return attempt
 
     def _judge(
         self, path: str, status: int, body: bytes, retry_after: float | None, remaining: float
@@ -276,6 +314,18 @@ class UpstreamClient:
             )
         if status >= 500:
             self.breaker.record_failure()
+            if retry_after is not None and retry_after >= remaining:
+                # The upstream says when it is back, and that is past our deadline: pass it on.
+                return Attempt(
+                    UpstreamError(
+                        503,
+                        "upstream_unavailable",
+                        f"The upstream data service is unavailable (HTTP {status}).",
+                        f"Try again in {max(1, int(retry_after + 0.999))} seconds.",
+                        transient=True,
+                        retry_after_s=retry_after,
+                    )
+                )
             return Attempt(
                 UpstreamError(
                     502,
@@ -285,9 +335,7 @@ class UpstreamClient:
                     transient=True,
                 ),
                 retryable=status in RETRY_STATUSES,
-                retry_after_s=retry_after
-                if retry_after is not None and retry_after < remaining
-                else None,
+                retry_after_s=retry_after,
             )
         self.breaker.record_success()
         return Attempt(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any
 
 import pytest
 from aioresponses import aioresponses
+from aioresponses.core import normalize_url
+from yarl import URL
 
 from sportstats.app import create_app
 from sportstats.settings import Settings, load_settings
@@ -24,6 +27,36 @@ def load_fixture(name: str) -> Any:
     """A recorded upstream response from tests/fixtures (copied from the shared recordings)."""
     path = FIXTURES / name
     return json.loads(path.read_text()) if name.endswith(".json") else path.read_text()
+
+
+def upstream_route(path: str) -> re.Pattern[str]:
+    """Matches the upstream `path` with any query, for registering mocked answers."""
+    return re.compile(re.escape(UPSTREAM + path) + r"(\?.*)?$")
+
+
+def upstream_url(path: str, pairs: list[tuple[str, str]] | None = None) -> URL:
+    """An upstream URL as aioresponses records it (query pairs sorted)."""
+    return normalize_url(URL(UPSTREAM + path).with_query(pairs or []))
+
+
+def averages_url(season: int, player_id: int) -> URL:
+    """The upstream season-averages call for one player (it takes one `player_id` per call)."""
+    pairs = [("season", str(season)), ("player_id", str(player_id))]
+    return upstream_url("/season_averages", pairs)
+
+
+def answer_season_averages(
+    mocked: aioresponses, season: int, payloads: dict[int, Any], names: Any
+) -> None:
+    """Mock each player's season averages (by player id) and the /players call for names."""
+    for player_id, payload in payloads.items():
+        mocked.get(averages_url(season, player_id), payload=payload)
+    mocked.get(upstream_route("/players"), payload=names)
+
+
+def sent(mocked: aioresponses) -> list[URL]:
+    """Every upstream request the server sent, one entry per attempt, grouped by URL."""
+    return [url for (_, url), calls in mocked.requests.items() for _ in calls]
 
 
 def make_settings(**overrides: Any) -> Settings:

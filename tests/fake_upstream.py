@@ -14,6 +14,7 @@ from aiohttp import web
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API_KEY = "test-key"
+CALLS = web.AppKey("calls", list[str])
 
 
 def fixture(name: str) -> dict:
@@ -23,10 +24,10 @@ def fixture(name: str) -> dict:
 def make_app(latency_s: float = 0.0) -> web.Application:
     """Serves /v1/teams, /players, /games, /stats, /season_averages; counts calls."""
     app = web.Application()
-    app["calls"] = []
+    app[CALLS] = []
 
     async def serve(request: web.Request) -> web.Response:
-        app["calls"].append(str(request.rel_url))
+        app[CALLS].append(str(request.rel_url))
         if latency_s:
             await asyncio.sleep(latency_s)
         if request.headers.get("Authorization") != API_KEY:

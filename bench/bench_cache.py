@@ -1,0 +1,240 @@
+"""Benchmark of the answer cache: hit throughput, coalescing of cold requests, memory bound.
+
+Run: `python bench/bench_cache.py` (about a minute; everything stays on 127.0.0.1). It prints:
+
+1. cache hits: requests/s and p50/p99 latency at 64 concurrent keep-alive clients against the
+   sportstats server, side by side (alternating rounds, same run) with a bare aiohttp handler
+   that returns the same bytes, and the ratio (target: >= 80 % of the bare handler);
+2. upstream calls caused by 200 concurrent identical cold requests (target: exactly 1), against
+   a fake upstream that answers in 100 ms;
+3. memory held after 100,000 distinct cached questions, measured with tracemalloc, against the
+   configured bound (target: within it).
+
+The servers run in a child process (one core), the load generator in this one (the other core);
+it is a minimal HTTP/1.1 client on raw asyncio streams so that it outruns either server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+from aiohttp import ClientSession, web
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import fake_upstream  # noqa: E402
+
+from sportstats.app import create_app  # noqa: E402
+from sportstats.cache import AnswerCache, BoundedMemoryCache, Produced  # noqa: E402
+from sportstats.keys import UPSTREAM  # noqa: E402
+from sportstats.settings import CacheSettings, load_settings  # noqa: E402
+
+HOST = "127.0.0.1"
+HIT_PATH = "/teams"
+CLIENTS = 64
+ROUND_S = 3.0
+ROUNDS = 3
+COLD_REQUESTS = 200
+UPSTREAM_LATENCY_S = 0.1
+DISTINCT_QUERIES = 100_000
+
+
+def settings_for(upstream_port: int):
+    """Default settings, but the fake upstream, and no per-client limit (one client asks all)."""
+    return load_settings(
+        cli={"upstream_url": f"http://{HOST}:{upstream_port}/v1", "limits": {"requests_per_minute": 0}},
+        environ={"BALLDONTLIE_API_KEY": fake_upstream.API_KEY},
+        require_api_key=True,
+    )
+
+
+async def start(app: web.Application) -> tuple[web.AppRunner, int]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, HOST, 0)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]
+
+
+async def serve() -> None:
+    """Child process: fake upstream, sportstats and the bare handler; prints their ports."""
+    upstream_runner, upstream_port = await start(fake_upstream.make_app(UPSTREAM_LATENCY_S))
+    ours_runner, ours_port = await start(create_app(settings_for(upstream_port)))
+    async with ClientSession() as session:
+        async with session.get(f"http://{HOST}:{ours_port}{HIT_PATH}") as response:
+            body = await response.read()
+            assert response.status == 200, body
+
+    async def bare_handler(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    bare = web.Application()
+    bare.router.add_get(HIT_PATH, bare_handler)
+    bare_runner, bare_port = await start(bare)
+    print(json.dumps({"ours": ours_port, "bare": bare_port, "bytes": len(body)}), flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until parent ends
+    for runner in (bare_runner, ours_runner, upstream_runner):
+        await runner.cleanup()
+
+
+async def keep_asking(port: int, until: float, latencies: list[float]) -> None:
+    """One keep-alive client sending GET requests back to back until `until`."""
+    reader, writer = await asyncio.open_connection(HOST, port)
+    request = f"GET {HIT_PATH} HTTP/1.1\r\nHost: {HOST}:{port}\r\n\r\n".encode()
+    clock = time.perf_counter
+    try:
+        while clock() < until:
+            sent = clock()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise RuntimeError(head.decode(errors="replace"))
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            await reader.readexactly(length)
+            latencies.append(clock() - sent)
+    finally:
+        writer.close()
+
+
+async def measure(port: int, seconds: float) -> tuple[float, float, float]:
+    """Requests/s, p50 and p99 latency (ms) of `CLIENTS` concurrent clients for `seconds`."""
+    latencies: list[float] = []
+    until = time.perf_counter() + seconds
+    started = time.perf_counter()
+    await asyncio.gather(*(keep_asking(port, until, latencies) for _ in range(CLIENTS)))
+    elapsed = time.perf_counter() - started
+    cuts = statistics.quantiles(latencies, n=100)
+    return len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000
+
+
+async def bench_hits() -> None:
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        ports = json.loads(child.stdout.readline())
+        await measure(ports["ours"], 1.0)  # warm up both
+        await measure(ports["bare"], 1.0)
+        figures: dict[str, list[tuple[float, float, float]]] = {"ours": [], "bare": []}
+        for _ in range(ROUNDS):
+            for name in ("bare", "ours"):
+                figures[name].append(await measure(ports[name], ROUND_S))
+    finally:
+        child.stdin.close()
+        child.wait(timeout=10)
+    print(f"1. cache hits, GET {HIT_PATH} ({ports['bytes']} bytes), {CLIENTS} concurrent clients,")
+    print(f"   best of {ROUNDS} alternating {ROUND_S:g} s rounds each:")
+    best = {name: max(rounds) for name, rounds in figures.items()}
+    for name, label in (("bare", "bare aiohttp handler"), ("ours", "sportstats cache hit")):
+        rps, p50, p99 = best[name]
+        print(f"   {label:22} {rps:8.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms")
+    print(f"   ratio: {best['ours'][0] / best['bare'][0]:.0%} of the bare handler (target >= 80%)")
+
+
+async def bench_cold() -> None:
+    upstream_app = fake_upstream.make_app(UPSTREAM_LATENCY_S)
+    upstream_runner, upstream_port = await start(upstream_app)
+    app = create_app(settings_for(upstream_port))
+    runner, port = await start(app)
+    try:
+        async with ClientSession() as session:
+
+            async def ask() -> tuple[int, str]:
+                async with session.get(f"http://{HOST}:{port}/players?query=james") as response:
+                    await response.read()
+                    return response.status, response.headers["X-Cache"]
+
+            started = time.perf_counter()
+            answers = await asyncio.gather(*(ask() for _ in range(COLD_REQUESTS)))
+            elapsed = time.perf_counter() - started
+    finally:
+        calls = len(upstream_app[fake_upstream.CALLS])
+        sent = app[UPSTREAM].calls
+        await runner.cleanup()
+        await upstream_runner.cleanup()
+    ok = sum(status == 200 for status, _ in answers)
+    print(
+        f"2. {COLD_REQUESTS} concurrent identical cold requests: {ok} answered 200 in"
+        f" {elapsed * 1000:.0f} ms, {calls} upstream call(s) (sent: {sent}; target exactly 1)"
+    )
+
+
+def sample_answer(n: int) -> dict:
+    """A players answer of realistic size (about 1 KB), distinct per question."""
+    rows = [
+        {
+            "player_id": n * 10 + i,
+            "name": f"Player {n}-{i}",
+            "position": "G",
+            "height": "6-3",
+            "weight": "190",
+            "team": "Golden State Warriors",
+            "team_id": 10,
+            "college": "Davidson",
+            "country": "USA",
+        }
+        for i in range(4)
+    ]
+    meta = {"count": 4, "next_cursor": None, "source": "BALLDONTLIE NBA API /players"}
+    return {"columns": list(rows[0]), "data": rows, "meta": meta | {"query": {"query": str(n)}}}
+
+
+async def fill(settings: CacheSettings) -> tuple[int, int, int]:
+    """Cache DISTINCT_QUERIES distinct answers; return (entries, accounted bytes, traced bytes)."""
+    gc.collect()
+    tracemalloc.start()
+    backend = BoundedMemoryCache(settings.max_entries, settings.max_bytes)
+    cache = AnswerCache(backend, settings)
+    for n in range(DISTINCT_QUERIES):
+
+        async def produce(n: int = n) -> Produced:
+            return Produced(sample_answer(n), 3600)
+
+        await cache.fetch(f'players?{{"query":"q{n}"}}', produce)
+    gc.collect()
+    traced = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return len(backend), backend.bytes, traced
+
+
+async def bench_memory() -> None:
+    mib = 1024 * 1024
+    print(f"3. memory after {DISTINCT_QUERIES:,} distinct cached questions (~1 KB answers):")
+    for settings in (CacheSettings(), CacheSettings(max_entries=1_000_000, max_bytes=8 * mib)):
+        entries, accounted, traced = await fill(settings)
+        print(
+            f"   bound {settings.max_entries:,} entries / {settings.max_bytes / mib:g} MiB:"
+            f" holds {entries:,} entries, accounted {accounted / mib:.1f} MiB,"
+            f" measured (tracemalloc, whole process) {traced / mib:.1f} MiB"
+            f" -> {'within' if traced <= settings.max_bytes else 'OVER'} the byte bound"
+        )
+
+
+PARTS = {"hits": bench_hits, "cold": bench_cold, "memory": bench_memory}
+
+
+async def main(parts: list[str]) -> None:
+    for part in parts:
+        await PARTS[part]()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("parts", nargs="*", choices=[[], *PARTS], help="default: all three")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    asyncio.run(serve() if args.serve else main(args.parts or list(PARTS)))

@@ -1,0 +1,37 @@
+"""gunicorn settings for sportstats: one aiohttp worker per core, all sharing one Redis.
+
+    SPORTSTATS_CONFIG=deploy/sportstats.yaml BALLDONTLIE_API_KEY=your-key \
+        gunicorn -c deploy/gunicorn.conf.py sportstats.app:gunicorn_app
+
+Address, port, log level, shutdown grace and TLS files come from the sportstats settings (the
+config file named by SPORTSTATS_CONFIG and the SPORTSTATS_* environment), so this file and
+`python -m sportstats` read the same configuration. WEB_CONCURRENCY sets the number of workers
+(default: one per core). A bad configuration stops gunicorn here, before any worker starts.
+"""
+
+import os
+
+from sportstats.settings import SettingsError, load_settings
+
+try:
+    _settings = load_settings()
+except SettingsError as exc:
+    raise SystemExit(f"sportstats: {exc}") from None
+
+workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
+if workers > 1 and not _settings.redis_url:
+    # Each worker would keep its own cache and its own upstream budget: N times the quota.
+    raise SystemExit(
+        "sportstats: several workers need redis_url, to share one cache and one upstream"
+        " budget (or set WEB_CONCURRENCY=1)"
+    )
+
+worker_class = "aiohttp.GunicornWebWorker"
+bind = [f"{_settings.host}:{_settings.port}"]
+# After SIGTERM a worker lets in-flight requests run for shutdown_timeout_s (gunicorn_app sets
+# it); gunicorn kills workers that take longer than graceful_timeout.
+graceful_timeout = _settings.shutdown_timeout_s + 5
+accesslog = None  # sportstats.access writes one line per request, without secrets
+loglevel = _settings.log_level.lower()
+if _settings.tls_cert:
+    certfile, keyfile = _settings.tls_cert, _settings.tls_key

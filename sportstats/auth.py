@@ -1,0 +1,220 @@
+"""Access control: who may call the server, and from which networks.
+
+`auth.mode` says who may call: `none` (local development), `service` (the assistant platform
+sends one shared bearer token) or `user` (each tester has an own key, reloaded from the config
+file on SIGHUP). Only the plugin files, the health probes and CORS preflights are public; every
+other path, including routes added later (MCP, metrics), needs a credential. A refused request
+gets a 401 before any handler runs, so it costs no upstream call and says nothing about the keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import ipaddress
+import logging
+import secrets
+import signal
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from aiohttp import web
+
+from .errors import ApiError
+from .settings import AuthSettings, SettingsError, parse_tester_keys, read_config_file
+
+log = logging.getLogger(__name__)
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+PUBLIC_PATHS = PROBE_PATHS | {"/.well-known/ai-plugin.json", "/openapi.yaml", "/logo.png", "/legal"}
+METRICS_PATH = "/metrics"
+
+# What the access control learned about a request, for the limits, the access log and metrics.
+TESTER = "sportstats.tester"  # the tester's name (user mode), never the key
+CLIENT_ADDRESS = "sportstats.client_address"  # the client's IP, X-Forwarded-For resolved
+
+CREDENTIALS_HINT = (
+    "Send the key as 'Authorization: Bearer <key>'; the server's operator hands out keys."
+)
+
+
+def manifest_auth(auth: AuthSettings) -> dict[str, Any]:
+    """The manifest's `auth` section for the configured mode."""
+    if auth.mode == "user":
+        return {"type": "user_http", "authorization_type": "bearer"}
+    if auth.mode == "service":
+        section: dict[str, Any] = {"type": "service_http", "authorization_type": "bearer"}
+        if auth.verification_token:
+            section["verification_tokens"] = {"openai": auth.verification_token}
+        return section
+    return {"type": "none"}
+
+
+def parse_networks(cidrs: Iterable[str]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
+
+
+def _in(address: str, networks: Iterable[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(request: web.Request, trusted_proxies: tuple[Network, ...]) -> str:
+    """The client's IP: the peer's, unless the peer is a trusted proxy.
+
+    Behind trusted proxies, `X-Forwarded-For` is read right to left (each proxy appends the
+    address it saw), skipping trusted hops; the first untrusted address is the client. A forged
+    entry further left is never reached, and a header from an untrusted peer is ignored.
+    """
+    address = request.remote or ""
+    if not trusted_proxies or not _in(address, trusted_proxies):
+        return address
+    hops = [
+        hop.strip()
+        for value in request.headers.getall("X-Forwarded-For", ())
+        for hop in value.split(",")
+    ]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            break  # garbage: the last proxy's own view is all we can trust
+        address = hop
+        if not _in(hop, trusted_proxies):
+            break
+    return address
+
+
+def bearer_token(request: web.Request) -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+class AccessControl:
+    """The credentials and networks the server accepts; the tester keys can be reloaded."""
+
+    def __init__(
+        self, auth: AuthSettings, metrics_token: str | None = None, config_file: str | None = None
+    ) -> None:
+        self.mode = auth.mode
+        self.config_file = config_file
+        self.allow_networks = parse_networks(auth.allow_networks)
+        self.trusted_proxies = parse_networks(auth.trusted_proxies)
+        self.usage: Counter[str] = Counter()  # accepted requests per tester name
+        # Tokens are compared as keyed digests: equal lengths, so compare_digest leaks nothing,
+        # not even a key's length.
+        self._secret = secrets.token_bytes(32)
+        self._service = self._digest(auth.service_token) if auth.service_token else None
+        self._metrics = self._digest(metrics_token) if metrics_token else None
+        self._testers: list[tuple[bytes, str]] = []
+        self.set_keys(auth.keys)
+        if self.mode == "user" and not self._testers:
+            log.warning("auth.mode is user but no tester keys are configured: all requests fail")
+
+    def _digest(self, token: str) -> bytes:
+        return hmac.new(self._secret, token.encode(), hashlib.sha256).digest()
+
+    def set_keys(self, keys: Iterable[Any]) -> None:
+        self._testers = [(self._digest(k.key), k.name) for k in keys]
+
+    @property
+    def testers(self) -> list[str]:
+        return [name for _, name in self._testers]
+
+    def tester(self, token: str) -> str | None:
+        """The tester whose key `token` is; every key is compared, in constant time."""
+        digest = self._digest(token)
+        found = None
+        for key, name in self._testers:
+            if hmac.compare_digest(key, digest):
+                found = name
+        return found
+
+    def _matches(self, expected: bytes | None, token: str) -> bool:
+        return expected is not None and hmac.compare_digest(expected, self._digest(token))
+
+    def reload_keys(self) -> bool:
+        """Read the tester list from the config file again; keep the old one if it is bad."""
+        if not self.config_file:
+            log.error("cannot reload tester keys: the server was started without a config file")
+            return False
+        try:
+            section = read_config_file(self.config_file).get("auth") or {}
+            if not isinstance(section, dict):
+                raise SettingsError("auth in the config file must be a section of keys")
+            keys = parse_tester_keys(section.get("keys", []))
+        except SettingsError as exc:
+            log.error("tester keys not reloaded, %d kept in use: %s", len(self._testers), exc)
+            return False
+        self.set_keys(keys)
+        log.info("tester keys reloaded from %s: %d testers", self.config_file, len(keys))
+        return True
+
+    def _refuse(self, token: str | None) -> ApiError:
+        if token is None:
+            message, challenge = "This server needs an API key.", 'Bearer realm="sportstats"'
+        else:
+            message = "The API key was not accepted."
+            challenge = 'Bearer realm="sportstats", error="invalid_token"'
+        return ApiError(
+            401, "unauthorized", message, CREDENTIALS_HINT, {"WWW-Authenticate": challenge}
+        )
+
+    def _authenticate(self, request: web.Request) -> None:
+        token = bearer_token(request)
+        if request.path == METRICS_PATH and self._metrics is not None:
+            if token is None or not self._matches(self._metrics, token):
+                raise self._refuse(token)
+            return
+        if self.mode == "none":
+            return
+        if token is not None and self.mode == "service" and self._matches(self._service, token):
+            return
+        name = self.tester(token) if token is not None and self.mode == "user" else None
+        if name is None:
+            raise self._refuse(token)
+        request[TESTER] = name
+        self.usage[name] += 1
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        address = client_address(request, self.trusted_proxies)
+        request[CLIENT_ADDRESS] = address
+        if (
+            self.allow_networks
+            and request.path not in PROBE_PATHS
+            and not _in(address, self.allow_networks)
+        ):
+            raise ApiError(
+                403,
+                "forbidden",
+                "This server does not serve your network.",
+                "Ask the server's operator to add your network to auth.allow_networks.",
+            )
+        if request.method != "OPTIONS" and request.path not in PUBLIC_PATHS:
+            self._authenticate(request)
+        return await handler(request)
+
+    async def reload_on_sighup(self, app: web.Application) -> AsyncIterator[None]:
+        """A `cleanup_ctx`: in user mode, SIGHUP reloads the tester keys from the config file."""
+        loop = asyncio.get_running_loop()
+        installed = False
+        if self.mode == "user" and self.config_file:
+            try:
+                loop.add_signal_handler(signal.SIGHUP, self.reload_keys)
+                installed = True
+            except (NotImplementedError, RuntimeError, ValueError):
+                log.warning("SIGHUP cannot reload tester keys here: restart to change them")
+        try:
+            yield
+        finally:
+            if installed:
+                loop.remove_signal_handler(signal.SIGHUP)

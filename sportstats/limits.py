@@ -1,0 +1,293 @@
+"""Abuse limits: what one client may ask, how big a request may be, and the headers we send.
+
+- A token bucket per client (tester name, else client address): `burst` requests at once,
+  refilled at `requests_per_minute`; past it, 429 with `Retry-After`. Its memory is bounded: the
+  least recently seen clients are forgotten first (a forgotten client comes back with a full
+  bucket, as it would after a pause).
+- Only GET, HEAD and OPTIONS (POST and OPTIONS on /mcp); bounds on the URL, the number of query
+  parameters, the headers and the body.
+- aiohttp's HTTP parser refuses oversized or malformed requests before any middleware runs and
+  answers them in plain text; `run_app` serves with a protocol handler that answers those with the
+  JSON error too (`JsonErrorRequestHandler`).
+- Security headers on every response, and no server version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import ssl
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage, HttpProcessingError, LineTooLong
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_runner import GracefulExit
+
+from .auth import CLIENT_ADDRESS, PROBE_PATHS, TESTER
+from .errors import ApiError
+from .settings import LimitsSettings
+
+log = logging.getLogger(__name__)
+
+SERVER_NAME = "sportstats"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+HSTS = "max-age=31536000"
+ALLOWED_METHODS = ("GET", "HEAD", "OPTIONS")
+POST_ONLY_PATHS = frozenset({"/mcp"})  # the MCP endpoint takes POST (and CORS preflights)
+REQUEST_LINE_EXTRA_BYTES = 32  # method, spaces and HTTP version around the URL
+
+
+class RateLimiter:
+    """One token bucket per client, in a bounded LRU map."""
+
+    def __init__(
+        self,
+        requests_per_minute: int,
+        burst: int,
+        max_clients: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate_per_s = requests_per_minute / 60
+        self.burst = burst
+        self.max_clients = max_clients
+        self.clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # tokens, when
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def take(self, client: str) -> float:
+        """Spend one of `client`'s requests: 0 when allowed, else the seconds until one is."""
+        now = self.clock()
+        tokens, then = self._buckets.pop(client, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - then) * self.rate_per_s)
+        wait_s = 0.0
+        if tokens >= 1:
+            tokens -= 1
+        else:
+            wait_s = (1 - tokens) / self.rate_per_s
+        self._buckets[client] = (tokens, now)
+        while len(self._buckets) > self.max_clients:
+            self._buckets.popitem(last=False)
+        return wait_s
+
+
+def _allowed_methods(path: str) -> tuple[str, ...]:
+    return ("OPTIONS", "POST") if path in POST_ONLY_PATHS else ALLOWED_METHODS
+
+
+class Limits:
+    """The request bounds and the per-client rate limit, as two middlewares."""
+
+    def __init__(self, settings: LimitsSettings) -> None:
+        self.settings = settings
+        self.limiter = (
+            RateLimiter(settings.requests_per_minute, settings.burst, settings.max_clients)
+            if settings.requests_per_minute
+            else None
+        )
+
+    @web.middleware
+    async def check_request(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Method, URL, parameters, headers and body within bounds, else the JSON error."""
+        s = self.settings
+        allowed = _allowed_methods(request.path)
+        if request.method not in allowed:
+            raise ApiError(
+                405,
+                "method_not_allowed",
+                f"Method {request.method[:16]} is not allowed here.",
+                f"Use {', '.join(allowed)}.",
+                {"Allow": ", ".join(allowed)},
+            )
+        if len(request.raw_path) > s.max_url_bytes:
+            raise ApiError(
+                414,
+                "uri_too_long",
+                f"The URL is longer than {s.max_url_bytes} bytes.",
+                "Ask for fewer ids or dates per request, or page with cursor.",
+            )
+        if len(request.query) > s.max_query_params:
+            raise ApiError(
+                400,
+                "too_many_parameters",
+                f"The query has more than {s.max_query_params} parameters.",
+                "Separate values with commas (ids=1,2,3) or ask in several requests.",
+            )
+        header_bytes = sum(len(name) + len(value) + 4 for name, value in request.raw_headers)
+        if len(request.raw_headers) > s.max_headers or header_bytes > s.max_header_bytes:
+            raise ApiError(
+                431,
+                "headers_too_large",
+                f"Over {s.max_headers} headers or {s.max_header_bytes} bytes of headers.",
+                "Send fewer or shorter headers (cookies are not needed).",
+            )
+        if (request.content_length or 0) > s.max_body_bytes:
+            raise ApiError(
+                413,
+                "request_too_large",
+                f"The request body is larger than {s.max_body_bytes} bytes.",
+                "Send a smaller request.",
+            )
+        return await handler(request)
+
+    @web.middleware
+    async def rate_limit(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """At most `requests_per_minute` per tester (or per address), in bursts of `burst`."""
+        if self.limiter is None or request.method == "OPTIONS" or request.path in PROBE_PATHS:
+            return await handler(request)
+        client = request.get(TESTER) or request.get(CLIENT_ADDRESS) or request.remote or ""
+        wait_s = self.limiter.take(client)
+        if wait_s:
+            retry_after = max(1, math.ceil(wait_s))
+            raise ApiError(
+                429,
+                "too_many_requests",
+                f"Too many requests from this client: at most {self.settings.requests_per_minute}"
+                f" per minute, {self.settings.burst} at once.",
+                f"Wait {retry_after} s (Retry-After) before asking again.",
+                {"Retry-After": str(retry_after)},
+            )
+        return await handler(request)
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """An `on_response_prepare` signal: the security headers, no server version, no-store errors."""
+    response.headers.update(SECURITY_HEADERS)
+    response.headers["Server"] = SERVER_NAME
+    if request.secure:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    if response.status >= 400 or "Authorization" in request.headers:
+        response.headers["Cache-Control"] = "no-store"
+
+
+def handler_args(settings: LimitsSettings) -> dict[str, int]:
+    """aiohttp's own parser limits, kept just above ours so that ours answer first.
+
+    The request line and header limits differ, so `JsonErrorRequestHandler` can tell a long URL
+    (414) from a long header (431) by the limit it hit.
+    """
+    line_bytes = settings.max_url_bytes + REQUEST_LINE_EXTRA_BYTES
+    field_bytes = settings.max_header_bytes
+    if field_bytes == line_bytes:
+        field_bytes -= 1
+    return {
+        "max_line_size": line_bytes,
+        "max_field_size": field_bytes,
+        "max_headers": settings.max_headers,
+    }
+
+
+class JsonErrorRequestHandler(RequestHandler):
+    """aiohttp's protocol handler, answering requests its parser refuses with the JSON error.
+
+    aiohttp renders those (and failures outside every middleware) itself, as text or HTML, and
+    logs them with a traceback; here they are the JSON error with the security headers, logged
+    in one line without the offending bytes (they may hold a key).
+    """
+
+    __slots__ = ()
+
+    def handle_error(
+        self,
+        request: Any,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        error = self._describe(status, exc)
+        if error.status >= 500:
+            self.log_exception("Error handling request from %s", request.remote, exc_info=exc)
+        else:
+            log.info("refused a malformed request from %s: %s", request.remote, error.code)
+        if request.writer.output_size > 0:
+            raise ConnectionError("response already started, cannot send the error")
+        response = error.response()
+        response.headers.update(SECURITY_HEADERS)
+        response.headers["Server"] = SERVER_NAME
+        response.headers["Cache-Control"] = "no-store"
+        response.force_close()
+        return response
+
+    def _describe(self, status: int, exc: BaseException | None) -> ApiError:
+        if isinstance(exc, LineTooLong) and str(exc.args[1]) == str(self.max_line_size):
+            return ApiError(
+                414, "uri_too_long", "The URL is too long.", "Ask for less per request."
+            )
+        if isinstance(exc, LineTooLong) or (
+            isinstance(exc, BadHttpMessage) and "headers" in exc.message
+        ):
+            return ApiError(
+                431,
+                "headers_too_large",
+                "The request headers are too large or too many.",
+                "Send fewer or shorter headers.",
+            )
+        if isinstance(exc, HttpProcessingError) or 400 <= status < 500:
+            return ApiError(
+                400,
+                "bad_request",
+                "The request is not valid HTTP.",
+                "Send an HTTP/1.1 GET request; see /openapi.yaml.",
+            )
+        if status == 504:
+            return ApiError(504, "timeout", "The server took too long.", "Try again shortly.")
+        return ApiError(500, "internal_error", "The server failed to answer.", "Try again shortly.")
+
+
+class JsonErrorServer(web.Server):
+    """aiohttp's low-level server, with `JsonErrorRequestHandler` per connection."""
+
+    def __call__(self) -> RequestHandler:
+        return JsonErrorRequestHandler(self, loop=self._loop, **self._kwargs)
+
+
+class JsonErrorAppRunner(web.AppRunner):
+    """`web.AppRunner` serving through `JsonErrorServer`."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        return JsonErrorServer(
+            server.request_handler,
+            request_factory=server.request_factory,
+            handler_cancellation=server.handler_cancellation,
+            loop=asyncio.get_running_loop(),
+            **server._kwargs,
+        )
+
+
+def run_app(
+    app: web.Application,
+    *,
+    host: str,
+    port: int,
+    ssl_context: ssl.SSLContext | None = None,
+    shutdown_timeout: float = 60.0,
+    **runner_kwargs: Any,
+) -> None:
+    """Like `web.run_app` (SIGINT and SIGTERM stop it gracefully), through `JsonErrorAppRunner`."""
+
+    async def serve() -> None:
+        runner = JsonErrorAppRunner(
+            app, handle_signals=True, shutdown_timeout=shutdown_timeout, **runner_kwargs
+        )
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port, ssl_context=ssl_context).start()
+            await asyncio.Event().wait()  # until a signal raises GracefulExit
+        finally:
+            await runner.cleanup()
+
+    with contextlib.suppress(GracefulExit, KeyboardInterrupt):
+        asyncio.run(serve())

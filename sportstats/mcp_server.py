@@ -1,0 +1,320 @@
+"""MCP at `/mcp`: the five data endpoints as tools, over the streamable HTTP transport.
+
+A tool call takes exactly the HTTP endpoint's path: `parse_query` on the tool's arguments, then
+`Answers.reply` (cache, coalescing, upstream budget, retries, shaping). Tool schemas come from the
+same declarations as `openapi.yaml`: `inputSchema` from each `Param`, `outputSchema` from
+`plugin.answer_schema`.
+
+Why the transport is written here: the `mcp` SDK's server transport is an ASGI application
+(Starlette, run by uvicorn) with its own lifespan and task group. It cannot be mounted inside an
+aiohttp application, so a request to it would bypass our middlewares (errors, access control,
+limits) and our `cleanup_ctx` resources. The transport part we need is small: a stateless
+server that answers every POST with one JSON body, which the transport allows (no SSE stream, no
+session). The SDK's `mcp_types` (pydantic models, no web framework) still do the protocol work:
+request params are validated with `methods.parse_client_request`, and results are built from its
+models and validated and shaped for the negotiated revision by `methods.serialize_server_result`.
+
+Revisions served: those reached by the `initialize` handshake (2024-11-05 to 2025-11-25). The
+2026-07-28 per-request envelope (`server/discover`) is not: a client probing it gets an error and
+falls back to `initialize`, as the SDK's own client does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+from mcp_types import (
+    DEFAULT_NEGOTIATED_VERSION,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    PARSE_ERROR,
+    CallToolResult,
+    EmptyResult,
+    Implementation,
+    InitializeResult,
+    ListToolsResult,
+    Result,
+    ServerCapabilities,
+    TextContent,
+    Tool,
+    ToolAnnotations,
+    ToolsCapability,
+)
+from mcp_types import methods as mcp_methods
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
+from pydantic import ValidationError
+
+from . import __version__
+from .endpoints import ENDPOINTS, Endpoint
+from .errors import ApiError
+from .keys import ANSWERS, SETTINGS
+from .params import parse_query
+from .plugin import NAME_FOR_HUMAN, NAME_FOR_MODEL, answer_schema
+from .tables import markdown_table
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version"
+# JSON-RPC batches exist only in this revision of the streamable HTTP transport. A batch counts
+# once against the per-client rate limit, so its size is bounded.
+BATCH_VERSIONS = frozenset({"2025-03-26"})
+MAX_BATCH_MESSAGES = 10
+SERVER_INFO = Implementation(
+    name=NAME_FOR_MODEL,
+    title=NAME_FOR_HUMAN,
+    version=__version__,
+    description="NBA players, teams, games, box scores and season averages, as tables.",
+)
+INSTRUCTIONS = (
+    "NBA (basketball) data only, from the BALLDONTLIE NBA API. Chain tools by id: get_players"
+    " gives player_id, get_teams team_id, get_games game_id; then get_stats or"
+    " get_season_averages. Seasons are named by the year they began (2024 = 2024-25). Each result"
+    " is a markdown table plus one line of meta; pass next_cursor as cursor for the next page."
+    " On an error, tell the user its message and follow its hint."
+)
+
+Message = dict[str, Any]
+
+
+def input_schema(endpoint: Endpoint) -> dict[str, Any]:
+    """The tool's arguments: one property per declared parameter, as in `openapi.yaml`."""
+    return {
+        "type": "object",
+        "properties": {
+            p.name: {**p.schema(), "description": p.description} for p in endpoint.params
+        },
+        "required": [p.name for p in endpoint.params if p.required],
+        "additionalProperties": False,
+    }
+
+
+def tool(endpoint: Endpoint) -> Tool:
+    return Tool(
+        name=endpoint.tool_name,
+        title=endpoint.summary,
+        description=endpoint.description,
+        input_schema=input_schema(endpoint),
+        output_schema=answer_schema(endpoint),
+        annotations=ToolAnnotations(
+            title=endpoint.summary, read_only_hint=True, open_world_hint=True
+        ),
+    )
+
+
+TOOLS = {endpoint.tool_name: endpoint for endpoint in ENDPOINTS}
+
+
+class RpcError(Exception):
+    """A JSON-RPC error response: the request itself was wrong, not the question it asked."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.data = data
+
+
+def error_message(request_id: Any, code: int, message: str, data: Any = None) -> Message:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    return {"jsonrpc": "2.0", "id": request_id, "error": error}
+
+
+def rpc_error_response(status: int, code: int, message: str, **headers: str) -> web.Response:
+    """A transport-level rejection: HTTP status and a JSON-RPC error without an id."""
+    return web.json_response(error_message(None, code, message), status=status, headers=headers)
+
+
+def origin_allowed(request: web.Request) -> bool:
+    """Against DNS rebinding: a browser's Origin must be one of the configured CORS origins.
+
+    Requests without Origin (assistant back ends, desktop clients, proxies) are not from a
+    browser page and pass; the access control of the data routes applies to them.
+    """
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    allowed = {o.rstrip("/").lower() for o in request.app[SETTINGS].cors_origins}
+    return "*" in allowed or origin.rstrip("/").lower() in allowed
+
+
+def accepts_json(request: web.Request) -> bool:
+    accept = request.headers.get("Accept")
+    if not accept:
+        return True
+    types = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    return bool(types & {"application/json", "application/*", "*/*"})
+
+
+async def post_view(request: web.Request) -> web.Response:
+    """One POST: a JSON-RPC request (answered in JSON), a notification or response (202)."""
+    if not origin_allowed(request):
+        return rpc_error_response(403, INVALID_REQUEST, "Origin not allowed.")
+    if not accepts_json(request):
+        return rpc_error_response(406, INVALID_REQUEST, "Not Acceptable: accept application/json.")
+    if request.content_type != "application/json":
+        return rpc_error_response(
+            415, INVALID_REQUEST, "Unsupported Media Type: send application/json."
+        )
+    version = request.headers.get(PROTOCOL_VERSION_HEADER)
+    try:
+        payload = json.loads(await request.read())
+    except ValueError:
+        return rpc_error_response(400, PARSE_ERROR, "Parse error: the body is not valid JSON.")
+    initialize = isinstance(payload, dict) and payload.get("method") == "initialize"
+    # The header must name a supported revision; `initialize` negotiates one in its body.
+    if version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS and not initialize:
+        supported = ", ".join(HANDSHAKE_PROTOCOL_VERSIONS)
+        return rpc_error_response(
+            400,
+            INVALID_REQUEST,
+            f"Unsupported {PROTOCOL_VERSION_HEADER} '{version[:40]}'; supported: {supported}.",
+        )
+    version = version or DEFAULT_NEGOTIATED_VERSION
+    if isinstance(payload, list):
+        if version not in BATCH_VERSIONS:
+            return rpc_error_response(
+                400, INVALID_REQUEST, f"Invalid Request: no JSON-RPC batches in {version}."
+            )
+        if not 0 < len(payload) <= MAX_BATCH_MESSAGES:
+            return rpc_error_response(
+                400, INVALID_REQUEST, f"Invalid Request: a batch holds 1 to {MAX_BATCH_MESSAGES}."
+            )
+        answers = [await answer(request, m, version, in_batch=True) for m in payload]
+        replies = [a for a in answers if a is not None]
+        return web.json_response(replies) if replies else web.Response(status=202)
+    reply = await answer(request, payload, version)
+    if reply is None:
+        return web.Response(status=202)
+    # A message whose id cannot be read is rejected by the transport; any other gets its answer.
+    return web.json_response(reply, status=400 if reply["id"] is None else 200)
+
+
+async def answer(
+    request: web.Request, message: Any, version: str, in_batch: bool = False
+) -> Message | None:
+    """The reply to one JSON-RPC message; None for notifications and responses."""
+    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
+        return error_message(None, INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message.")
+    request_id = message.get("id")
+    method = message.get("method")
+    if method is None and ("result" in message or "error" in message):
+        return None  # a response to a request we never send: accepted and dropped
+    if not isinstance(method, str) or (
+        "id" in message and (isinstance(request_id, bool) or not isinstance(request_id, int | str))
+    ):
+        return error_message(None, INVALID_REQUEST, "Invalid Request: no method or a bad id.")
+    if "id" not in message:
+        return (
+            None  # notifications (initialized, cancelled, ...) need nothing from a stateless server
+        )
+    params = message.get("params")
+    if params is not None and not isinstance(params, dict):
+        return error_message(
+            request_id, INVALID_REQUEST, "Invalid Request: params is not an object."
+        )
+    try:
+        if method == "initialize" and in_batch:
+            raise RpcError(INVALID_REQUEST, "Invalid Request: initialize may not be batched.")
+        if method == "initialize":
+            version = negotiate(params)
+        result = await dispatch(request, method, params, version)
+        return {
+            "jsonrpc": "2.0",
+            "id": request_id,
+            "result": mcp_methods.serialize_server_result(method, version, result),
+        }
+    except RpcError as exc:
+        return error_message(request_id, exc.code, exc.message, exc.data)
+    except ValidationError as exc:
+        return error_message(request_id, INVALID_PARAMS, f"Invalid params: {_first_error(exc)}")
+
+
+def negotiate(params: dict[str, Any] | None) -> str:
+    """The client's revision if we speak it, else our latest (the client then decides)."""
+    requested = (params or {}).get("protocolVersion")
+    return requested if requested in HANDSHAKE_PROTOCOL_VERSIONS else LATEST_HANDSHAKE_VERSION
+
+
+async def dispatch(
+    request: web.Request, method: str, params: dict[str, Any] | None, version: str
+) -> dict[str, Any]:
+    if method not in ("initialize", "ping", "tools/list", "tools/call"):
+        raise RpcError(METHOD_NOT_FOUND, f"Method not found: {method[:60]}")
+    parsed = mcp_methods.parse_client_request(method, version, params)
+    result: Result
+    if method == "initialize":
+        result = InitializeResult(
+            protocol_version=version,
+            capabilities=ServerCapabilities(tools=ToolsCapability(list_changed=False)),
+            server_info=SERVER_INFO,
+            instructions=INSTRUCTIONS,
+        )
+    elif method == "ping":
+        result = EmptyResult()
+    elif method == "tools/list":
+        result = ListToolsResult(tools=[tool(endpoint) for endpoint in ENDPOINTS])
+    else:
+        endpoint = TOOLS.get(parsed.params.name)
+        if endpoint is None:
+            raise RpcError(
+                INVALID_PARAMS,
+                f"Unknown tool: {parsed.params.name[:60]}",
+                {"tools": list(TOOLS)},
+            )
+        result = await call_tool(request, endpoint, parsed.params.arguments or {})
+    return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+async def call_tool(
+    request: web.Request, endpoint: Endpoint, arguments: dict[str, Any]
+) -> CallToolResult:
+    """The HTTP endpoint's path exactly; its errors become tool results the model can act on."""
+    try:
+        # JSON null means "not given", as an empty query value does over HTTP.
+        given = {name: value for name, value in arguments.items() if value is not None}
+        query = parse_query(endpoint.params, given)
+        reply = await request.app[ANSWERS].reply(endpoint, query)
+    except ApiError as exc:
+        return error_result(exc)
+    except Exception:
+        log.exception("unhandled error in tool %s", endpoint.tool_name)
+        return error_result(
+            ApiError(500, "internal_error", "The server failed to answer.", "Try again shortly.")
+        )
+    answer = reply.answer()
+    return CallToolResult(
+        content=[TextContent(text=markdown_table(answer))], structured_content=answer
+    )
+
+
+def error_result(exc: ApiError) -> CallToolResult:
+    text = f"Error ({exc.code}): {exc.message}" + (f"\nHint: {exc.hint}" if exc.hint else "")
+    return CallToolResult(content=[TextContent(text=text)], is_error=True)
+
+
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}"[:200]
+
+
+async def method_not_allowed_view(request: web.Request) -> web.Response:
+    """GET: no server-initiated stream is offered; DELETE: there are no sessions to end."""
+    return rpc_error_response(
+        405, INVALID_REQUEST, f"Method Not Allowed: {request.method} /mcp.", Allow="POST"
+    )
+
+
+def setup_mcp_routes(app: web.Application) -> list[web.AbstractRoute]:
+    resource = app.router.add_resource("/mcp", name="mcp")
+    return [
+        resource.add_route("POST", post_view),
+        resource.add_route("GET", method_not_allowed_view),
+        resource.add_route("DELETE", method_not_allowed_view),
+    ]

@@ -1,0 +1,199 @@
+"""What the operator sees: one access-log line per request, request ids, and the /metrics view.
+
+The access log replaces aiohttp's own (which prints the request line, query string included,
+where a key could sit): it names the client by tester name, never by key, and logs the route,
+not the raw path or query. Values that come from the request are quoted and escaped, so a line
+cannot be forged by a crafted header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
+from typing import Any
+
+from aiohttp import web
+
+from .auth import CLIENT_ADDRESS, TESTER
+from .health import Readiness
+from .keys import CACHE, METRICS, READINESS, SETTINGS, UPSTREAM
+from .metrics import CONTENT_TYPE, Metrics
+from .upstream import UpstreamEvent
+
+log = logging.getLogger(__name__)
+access_log = logging.getLogger("sportstats.access")
+
+REQUEST_ID_HEADER = "X-Request-Id"
+REQUEST_ID = "request_id"  # where the id is kept on the request
+SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+PLAIN_VALUE = re.compile(r"[A-Za-z0-9._:/@+-]{1,200}")
+CLIENT_CLOSED = 499  # nginx's status for "the client went away before the answer"
+BUDGET_READ_TIMEOUT_S = 1.0
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+# The upstream calls made for the current request: a one-item list, shared with the tasks the
+# request starts (they copy the context), so calls made in a cache fill count for the request.
+_upstream_calls: ContextVar[list[int] | None] = ContextVar("upstream_calls", default=None)
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr at `level`, for `python -m sportstats` and the gunicorn workers alike."""
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    # aiocache's debug lines print every cache key, i.e. every question's query values.
+    logging.getLogger("aiocache").setLevel(max(logging.INFO, logging.getLevelName(level)))
+
+
+def request_id_of(request: web.Request) -> str:
+    """The caller's X-Request-Id when it is short and safe to log, else a new one."""
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    return given if SAFE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def client_of(request: web.Request) -> tuple[str | None, str]:
+    """(tester name or None, client address) as the access control recorded them.
+
+    The address honours X-Forwarded-For only from configured proxies; before the access control
+    ran (or without it) it is the peer's address.
+    """
+    name = request.get(TESTER)
+    address = request.get(CLIENT_ADDRESS) or request.remote or "-"
+    return (str(name) if name else None), str(address)
+
+
+def _value(value: object) -> str:
+    text = str(value)
+    return text if PLAIN_VALUE.fullmatch(text) else json.dumps(text)
+
+
+def access_line(**fields: object) -> str:
+    """`key=value` pairs (logfmt), values from the request quoted and escaped."""
+    return " ".join(f"{key}={_value(value)}" for key, value in fields.items())
+
+
+def endpoint_of(request: web.Request) -> str:
+    """The route's name (bounded, no user input); `unmatched` for unknown paths and methods."""
+    route = request.match_info.route
+    return (route.name if route.resource is not None else None) or "unmatched"
+
+
+@web.middleware
+async def access_log_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Outermost: gives the request its id, then logs and counts it once it is answered."""
+    request_id = request_id_of(request)
+    request[REQUEST_ID] = request_id
+    metrics = request.app[METRICS]
+    calls = [0]
+    token = _upstream_calls.set(calls)
+    started = time.perf_counter()
+    metrics.in_flight.inc()
+    status = 500
+    response: web.StreamResponse | None = None
+    try:
+        response = await handler(request)
+        status = response.status
+        if not response.prepared:
+            response.headers[REQUEST_ID_HEADER] = request_id
+        return response
+    except web.HTTPException as exc:  # redirects and anything rendered by aiohttp itself
+        status = exc.status
+        exc.headers[REQUEST_ID_HEADER] = request_id
+        raise
+    except asyncio.CancelledError:
+        status = CLIENT_CLOSED
+        raise
+    finally:
+        _upstream_calls.reset(token)
+        metrics.in_flight.dec()
+        duration_s = time.perf_counter() - started
+        endpoint = endpoint_of(request)
+        name, address = client_of(request)
+        cache = response.headers.get("X-Cache") if response is not None else None
+        metrics.observe_request(endpoint, status, duration_s, name, cache, calls[0])
+        access_log.info(
+            access_line(
+                request_id=request_id,
+                client=name or address,
+                addr=address,
+                method=request.method,
+                endpoint=endpoint,
+                status=status,
+                cache=cache or "-",
+                upstream_calls=calls[0],
+                duration_ms=f"{duration_s * 1000:.1f}",
+            )
+        )
+
+
+def observe_upstream(metrics: Metrics) -> Callable[[UpstreamEvent], None]:
+    """The UpstreamClient's observer: counts each attempt in the metrics and for its request."""
+
+    def observe(event: UpstreamEvent) -> None:
+        calls = _upstream_calls.get()
+        if calls is not None and event.sent:
+            calls[0] += 1
+        metrics.observe_upstream(event)
+
+    return observe
+
+
+async def metrics_view(request: web.Request) -> web.Response:
+    """Prometheus text format. The access control guards it: with `metrics_token` set only that
+    token opens it, else it needs what the data endpoints need."""
+    metrics = request.app[METRICS]
+    budget = request.app[UPSTREAM].budget
+    try:
+        remaining = await asyncio.wait_for(budget.remaining(), BUDGET_READ_TIMEOUT_S)
+        metrics.budget_remaining.set(remaining)
+    except Exception as exc:  # a Redis hiccup must not hide the other metrics
+        log.warning("cannot read the upstream budget for metrics: %s", type(exc).__name__)
+    return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
+
+def _state(app: web.Application) -> dict[str, Any]:
+    """The values `StateCollector` exports, read from the running app's objects."""
+    cache, upstream = app.get(CACHE), app.get(UPSTREAM)
+    if cache is None or upstream is None:
+        return {}
+    backend = cache.backend
+    return {
+        "coalesced": cache.coalesced,
+        "breaker_open": upstream.breaker.state == "open",
+        "last_success": upstream.last_success,
+        "cache_entries": len(backend) if hasattr(backend, "bytes") else None,
+        "cache_bytes": getattr(backend, "bytes", None),
+    }
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """200 when ready for traffic, else 503; the body says which check failed."""
+    app = request.app
+    ready, body = await app[READINESS].report(app[CACHE], app[UPSTREAM])
+    return web.json_response(body, status=200 if ready else 503)
+
+
+async def observer_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Attach the metrics to the upstream client once it exists (after `upstream_ctx`)."""
+    app[UPSTREAM].observer = observe_upstream(app[METRICS])
+    app[READINESS] = Readiness(app[SETTINGS].readiness_max_age_s)
+    yield
+    await app[READINESS].close()
+
+
+def setup_observability(app: web.Application) -> None:
+    """Metrics, readiness, the upstream observer and their routes.
+
+    Call after `upstream_ctx` is in `cleanup_ctx`; the access log middleware goes first in the
+    app's middlewares.
+    """
+    metrics = Metrics()
+    app[METRICS] = metrics
+    metrics.watch(lambda: _state(app))
+    app.cleanup_ctx.append(observer_ctx)
+    app.router.add_get("/metrics", metrics_view, name="metrics")
+    app.router.add_get("/readyz", readyz, name="readyz")

@@ -1,0 +1,490 @@
+"""MCP at /mcp: the official MCP client against the real server on 127.0.0.1, upstream mocked."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+import httpx2
+import jsonschema
+import pytest
+import yaml
+from conftest import load_fixture, make_settings, sent, upstream_route
+from mcp import Client, ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
+
+from sportstats.app import create_app
+from sportstats.endpoints import BY_NAME, ENDPOINTS
+from sportstats.mcp_server import MAX_BATCH_MESSAGES
+from sportstats.plugin import answer_schema
+from sportstats.tables import markdown_table
+
+PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+JSON_HEADERS = {"Accept": "application/json, text/event-stream"}
+VERSION_HEADER = {**JSON_HEADERS, "MCP-Protocol-Version": LATEST_HANDSHAKE_VERSION}
+LEBRON = load_fixture("player_237.json")["data"]
+SERVICE_TOKEN = "mcp-test-token-not-secret"
+
+# One question per tool, the recorded upstream answers it needs, and the rows it gives.
+TOOL_CALLS = [
+    ("players", {"query": "james", "limit": 4}, {"/players": "players_page_ASSEMBLED.json"}),
+    ("teams", {"conference": "east"}, {"/teams": "teams_all.json"}),
+    (
+        "games",
+        {"dates": ["2025-01-05"], "team_ids": "14"},
+        {"/games": "games_2025-01-05_final_with_quarters.json"},
+    ),
+    ("stats", {"game_ids": [1037684]}, {"/stats": "stats_game_1037684_2023-11-05_DET_vs_GSW.json"}),
+    (
+        "season_averages",
+        {"season": 2019, "player_ids": [237]},
+        {"/season_averages": "season_averages_237_2019.json", "/players": None},
+    ),
+]
+
+
+def mock_upstream(upstream: Any, answers: dict[str, str | None]) -> None:
+    for path, fixture in answers.items():
+        payload = load_fixture(fixture) if fixture else {"data": [LEBRON], "meta": {}}
+        upstream.get(upstream_route(path), payload=payload)
+
+
+@pytest.fixture
+def serve(aiohttp_server: Any, upstream: Any) -> Callable[..., Any]:
+    """Serve the real app on 127.0.0.1 (an ephemeral port); returns the /mcp URL."""
+
+    async def factory(**overrides: Any) -> str:
+        server = await aiohttp_server(create_app(make_settings(**overrides)))
+        return str(server.make_url("/mcp"))
+
+    return factory
+
+
+@pytest.fixture
+async def url(serve: Callable[..., Any]) -> str:
+    return await serve()
+
+
+@asynccontextmanager
+async def mcp_session(url: str) -> AsyncIterator[ClientSession]:
+    """An initialized session of the official client over streamable HTTP."""
+    async with streamable_http_client(url) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        yield session
+
+
+def parse_markdown(text: str) -> tuple[list[str], list[list[str]], str]:
+    """Header, rows and the meta line of a tool's text, cells unescaped: the table read back."""
+    table, _, meta = text.rpartition("\n\n")
+    lines = table.split("\n")
+    assert re.fullmatch(r"\|(---\|)+", lines[1]), lines[1]
+    return _cells(lines[0]), [_cells(line) for line in lines[2:]], meta
+
+
+def _cells(line: str) -> list[str]:
+    assert line.startswith("| ") and line.endswith(" |"), line
+    cells, cell, chars = [], "", iter(line[2:-2])
+    for char in chars:
+        if char == "\\":
+            cell += next(chars)
+        elif char == "|":
+            cells.append(cell.removesuffix(" "))
+            cell = ""
+            next(chars)  # the space after a delimiter
+        else:
+            cell += char
+    return [*cells, cell]
+
+
+def shown(value: Any) -> str:
+    """What a cell should read for a value of structuredContent."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value).replace("\n", "<br>")
+
+
+# --- handshake and tool list ---------------------------------------------------------------
+
+
+async def test_initialize_negotiates_our_latest_revision_and_offers_tools_only(url: str) -> None:
+    async with streamable_http_client(url) as (read, write), ClientSession(read, write) as session:
+        result = await session.initialize()
+    assert result.protocol_version == LATEST_HANDSHAKE_VERSION
+    assert result.capabilities.tools is not None
+    assert result.capabilities.resources is None and result.capabilities.prompts is None
+    assert result.server_info.name == "sportstats"
+    assert "get_players" in (result.instructions or "")
+
+
+@pytest.mark.parametrize(
+    ("asked", "answered"),
+    [(v, v) for v in HANDSHAKE_PROTOCOL_VERSIONS] + [("2099-01-01", LATEST_HANDSHAKE_VERSION)],
+)
+async def test_initialize_answers_the_clients_revision_when_supported_else_our_latest(
+    client: Any, asked: str, answered: str
+) -> None:
+    params = {
+        "protocolVersion": asked,
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    }
+    response = await client.post(
+        "/mcp", json={"jsonrpc": "2.0", "id": "a", "method": "initialize", "params": params},
+        headers=JSON_HEADERS,
+    )  # fmt: skip
+    body = await response.json()
+    assert response.status == 200 and body["id"] == "a"
+    assert body["result"]["protocolVersion"] == answered
+
+
+async def test_a_client_probing_the_2026_envelope_falls_back_to_initialize(url: str) -> None:
+    async with Client(url) as mcp_client:  # mode="auto": server/discover first
+        assert mcp_client.protocol_version == LATEST_HANDSHAKE_VERSION
+        tools = await mcp_client.list_tools()
+    assert len(tools.tools) == len(ENDPOINTS)
+
+
+async def test_tools_are_the_five_endpoints_with_schemas_and_read_only_annotations(
+    url: str,
+) -> None:
+    async with mcp_session(url) as session:
+        tools = (await session.list_tools()).tools
+    assert [t.name for t in tools] == [
+        "get_players", "get_teams", "get_games", "get_stats", "get_season_averages"
+    ]  # fmt: skip
+    for listed, endpoint in zip(tools, ENDPOINTS, strict=True):
+        assert listed.title == endpoint.summary
+        assert listed.description == endpoint.description and len(listed.description) <= 300
+        assert listed.annotations is not None
+        assert listed.annotations.read_only_hint is True
+        assert listed.annotations.open_world_hint is True
+        schema = listed.input_schema
+        assert schema["type"] == "object" and schema["additionalProperties"] is False
+        assert list(schema["properties"]) == [p.name for p in endpoint.params]
+        assert schema["required"] == [p.name for p in endpoint.params if p.required]
+        assert listed.output_schema == answer_schema(endpoint)
+    assert tools[4].input_schema["required"] == ["player_ids"]
+
+
+async def test_each_tools_input_schema_is_the_specs_parameters_of_its_operation(
+    client: Any, url: str
+) -> None:
+    spec = yaml.safe_load(await (await client.get("/openapi.yaml")).text())
+    async with mcp_session(url) as session:
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+    for endpoint in ENDPOINTS:
+        operation = spec["paths"][endpoint.path]["get"]
+        from_spec = {
+            p["name"]: {**p["schema"], "description": p["description"]}
+            for p in operation["parameters"]
+        }
+        schema = tools[endpoint.tool_name].input_schema
+        assert schema["properties"] == from_spec
+        assert schema["required"] == [p["name"] for p in operation["parameters"] if p["required"]]
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_output_schemas_are_self_contained_json_schemas(endpoint: Any) -> None:
+    schema = answer_schema(endpoint)
+    assert "$ref" not in str(schema)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["type"] == "object"
+
+
+# --- tool calls ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "answers"), TOOL_CALLS, ids=[c[0] for c in TOOL_CALLS]
+)
+async def test_each_tool_answers_rows_as_structured_content_and_the_same_rows_as_markdown(
+    url: str, upstream: Any, name: str, arguments: dict[str, Any], answers: dict[str, str]
+) -> None:
+    endpoint = BY_NAME[name]
+    mock_upstream(upstream, answers)
+    async with mcp_session(url) as session:
+        result = await session.call_tool(endpoint.tool_name, arguments)
+
+    assert result.is_error is False
+    answer = result.structured_content
+    jsonschema.validate(answer, answer_schema(endpoint))
+    assert answer["columns"] == list(endpoint.table.columns)
+    assert answer["data"], "the recorded answer has rows"
+    assert answer["meta"]["cache"] == "miss"
+    [text] = result.content
+    header, rows, meta_line = parse_markdown(text.text)
+    assert header == answer["columns"]
+    assert rows == [[shown(row[c]) for c in answer["columns"]] for row in answer["data"]]
+    next_cursor = answer["meta"]["next_cursor"]
+    assert meta_line.startswith(
+        f"count: {len(answer['data'])} · next_cursor: {next_cursor if next_cursor else 'none'}"
+        " · cache: miss"
+    )
+
+
+async def test_a_tool_call_and_the_http_endpoint_share_one_cache_entry(
+    url: str, upstream: Any
+) -> None:
+    """Same path: the tool's question is the HTTP question, so HTTP is then served from cache."""
+    upstream.get(
+        upstream_route("/games"), payload=load_fixture("games_2025-01-05_final_with_quarters.json")
+    )
+    async with mcp_session(url) as session:
+        result = await session.call_tool("get_games", {"dates": ["2025-01-05"], "team_ids": [14]})
+    async with aiohttp.ClientSession() as http_client:
+        http = await http_client.get(url.replace("/mcp", "/games?team_ids=14&dates=2025-01-05"))
+        body = await http.json()
+    assert http.headers["X-Cache"] == "HIT" and len(sent(upstream)) == 1
+    assert body["data"] == result.structured_content["data"]
+
+
+async def test_a_second_identical_call_is_a_cache_hit_without_an_upstream_request(
+    url: str, upstream: Any
+) -> None:
+    upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"))
+    async with mcp_session(url) as session:
+        first = await session.call_tool("get_teams", {"division": "Pacific"})
+        second = await session.call_tool("get_teams", {"division": "pacific"})
+    assert first.structured_content["meta"]["cache"] == "miss"
+    assert second.structured_content["meta"]["cache"] == "hit"
+    assert "cache: hit" in second.content[0].text
+    assert second.structured_content["data"] == first.structured_content["data"]
+    assert len(sent(upstream)) == 1
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "query"),
+    [
+        ("get_players", {"limit": 0}, "/players?limit=0"),
+        ("get_games", {"seasons": [2023, 1900]}, "/games?seasons=2023,1900"),
+        ("get_games", {"postseason": "maybe"}, "/games?postseason=maybe"),
+        ("get_teams", {"league": "NBA"}, "/teams?league=NBA"),
+        ("get_season_averages", {"season": 2024}, "/season_averages?season=2024"),
+        ("get_stats", {"start_date": "2024-02-01", "end_date": "2024-01-01"},
+         "/stats?start_date=2024-02-01&end_date=2024-01-01"),
+    ],
+)  # fmt: skip
+async def test_a_bad_argument_is_a_tool_error_with_the_http_message_and_hint(
+    url: str, client: Any, upstream: Any, tool: str, arguments: dict[str, Any], query: str
+) -> None:
+    async with mcp_session(url) as session:
+        result = await session.call_tool(tool, arguments)
+    http = await client.get(query)
+    error = (await http.json())["error"]
+    assert http.status == 400
+    assert result.is_error is True and result.structured_content is None
+    assert (
+        result.content[0].text
+        == f"Error ({error['code']}): {error['message']}\nHint: {error['hint']}"
+    )
+    assert sent(upstream) == []
+
+
+async def test_json_numbers_and_booleans_are_read_like_their_query_text(
+    url: str, upstream: Any
+) -> None:
+    upstream.get(upstream_route("/games"), payload={"data": [], "meta": {}}, repeat=True)
+    async with mcp_session(url) as session:
+        typed = await session.call_tool("get_games", {"seasons": [2024], "postseason": True})
+        texts = await session.call_tool("get_games", {"seasons": "2024", "postseason": "true"})
+        unset = await session.call_tool("get_games", {"seasons": [2024], "postseason": None})
+    assert typed.structured_content["meta"]["query"] == {"seasons": [2024], "postseason": True}
+    assert texts.structured_content["meta"]["cache"] == "hit"
+    assert unset.structured_content["meta"]["query"] == {"seasons": [2024]}
+
+
+async def test_an_upstream_failure_is_a_tool_error_not_a_protocol_error(
+    url: str, client: Any, upstream: Any
+) -> None:
+    upstream.get(upstream_route("/stats"), status=401, body=load_fixture("401_unauthorized.txt"))
+    async with mcp_session(url) as session:
+        result = await session.call_tool("get_stats", {"game_ids": [1037684]})
+    assert result.is_error is True
+    text = result.content[0].text
+    assert text.startswith("Error (upstream_refused): The upstream data service refused")
+    assert "Hint: Ask the server's operator to check BALLDONTLIE_API_KEY" in text
+
+
+async def test_mcp_is_a_data_route_behind_the_same_bearer_token(
+    serve: Callable[..., Any], upstream: Any
+) -> None:
+    url = await serve(auth={"mode": "service", "service_token": SERVICE_TOKEN})
+    async with aiohttp.ClientSession() as anonymous:
+        refused = await anonymous.post(url, json=PING, headers=VERSION_HEADER)
+        assert refused.status == 401 and "WWW-Authenticate" in refused.headers
+    upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"))
+    bearer = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
+    async with (
+        httpx2.AsyncClient(headers=bearer) as http,
+        streamable_http_client(url, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        result = await session.call_tool("get_teams", {})
+    assert result.is_error is False and len(result.structured_content["data"]) == 30
+
+
+async def test_an_unknown_tool_is_a_json_rpc_invalid_params_error(url: str) -> None:
+    async with mcp_session(url) as session:
+        with pytest.raises(MCPError) as caught:
+            await session.call_tool("get_weather", {})
+    assert caught.value.error.code == INVALID_PARAMS
+    assert "get_weather" in caught.value.error.message
+
+
+# --- the transport, message by message ---------------------------------------------------------
+
+
+async def post(client: Any, body: Any, headers: dict[str, str] = VERSION_HEADER) -> tuple[int, Any]:
+    """A raw POST to /mcp (a string body is sent as is): status and the JSON reply, if any."""
+    if isinstance(body, str):
+        sending = {"data": body, "headers": {"Content-Type": "application/json", **headers}}
+    else:
+        sending = {"json": body, "headers": headers}
+    response = await client.post("/mcp", **sending)
+    return response.status, (await response.json() if await response.read() else None)
+
+
+async def test_ping_answers_an_empty_result(client: Any) -> None:
+    assert await post(client, PING) == (200, {"jsonrpc": "2.0", "id": 1, "result": {}})
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 3}},
+        {"jsonrpc": "2.0", "id": 9, "result": {}},
+    ],
+)
+async def test_notifications_and_responses_are_accepted_with_202_and_no_body(
+    client: Any, message: dict[str, Any]
+) -> None:
+    assert await post(client, message) == (202, None)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "answered_id"),
+    [
+        ('{"jsonrpc": "2.0", "id": 1, "method": "ping"', 400, PARSE_ERROR, None),
+        ("not json", 400, PARSE_ERROR, None),
+        ({"jsonrpc": "2.0"}, 400, INVALID_REQUEST, None),
+        ({"jsonrpc": "1.0", "id": 1, "method": "ping"}, 400, INVALID_REQUEST, None),
+        ({"jsonrpc": "2.0", "id": None, "method": "ping"}, 400, INVALID_REQUEST, None),
+        ({"jsonrpc": "2.0", "id": 1.5, "method": "ping"}, 400, INVALID_REQUEST, None),
+        ({"jsonrpc": "2.0", "id": 1, "method": 7}, 400, INVALID_REQUEST, None),
+        ("[1, 2]", 400, INVALID_REQUEST, None),
+        ({"jsonrpc": "2.0", "id": 2, "method": "ping", "params": [1]}, 200, INVALID_REQUEST, 2),
+        ({"jsonrpc": "2.0", "id": 3, "method": "resources/list"}, 200, METHOD_NOT_FOUND, 3),
+        ({"jsonrpc": "2.0", "id": 4, "method": "server/discover"}, 200, METHOD_NOT_FOUND, 4),
+        ({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"arguments": {}}},
+         200, INVALID_PARAMS, 5),
+        ({"jsonrpc": "2.0", "id": 6, "method": "tools/call",
+          "params": {"name": "get_teams", "arguments": [1]}}, 200, INVALID_PARAMS, 6),
+    ],
+)  # fmt: skip
+async def test_a_malformed_message_gets_the_json_rpc_error_the_spec_defines(
+    client: Any, upstream: Any, body: Any, status: int, code: int, answered_id: Any
+) -> None:
+    got_status, reply = await post(client, body)
+    assert (got_status, reply["error"]["code"], reply["id"]) == (status, code, answered_id)
+    assert reply["jsonrpc"] == "2.0" and reply["error"]["message"]
+    assert sent(upstream) == []
+
+
+async def test_batches_are_refused_from_2025_06_18_on_and_answered_in_2025_03_26(
+    client: Any,
+) -> None:
+    batch = [PING, {"jsonrpc": "2.0", "method": "notifications/initialized"}, {**PING, "id": 2}]
+    status, reply = await post(client, batch)
+    assert (status, reply["error"]["code"]) == (400, INVALID_REQUEST)
+    old = {**JSON_HEADERS, "MCP-Protocol-Version": "2025-03-26"}
+    status, replies = await post(client, batch, old)
+    assert status == 200
+    assert replies == [{"jsonrpc": "2.0", "id": i, "result": {}} for i in (1, 2)]
+    assert await post(client, batch[1:2], old) == (202, None)
+    for refused in ([], [PING] * (MAX_BATCH_MESSAGES + 1)):
+        status, reply = await post(client, refused, old)
+        assert (status, reply["error"]["code"]) == (400, INVALID_REQUEST)
+
+
+async def test_an_unsupported_protocol_version_header_is_a_400(client: Any) -> None:
+    status, reply = await post(client, PING, {**JSON_HEADERS, "MCP-Protocol-Version": "2026-07-28"})
+    assert (status, reply["error"]["code"]) == (400, INVALID_REQUEST)
+    assert LATEST_HANDSHAKE_VERSION in reply["error"]["message"]
+    assert (await post(client, PING, JSON_HEADERS))[0] == 200  # absent: 2025-03-26 assumed
+
+
+@pytest.mark.parametrize(
+    ("origin", "status"),
+    [(None, 200), ("https://chatgpt.com", 200), ("https://evil.example", 403), ("null", 403)],
+)
+async def test_a_browser_origin_must_be_a_configured_cors_origin(
+    client: Any, origin: str | None, status: int
+) -> None:
+    headers = {**VERSION_HEADER, **({"Origin": origin} if origin else {})}
+    got, _ = await post(client, PING, headers)
+    assert got == status
+
+
+async def test_an_operator_who_allows_every_cors_origin_allows_every_origin(
+    make_client: Any,
+) -> None:
+    client = await make_client(cors_origins="*")
+    got, _ = await post(client, PING, {**VERSION_HEADER, "Origin": "https://any.example"})
+    assert got == 200
+
+
+async def test_a_rebinding_page_on_our_own_host_is_refused(client: Any) -> None:
+    """DNS rebinding makes Origin and Host agree, so same-host is no reason to trust an Origin."""
+    host = f"{client.server.host}:{client.server.port}"
+    got, reply = await post(client, PING, {**VERSION_HEADER, "Origin": f"http://{host}"})
+    assert got == 403 and reply["id"] is None
+
+
+async def test_content_negotiation_needs_json_both_ways(client: Any) -> None:
+    response = await client.post("/mcp", json=PING, headers={"Accept": "text/event-stream"})
+    assert response.status == 406
+    response = await client.post("/mcp", data="ping", headers={"Content-Type": "text/plain"})
+    assert response.status == 415
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+async def test_get_and_delete_are_405_for_a_stateless_server_without_streams(
+    client: Any, method: str
+) -> None:
+    response = await client.request(method, "/mcp", headers={"Accept": "text/event-stream"})
+    assert response.status == 405
+    assert "POST" in response.headers["Allow"].split(", ")
+    assert response.content_type == "application/json"
+
+
+# --- the markdown table ----------------------------------------------------------------------
+
+
+def test_markdown_cells_escape_pipes_backslashes_and_line_breaks_and_show_null_empty() -> None:
+    answer = {
+        "columns": ["name", "note", "n", "flag"],
+        "data": [
+            {"name": "A | B", "note": "line 1\nline 2\r\nline 3", "n": None, "flag": True},
+            {"name": "back\\", "note": "\\|", "n": 0.5, "flag": False},
+        ],
+        "meta": {"count": 2, "next_cursor": 77, "cache": "stale", "note": "two\nlines"},
+    }
+    text = markdown_table(answer)
+    header, rows, meta_line = parse_markdown(text)
+    assert header == answer["columns"]
+    assert rows == [
+        ["A | B", "line 1<br>line 2<br>line 3", "", "true"],
+        ["back\\", "\\|", "0.5", "false"],
+    ]
+    assert text.splitlines()[2] == r"| A \| B | line 1<br>line 2<br>line 3 |  | true |"
+    assert meta_line == "count: 2 · next_cursor: 77 · cache: stale · note: two lines"

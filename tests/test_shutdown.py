@@ -1,0 +1,84 @@
+"""Graceful shutdown: on SIGTERM the request in flight finishes, then everything closes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+
+from tests.conftest import REDIS_URL
+from tests.fake_upstream import API_KEY, CALLS, make_app
+from tests.server_process import ServerProcess, clean_environment
+
+UPSTREAM_LATENCY_S = 1.5
+
+
+async def test_sigterm_lets_the_request_in_flight_finish_then_closes_all(
+    aiohttp_server, redis_prefix
+):
+    fake = await aiohttp_server(make_app(latency_s=UPSTREAM_LATENCY_S))
+    server = ServerProcess.sportstats(
+        "--upstream-url",
+        str(fake.make_url("/v1")),
+        "--redis-url",
+        REDIS_URL,
+        env=clean_environment(
+            BALLDONTLIE_API_KEY=API_KEY,
+            SPORTSTATS_REDIS_PREFIX=redis_prefix,
+            SPORTSTATS_SHUTDOWN_TIMEOUT_S="10",
+        ),
+    )
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            in_flight = asyncio.create_task(session.get(server.url + "/teams"))
+            while not fake.app[CALLS]:  # the server is waiting for the slow upstream
+                await asyncio.sleep(0.01)
+            server.signal()
+            response = await in_flight
+            assert response.status == 200
+            body = await response.json()
+            assert len(body["data"]) == 30
+            assert response.headers["X-Cache"] == "MISS"
+        assert await server.wait() == 0
+    finally:
+        await server.stop()
+
+    log = server.log
+    assert "status=200" in log  # the access-log line of the request that was in flight
+    assert "closed: background refreshes, upstream session, Redis" in log
+    for trouble in ("Traceback", "Unclosed", "Task was destroyed", "ERROR"):
+        assert trouble not in log, log
+
+
+async def test_new_connections_are_refused_once_shutdown_began(aiohttp_server):
+    fake = await aiohttp_server(make_app(latency_s=UPSTREAM_LATENCY_S))
+    server = ServerProcess.sportstats(
+        "--upstream-url",
+        str(fake.make_url("/v1")),
+        env=clean_environment(BALLDONTLIE_API_KEY=API_KEY),
+    )
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            in_flight = asyncio.create_task(session.get(server.url + "/teams"))
+            while not fake.app[CALLS]:
+                await asyncio.sleep(0.01)
+            server.signal()
+            refused = False
+            for _ in range(100):  # the listening socket closes at once; the request goes on
+                try:
+                    async with (
+                        aiohttp.ClientSession() as other,
+                        other.get(server.url + "/healthz"),
+                    ):
+                        pass
+                except aiohttp.ClientConnectionError:
+                    refused = True
+                    break
+                await asyncio.sleep(0.01)
+            assert refused
+            assert (await in_flight).status == 200
+        assert await server.wait() == 0
+    finally:
+        await server.stop()
