@@ -30,7 +30,7 @@ worker_class = "aiohttp.GunicornWebWorker"
 bind = [f"{_settings.host}:{_settings.port}"]
 # After SIGTERM a worker lets in-flight requests run for shutdown_timeout_s (gunicorn_app sets
 # it); gunicorn kills workers that take longer than graceful_timeout.
-graceful_timeout = _settings.shutdown_timeout_s + 5
+graceful_timeout = int(_settings.shutdown_timeout_s) + 5
 accesslog = None  # sportstats.access writes one line per request, without secrets
 loglevel = _settings.log_level.lower()
 if _settings.tls_cert:

@@ -10,13 +10,13 @@ import logging
 from collections.abc import AsyncIterator
 
 import aiohttp
-from aiocache import Cache
+from aiocache.base import BaseCache
 from aiohttp import web
 
 from .answers import Answers
 from .auth import AccessControl
 from .budget import LocalBudget, RedisBudget, UpstreamBudget
-from .cache import AnswerCache, BoundedMemoryCache
+from .cache import AnswerCache, BoundedMemoryCache, RedisAnswerBackend
 from .cors import setup_cors
 from .errors import error_middleware
 from .keys import ACCESS, ANSWERS, CACHE, LIMITS, SETTINGS, UPSTREAM
@@ -40,8 +40,7 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
         import redis.asyncio as aioredis
 
         redis = aioredis.from_url(settings.redis_url)
-        backend = Cache.from_url(settings.redis_url)
-        backend.namespace = settings.redis_prefix
+        backend: BaseCache = RedisAnswerBackend(redis, settings.redis_prefix)
         budget = RedisBudget(
             redis, settings.upstream.requests_per_minute, f"{settings.redis_prefix}budget"
         )

@@ -45,7 +45,9 @@ DESCRIPTION_FOR_MODEL = (
 ERROR_STATUSES = {
     "400": "Invalid parameters: the message names the parameter and what is allowed.",
     "404": "No such record upstream.",
+    "414": "The URL is too long: ask for fewer values per request.",
     "429": "Rate limit or upstream quota reached; see Retry-After.",
+    "431": "The request headers are too large or too many.",
     "502": "The upstream data service failed or refused the request.",
     "503": "The upstream data service is unavailable for a moment.",
     "504": "The upstream data service did not answer in time.",

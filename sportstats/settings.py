@@ -20,6 +20,7 @@ from yarl import URL
 
 API_KEY_ENV = "BALLDONTLIE_API_KEY"
 ENV_PREFIX = "SPORTSTATS_"
+ASSISTANT_TIMEOUT_S = 45  # the assistant's call timeout: every answer must come before it
 
 
 class SettingsError(Exception):
@@ -202,6 +203,11 @@ class Settings:
                     raise SettingsError(f"{f.name} must not be negative, got {value}")
         if self.upstream.requests_per_minute < 1 or self.upstream.max_attempts < 1:
             raise SettingsError("upstream.requests_per_minute and max_attempts must be at least 1")
+        if not 0 < self.upstream.deadline_s < ASSISTANT_TIMEOUT_S:
+            raise SettingsError(
+                f"upstream.deadline_s must be above 0 and under {ASSISTANT_TIMEOUT_S} (assistants"
+                f" give up after {ASSISTANT_TIMEOUT_S} s), got {self.upstream.deadline_s:g}"
+            )
         if self.cache.max_entries < 1:
             raise SettingsError("cache.max_entries must be at least 1")
         if (self.tls_cert is None) != (self.tls_key is None):

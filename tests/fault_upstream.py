@@ -9,6 +9,7 @@ answers again, which is how recovery is tested. Every call is recorded in `calls
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import functools
 import socket
@@ -109,7 +110,11 @@ class FaultUpstream:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/v1/{name}", self.serve)
+        app.router.add_get("/calls", self.count)  # for benches running the fake as a process
         return app
+
+    async def count(self, request: web.Request) -> web.Response:
+        return web.json_response({"calls": len(self.calls)})
 
     async def start(self) -> str:
         """Listen on an ephemeral port of 127.0.0.1; returns the base URL (ends in /v1)."""
@@ -170,3 +175,18 @@ def reset(request: web.Request) -> web.StreamResponse:
     transport.abort()
     raise asyncio.CancelledError  # nothing more can be sent on this connection
 
+
+def main() -> None:
+    """`python tests/fault_upstream.py --port N [--latency-ms MS] [--api-key KEY]`: serve until
+    killed, healthy (recorded fixtures, every call counted at /calls)."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--api-key", default=None)
+    args = parser.parse_args()
+    fake = FaultUpstream(api_key=args.api_key, latency_s=args.latency_ms / 1000)
+    web.run_app(fake.app(), host="127.0.0.1", port=args.port, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -157,10 +157,26 @@ async def test_plugin_files_health_and_preflights_stay_public(make_client: Any) 
     assert preflight.headers["Access-Control-Allow-Origin"] == "https://chatgpt.com"
 
 
-@pytest.mark.parametrize("path", ["/players?query=x", "/mcp", "/metrics", "/nowhere", "/healthz/"])
-async def test_every_other_path_is_protected_even_unknown_ones(make_client: Any, path: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/players?query=x"),
+        ("POST", "/mcp"),
+        ("GET", "/metrics"),
+        ("GET", "/nowhere"),
+        ("HEAD", "/nowhere"),
+        ("GET", "/healthz/"),
+    ],
+)
+async def test_every_other_path_is_protected_even_unknown_ones(
+    make_client: Any, method: str, path: str
+) -> None:
     client = await make_client(auth={"mode": "user", "keys": TESTERS})
-    await assert_refused(await client.get(path))
+    response = await client.request(method, path, json={} if method == "POST" else None)
+    if method == "HEAD":
+        assert response.status == 401
+    else:
+        await assert_refused(response)
 
 
 async def test_metrics_take_their_own_token_when_one_is_set(make_client: Any) -> None:
@@ -179,10 +195,11 @@ def test_a_token_is_compared_with_every_key_in_constant_time(
 ) -> None:
     access = auth.AccessControl(AuthSettings(mode="user", keys=TESTERS))
     compared: list[tuple[bytes, bytes]] = []
+    original = hmac.compare_digest
 
     def compare_digest(a: bytes, b: bytes) -> bool:
         compared.append((a, b))
-        return hmac.compare_digest(a, b)
+        return original(a, b)
 
     monkeypatch.setattr(auth.hmac, "compare_digest", compare_digest)
     assert access.tester(ALICE) == "alice"  # the first key matches; the second is still compared

@@ -32,7 +32,7 @@ INJECTIONS = [
     for line in (Path(__file__).parent / "bad_inputs.txt").read_text("utf-8").splitlines()
     if line.strip() and not line.startswith("# ")
 ]
-CONTROL = ["\x00", "1\x00", "\x00\x01\x02", "1\r\nX-Injected: yes", "\x1b[2J", "\x7f", "\x85", "\t1"]
+CONTROL = ["\x00", "1\x00", "\x00\x01", "1\r\nX-Injected: yes", "\x1b[2J", "\x7f", "1\x852", "1\t2"]
 NUMBER_NOISE = [
     "-1", "1.5", "1.0", "1e3", "0x1F", "0b101", "9" * 13, "9" * 300, "12abc", "1 2", "1/2",
     "１２", "١٢", "𝟙", "1\u0301", "1\u200b", "\u202e12", "Infinity", "NaN",
@@ -174,6 +174,7 @@ async def test_every_bad_question_is_a_json_4xx_and_never_reaches_the_upstream(
 ) -> None:
     asked = 0
     for label, pairs in corpus(endpoint):
+        calls_before = len(fake.calls)
         with subtests.test(msg=label):
             url = URL.build(path=endpoint.path).with_query(pairs)
             response = await client.get(url)
@@ -182,10 +183,9 @@ async def test_every_bad_question_is_a_json_4xx_and_never_reaches_the_upstream(
             assert response.content_type == "application/json", label
             if response.status == 400:
                 assert error["hint"], label
-            assert fake.calls == [], label
+            assert len(fake.calls) == calls_before, f"{label}: {fake.calls[calls_before:]}"
         asked += 1
     assert asked >= 100
-    assert fake.calls == []
 
 
 PATHS = [
@@ -196,7 +196,9 @@ PATHS = [
 ]  # fmt: skip
 
 
-async def test_unknown_paths_are_a_json_404(client: aiohttp.ClientSession, fake: FaultUpstream) -> None:
+async def test_unknown_paths_are_a_json_404(
+    client: aiohttp.ClientSession, fake: FaultUpstream
+) -> None:
     for path in PATHS:
         response = await client.get(URL(path, encoded=True))
         error = assert_json_error(response.status, await response.read(), path)
@@ -273,7 +275,8 @@ MALFORMED = [
     ("space in a header name", b"GET /teams HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n"),
     ("bad Content-Length", b"GET /teams HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n"),
     ("TLS on the HTTP port", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64),
-    ("no request line", b"\r\n\r\n\r\n"),
+    ("no target", b"GET\r\nHost: x\r\n\r\n"),
+    ("header without a colon", b"GET /teams HTTP/1.1\r\nHost: x\r\nno-colon-here\r\n\r\n"),
     ("garbage", b"\xff\xfe\xfd garbage garbage\r\n\r\n"),
 ]
 

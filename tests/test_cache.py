@@ -21,7 +21,7 @@ from sportstats.cache import (
     answer_body,
     ttl_for,
 )
-from sportstats.settings import CacheSettings, load_settings
+from sportstats.settings import CacheSettings, SettingsError, load_settings
 
 PLAYERS = load_fixture("players_page_ASSEMBLED.json")
 EMPTY_PLAYERS = load_fixture("players_empty_search.json")
@@ -464,3 +464,9 @@ def test_defaults_are_those_the_readme_documents() -> None:
     assert settings.upstream.max_attempts == 3
     assert settings.upstream.deadline_s == 20
     assert settings.redis_url is None
+
+
+@pytest.mark.parametrize("deadline_s", [0, 45, 60])
+def test_a_deadline_the_assistant_would_not_wait_for_is_refused(deadline_s: float) -> None:
+    with pytest.raises(SettingsError, match="deadline_s must be above 0 and under 45"):
+        make_settings(upstream={"deadline_s": deadline_s})

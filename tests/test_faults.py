@@ -124,7 +124,7 @@ async def test_identical_questions_to_a_slow_upstream_share_one_call(
 async def test_garbage_bodies_are_answered_502_or_a_table_that_matches_the_spec(
     serve: Callable[..., Any], fake: FaultUpstream
 ) -> None:
-    client = await serve(upstream={"breaker_failures": 1000})
+    client = await serve(upstream={"breaker_failures": 1000, "requests_per_minute": 10_000})
     fake.mode = "garbage"
     # Distinct questions, so that each garbage body is really shaped (no cache hit).
     for n in range(len(GARBAGE_BODIES)):
@@ -178,9 +178,10 @@ async def test_a_long_5xx_burst_is_answered_502_then_recovery_answers_200(
         answers = await ask_all(client, QUESTIONS)
         assert {status for status, _, _ in answers} <= {502, 503}
     fake.mode = "ok"
-    await asyncio.sleep(0.35)
-    answers = await ask_all(client, QUESTIONS)
-    assert [status for status, _, _ in answers] == [200] * len(QUESTIONS)
+    await asyncio.sleep(0.35)  # the breaker lets one probe through after its cool-down
+    for question in QUESTIONS:
+        status, _, _ = await ask(client, question)
+        assert status == 200
 
 
 @pytest.mark.parametrize("mode", ["reset", "slow", "garbage", "rate_limited", "error"])

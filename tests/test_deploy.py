@@ -1,0 +1,104 @@
+"""The deployment as README describes it: the example config, and gunicorn workers sharing Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+import aiohttp
+
+from sportstats.app import gunicorn_app
+from sportstats.keys import SETTINGS
+from sportstats.limits import JsonErrorAppRunner
+from sportstats.settings import load_settings
+from tests.conftest import REDIS_URL
+from tests.fake_upstream import API_KEY, CALLS, make_app
+from tests.server_process import ROOT, ServerProcess, clean_environment, free_port
+
+EXAMPLE = ROOT / "deploy" / "sportstats.example.yaml"
+GUNICORN = [
+    sys.executable,
+    "-m",
+    "gunicorn",
+    "-c",
+    "deploy/gunicorn.conf.py",
+    "sportstats.app:gunicorn_app",
+]
+ALICE = {"Authorization": "Bearer change-me-alice-000000000000"}  # from the example config
+
+
+def test_example_config_is_valid_and_set_up_for_testers():
+    settings = load_settings(config_file=str(EXAMPLE), environ={"BALLDONTLIE_API_KEY": "k"})
+    assert settings.auth.mode == "user"
+    assert len(settings.auth.keys) >= 2
+    assert settings.redis_url and settings.metrics_token and settings.public_url
+    assert settings.auth.trusted_proxies
+    assert settings.limits.requests_per_minute > 0
+
+
+async def test_gunicorn_app_builds_the_app_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SPORTSTATS_CONFIG", str(EXAMPLE))
+    monkeypatch.setenv("BALLDONTLIE_API_KEY", "k")
+    monkeypatch.setenv("SPORTSTATS_SHUTDOWN_TIMEOUT_S", "7")
+    runner = await gunicorn_app()
+    assert isinstance(runner, JsonErrorAppRunner)
+    assert runner.app[SETTINGS].auth.mode == "user"
+    assert runner.app[SETTINGS].shutdown_timeout_s == 7
+
+
+def test_gunicorn_refuses_several_workers_without_redis():
+    env = clean_environment(BALLDONTLIE_API_KEY="k", WEB_CONCURRENCY="2")
+    done = subprocess.run(GUNICORN, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "several workers need redis_url" in done.stderr
+
+
+def test_gunicorn_stops_at_a_bad_configuration():
+    env = clean_environment(SPORTSTATS_CONFIG=str(EXAMPLE))  # no upstream key
+    done = subprocess.run(GUNICORN, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "sportstats: no upstream API key" in done.stderr
+
+
+async def test_gunicorn_workers_share_one_cache_through_redis(aiohttp_server, redis_prefix):
+    fake = await aiohttp_server(make_app(latency_s=0.2))
+    port = free_port()
+    env = clean_environment(
+        SPORTSTATS_CONFIG=str(EXAMPLE),
+        BALLDONTLIE_API_KEY=API_KEY,
+        SPORTSTATS_PORT=str(port),
+        SPORTSTATS_UPSTREAM_URL=str(fake.make_url("/v1")),
+        SPORTSTATS_REDIS_URL=REDIS_URL,
+        SPORTSTATS_REDIS_PREFIX=redis_prefix,
+        WEB_CONCURRENCY="2",
+    )
+    server = ServerProcess(GUNICORN, env, port)
+    await server.start()
+    try:
+
+        async def ask() -> tuple[int, str]:
+            # a connection of its own each, so gunicorn spreads them over its workers
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(server.url + "/teams", headers=ALICE) as response,
+            ):
+                return response.status, response.headers["X-Cache"]
+
+        answers = await asyncio.gather(*(ask() for _ in range(8)))
+        assert {status for status, _ in answers} == {200}
+        assert fake.app[CALLS] == ["/v1/teams"]  # one upstream call for all workers
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(server.url + "/teams", headers={"Authorization": "Bearer wrong"}) as r,
+        ):
+            assert r.status == 401
+        server.signal()
+        assert await server.wait() == 0
+    finally:
+        await server.stop()
+
+    log = server.log
+    assert log.count("Booting worker with pid") == 2
+    assert log.count("client=alice") == 8
+    assert "change-me-alice" not in log
