@@ -57,7 +57,10 @@ DISTINCT_QUERIES = 100_000
 def settings_for(upstream_port: int):
     """Default settings, but the fake upstream, and no per-client limit (one client asks all)."""
     return load_settings(
-        cli={"upstream_url": f"http://{HOST}:{upstream_port}/v1", "limits": {"requests_per_minute": 0}},
+        cli={
+            "upstream_url": f"http://{HOST}:{upstream_port}/v1",
+            "limits": {"requests_per_minute": 0},
+        },
         environ={"BALLDONTLIE_API_KEY": fake_upstream.API_KEY},
         require_api_key=True,
     )
@@ -86,10 +89,10 @@ async def serve() -> None:
     upstream_runner, upstream_port = await start(fake_upstream.make_app(UPSTREAM_LATENCY_S))
     ours_runner, ours_port = await start(create_app(settings_for(upstream_port)))
     core_runner, core_port = await start(cache_path_app(settings_for(upstream_port)))
-    async with ClientSession() as session:
-        async with session.get(f"http://{HOST}:{ours_port}{HIT_PATH}") as response:
-            body = await response.read()
-            assert response.status == 200, body
+    ours_url = f"http://{HOST}:{ours_port}{HIT_PATH}"
+    async with ClientSession() as session, session.get(ours_url) as response:
+        body = await response.read()
+        assert response.status == 200, body
 
     async def bare_handler(request: web.Request) -> web.Response:
         return web.Response(body=body, content_type="application/json")
@@ -97,9 +100,9 @@ async def serve() -> None:
     bare = web.Application()
     bare.router.add_get(HIT_PATH, bare_handler)
     bare_runner, bare_port = await start(bare)
-    async with ClientSession() as session:  # warm the cache of the answer path alone
-        async with session.get(f"http://{HOST}:{core_port}{HIT_PATH}") as response:
-            assert await response.read() == body
+    core_url = f"http://{HOST}:{core_port}{HIT_PATH}"
+    async with ClientSession() as session, session.get(core_url) as response:  # warm its cache
+        assert await response.read() == body
     ports = {"ours": ours_port, "core": core_port, "bare": bare_port}
     print(json.dumps({**ports, "bytes": len(body)}), flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until parent ends

@@ -10,6 +10,8 @@ config file named by SPORTSTATS_CONFIG and the SPORTSTATS_* environment), so thi
 """
 
 import os
+import shutil
+import tempfile
 
 from sportstats.settings import SettingsError, load_settings
 
@@ -33,5 +35,29 @@ bind = [f"{_settings.host}:{_settings.port}"]
 graceful_timeout = int(_settings.shutdown_timeout_s) + 5
 accesslog = None  # sportstats.access writes one line per request, without secrets
 loglevel = _settings.log_level.lower()
+control_socket_disable = True  # no runtime control socket: signals do all we need
+
+# /metrics sums every worker's counts: prometheus-client keeps them in files in this directory,
+# fresh for each start and kept across reloads (SIGHUP runs this file again in the same master);
+# the workers inherit the variable when they fork.
+if os.environ.get("METRICS_DIR_OWNER_PID") == str(os.getpid()):
+    _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+else:
+    _metrics_dir = tempfile.mkdtemp(prefix="sportstats-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+    os.environ["METRICS_DIR_OWNER_PID"] = str(os.getpid())
+
+
+def child_exit(server, worker):
+    """A worker is gone: its gauges (requests in flight) no longer count."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+
+
 if _settings.tls_cert:
     certfile, keyfile = _settings.tls_cert, _settings.tls_key

@@ -437,6 +437,11 @@ class AnswerCache:
             await self.put(key, entry)
         return entry
 
+    @property
+    def in_flight(self) -> int:
+        """Keys being fetched (or refreshed) by this process right now."""
+        return len(self._inflight)
+
     async def wait_background(self) -> None:
         """Wait until the fetches and refreshes running now have finished (for tests, shutdown)."""
         if self._background:

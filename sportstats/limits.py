@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import signal
 import ssl
 import time
 from collections import OrderedDict
@@ -27,7 +28,6 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage, HttpProcessingError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
-from aiohttp.web_runner import GracefulExit
 
 from .auth import CLIENT_ADDRESS, PROBE_PATHS, TESTER
 from .errors import ApiError
@@ -279,15 +279,19 @@ def run_app(
     """Like `web.run_app` (SIGINT and SIGTERM stop it gracefully), through `JsonErrorAppRunner`."""
 
     async def serve() -> None:
-        runner = JsonErrorAppRunner(
-            app, handle_signals=True, shutdown_timeout=shutdown_timeout, **runner_kwargs
-        )
+        # The signals end the wait below, so that cleanup runs in this task and lets requests in
+        # flight finish; a GracefulExit raised out of asyncio.run would cancel them all at once.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, stop.set)
+        runner = JsonErrorAppRunner(app, shutdown_timeout=shutdown_timeout, **runner_kwargs)
         await runner.setup()
         try:
             await web.TCPSite(runner, host, port, ssl_context=ssl_context).start()
-            await asyncio.Event().wait()  # until a signal raises GracefulExit
+            await stop.wait()
         finally:
             await runner.cleanup()
 
-    with contextlib.suppress(GracefulExit, KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())

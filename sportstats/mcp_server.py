@@ -14,9 +14,9 @@ session). The SDK's `mcp_types` (pydantic models, no web framework) still do the
 request params are validated with `methods.parse_client_request`, and results are built from its
 models and validated and shaped for the negotiated revision by `methods.serialize_server_result`.
 
-Revisions served: those reached by the `initialize` handshake (2024-11-05 to 2025-11-25). The
-2026-07-28 per-request envelope (`server/discover`) is not: a client probing it gets an error and
-falls back to `initialize`, as the SDK's own client does.
+Revisions served: the handshake era (`initialize`, 2024-11-05 to 2025-11-25) and the per-request
+era (2026-07-28: `server/discover`, no handshake, revision and client capabilities in each
+request's `_meta`), side by side; `mcp_wire` holds the wire rules of both.
 """
 
 from __future__ import annotations
@@ -26,13 +26,16 @@ import logging
 from typing import Any
 
 from aiohttp import web
+from mcp.shared.inbound import InboundLadderRejection
 from mcp_types import (
     DEFAULT_NEGOTIATED_VERSION,
     INVALID_PARAMS,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
     PARSE_ERROR,
+    SERVER_INFO_META_KEY,
     CallToolResult,
+    DiscoverResult,
     EmptyResult,
     Implementation,
     InitializeResult,
@@ -45,30 +48,56 @@ from mcp_types import (
     ToolsCapability,
 )
 from mcp_types import methods as mcp_methods
-from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
+from mcp_types.version import (
+    HANDSHAKE_PROTOCOL_VERSIONS,
+    LATEST_HANDSHAKE_VERSION,
+    MODERN_PROTOCOL_VERSIONS,
+)
 from pydantic import ValidationError
 
 from . import __version__
 from .endpoints import ENDPOINTS, Endpoint
 from .errors import ApiError
-from .keys import ANSWERS, SETTINGS
+from .keys import ANSWERS
+from .mcp_wire import (
+    PROTOCOL_VERSION_HEADER,
+    Message,
+    RpcError,
+    accepts_json,
+    acknowledge_notification,
+    classify_request,
+    error_message,
+    first_error,
+    modern_response,
+    origin_allowed,
+    per_request_era,
+    rejection_message,
+    rpc_error_response,
+)
 from .params import parse_query
 from .plugin import NAME_FOR_HUMAN, NAME_FOR_MODEL, answer_schema
 from .tables import markdown_table
 
 log = logging.getLogger(__name__)
 
-PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version"
 # JSON-RPC batches exist only in this revision of the streamable HTTP transport. A batch counts
 # once against the per-client rate limit, so its size is bounded.
 BATCH_VERSIONS = frozenset({"2025-03-26"})
 MAX_BATCH_MESSAGES = 10
+# The methods of each era: 2026-07-28 drops `initialize` and `ping` and adds `server/discover`.
+HANDSHAKE_METHODS = frozenset({"initialize", "ping", "tools/list", "tools/call"})
+PER_REQUEST_METHODS = frozenset({"server/discover", "tools/list", "tools/call"})
+# How long a 2026-07-28 client may reuse `server/discover` and `tools/list`: they change only
+# with a new release, and they hold nothing user-specific (any cache may share them).
+DISCOVERY_TTL_MS = 3_600_000
+DISCOVERY_CACHE_SCOPE = "public"
 SERVER_INFO = Implementation(
     name=NAME_FOR_MODEL,
     title=NAME_FOR_HUMAN,
     version=__version__,
     description="NBA players, teams, games, box scores and season averages, as tables.",
 )
+SERVER_INFO_STAMP = SERVER_INFO.model_dump(by_alias=True, mode="json", exclude_none=True)
 INSTRUCTIONS = (
     "NBA (basketball) data only, from the BALLDONTLIE NBA API. Chain tools by id: get_players"
     " gives player_id, get_teams team_id, get_games game_id; then get_stats or"
@@ -76,8 +105,6 @@ INSTRUCTIONS = (
     " is a markdown table plus one line of meta; pass next_cursor as cursor for the next page."
     " On an error, tell the user its message and follow its hint."
 )
-
-Message = dict[str, Any]
 
 
 def input_schema(endpoint: Endpoint) -> dict[str, Any]:
@@ -108,47 +135,7 @@ def tool(endpoint: Endpoint) -> Tool:
 TOOLS = {endpoint.tool_name: endpoint for endpoint in ENDPOINTS}
 
 
-class RpcError(Exception):
-    """A JSON-RPC error response: the request itself was wrong, not the question it asked."""
-
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.data = data
-
-
-def error_message(request_id: Any, code: int, message: str, data: Any = None) -> Message:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if data is not None:
-        error["data"] = data
-    return {"jsonrpc": "2.0", "id": request_id, "error": error}
-
-
-def rpc_error_response(status: int, code: int, message: str, **headers: str) -> web.Response:
-    """A transport-level rejection: HTTP status and a JSON-RPC error without an id."""
-    return web.json_response(error_message(None, code, message), status=status, headers=headers)
-
-
-def origin_allowed(request: web.Request) -> bool:
-    """Against DNS rebinding: a browser's Origin must be one of the configured CORS origins.
-
-    Requests without Origin (assistant back ends, desktop clients, proxies) are not from a
-    browser page and pass; the access control of the data routes applies to them.
-    """
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True
-    allowed = {o.rstrip("/").lower() for o in request.app[SETTINGS].cors_origins}
-    return "*" in allowed or origin.rstrip("/").lower() in allowed
-
-
-def accepts_json(request: web.Request) -> bool:
-    accept = request.headers.get("Accept")
-    if not accept:
-        return True
-    types = {part.split(";")[0].strip().lower() for part in accept.split(",")}
-    return bool(types & {"application/json", "application/*", "*/*"})
+CAPABILITIES = ServerCapabilities(tools=ToolsCapability(list_changed=False))
 
 
 async def post_view(request: web.Request) -> web.Response:
@@ -164,18 +151,30 @@ async def post_view(request: web.Request) -> web.Response:
     version = request.headers.get(PROTOCOL_VERSION_HEADER)
     try:
         payload = json.loads(await request.read())
-    except ValueError:
+    except (ValueError, RecursionError):
         return rpc_error_response(400, PARSE_ERROR, "Parse error: the body is not valid JSON.")
-    initialize = isinstance(payload, dict) and payload.get("method") == "initialize"
-    # The header must name a supported revision; `initialize` negotiates one in its body.
-    if version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS and not initialize:
-        supported = ", ".join(HANDSHAKE_PROTOCOL_VERSIONS)
-        return rpc_error_response(
-            400,
-            INVALID_REQUEST,
-            f"Unsupported {PROTOCOL_VERSION_HEADER} '{version[:40]}'; supported: {supported}.",
-        )
-    version = version or DEFAULT_NEGOTIATED_VERSION
+    if per_request_era(version, payload):
+        return await per_request_post(request, payload)
+    return await handshake_post(request, payload, version or DEFAULT_NEGOTIATED_VERSION)
+
+
+async def per_request_post(request: web.Request, payload: Any) -> web.Response:
+    """2026-07-28: one self-contained request; its envelope and headers checked, then answered."""
+    if isinstance(payload, dict) and "id" not in payload:
+        return acknowledge_notification(request, payload)
+    request_id, verdict = classify_request(request, payload)
+    if isinstance(verdict, InboundLadderRejection):
+        return modern_response(rejection_message(request_id, verdict))
+    # `Mcp-Param-*` headers mirror arguments whose schema carries `x-mcp-header`; ours carry none,
+    # so there is nothing to check them against (unannotated ones are ignored, as specified).
+    method, params = payload["method"], payload.get("params")
+    return modern_response(
+        await reply(request, request_id, method, params, verdict.protocol_version)
+    )
+
+
+async def handshake_post(request: web.Request, payload: Any, version: str) -> web.Response:
+    """2024-11-05 to 2025-11-25: the revision named by the header (or negotiated by initialize)."""
     if isinstance(payload, list):
         if version not in BATCH_VERSIONS:
             return rpc_error_response(
@@ -188,17 +187,17 @@ async def post_view(request: web.Request) -> web.Response:
         answers = [await answer(request, m, version, in_batch=True) for m in payload]
         replies = [a for a in answers if a is not None]
         return web.json_response(replies) if replies else web.Response(status=202)
-    reply = await answer(request, payload, version)
-    if reply is None:
+    message = await answer(request, payload, version)
+    if message is None:
         return web.Response(status=202)
     # A message whose id cannot be read is rejected by the transport; any other gets its answer.
-    return web.json_response(reply, status=400 if reply["id"] is None else 200)
+    return web.json_response(message, status=400 if message["id"] is None else 200)
 
 
 async def answer(
     request: web.Request, message: Any, version: str, in_batch: bool = False
 ) -> Message | None:
-    """The reply to one JSON-RPC message; None for notifications and responses."""
+    """The reply to one handshake-era JSON-RPC message; None for notifications and responses."""
     if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
         return error_message(None, INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message.")
     request_id = message.get("id")
@@ -218,21 +217,30 @@ async def answer(
         return error_message(
             request_id, INVALID_REQUEST, "Invalid Request: params is not an object."
         )
+    if method == "initialize":
+        if in_batch:
+            return error_message(
+                request_id, INVALID_REQUEST, "Invalid Request: initialize may not be batched."
+            )
+        version = negotiate(params)
+    return await reply(request, request_id, method, params, version)
+
+
+async def reply(
+    request: web.Request, request_id: Any, method: str, params: dict[str, Any] | None, version: str
+) -> Message:
+    """A request's JSON-RPC response at `version`: its result, or the error the spec defines."""
     try:
-        if method == "initialize" and in_batch:
-            raise RpcError(INVALID_REQUEST, "Invalid Request: initialize may not be batched.")
-        if method == "initialize":
-            version = negotiate(params)
         result = await dispatch(request, method, params, version)
-        return {
-            "jsonrpc": "2.0",
-            "id": request_id,
-            "result": mcp_methods.serialize_server_result(method, version, result),
-        }
     except RpcError as exc:
         return error_message(request_id, exc.code, exc.message, exc.data)
     except ValidationError as exc:
-        return error_message(request_id, INVALID_PARAMS, f"Invalid params: {_first_error(exc)}")
+        return error_message(request_id, INVALID_PARAMS, f"Invalid params: {first_error(exc)}")
+    wire = mcp_methods.serialize_server_result(method, version, result)
+    if version in MODERN_PROTOCOL_VERSIONS:
+        # Every 2026-07-28 response SHOULD name the server that produced it.
+        wire["_meta"] = {**wire.get("_meta", {}), SERVER_INFO_META_KEY: SERVER_INFO_STAMP}
+    return {"jsonrpc": "2.0", "id": request_id, "result": wire}
 
 
 def negotiate(params: dict[str, Any] | None) -> str:
@@ -244,21 +252,34 @@ def negotiate(params: dict[str, Any] | None) -> str:
 async def dispatch(
     request: web.Request, method: str, params: dict[str, Any] | None, version: str
 ) -> dict[str, Any]:
-    if method not in ("initialize", "ping", "tools/list", "tools/call"):
+    served = PER_REQUEST_METHODS if version in MODERN_PROTOCOL_VERSIONS else HANDSHAKE_METHODS
+    if method not in served:
         raise RpcError(METHOD_NOT_FOUND, f"Method not found: {method[:60]}")
     parsed = mcp_methods.parse_client_request(method, version, params)
     result: Result
     if method == "initialize":
         result = InitializeResult(
             protocol_version=version,
-            capabilities=ServerCapabilities(tools=ToolsCapability(list_changed=False)),
+            capabilities=CAPABILITIES,
             server_info=SERVER_INFO,
             instructions=INSTRUCTIONS,
+        )
+    elif method == "server/discover":
+        result = DiscoverResult(
+            supported_versions=list(MODERN_PROTOCOL_VERSIONS),
+            capabilities=CAPABILITIES,
+            instructions=INSTRUCTIONS,
+            ttl_ms=DISCOVERY_TTL_MS,
+            cache_scope=DISCOVERY_CACHE_SCOPE,
         )
     elif method == "ping":
         result = EmptyResult()
     elif method == "tools/list":
-        result = ListToolsResult(tools=[tool(endpoint) for endpoint in ENDPOINTS])
+        result = ListToolsResult(
+            tools=[tool(endpoint) for endpoint in ENDPOINTS],
+            ttl_ms=DISCOVERY_TTL_MS,
+            cache_scope=DISCOVERY_CACHE_SCOPE,
+        )
     else:
         endpoint = TOOLS.get(parsed.params.name)
         if endpoint is None:
@@ -279,7 +300,7 @@ async def call_tool(
         # JSON null means "not given", as an empty query value does over HTTP.
         given = {name: value for name, value in arguments.items() if value is not None}
         query = parse_query(endpoint.params, given)
-        reply = await request.app[ANSWERS].reply(endpoint, query)
+        answered = await request.app[ANSWERS].reply(endpoint, query)
     except ApiError as exc:
         return error_result(exc)
     except Exception:
@@ -287,21 +308,15 @@ async def call_tool(
         return error_result(
             ApiError(500, "internal_error", "The server failed to answer.", "Try again shortly.")
         )
-    answer = reply.answer()
+    answer_body = answered.answer()
     return CallToolResult(
-        content=[TextContent(text=markdown_table(answer))], structured_content=answer
+        content=[TextContent(text=markdown_table(answer_body))], structured_content=answer_body
     )
 
 
 def error_result(exc: ApiError) -> CallToolResult:
     text = f"Error ({exc.code}): {exc.message}" + (f"\nHint: {exc.hint}" if exc.hint else "")
     return CallToolResult(content=[TextContent(text=text)], is_error=True)
-
-
-def _first_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    return f"{where}: {first['msg']}"[:200]
 
 
 async def method_not_allowed_view(request: web.Request) -> web.Response:

@@ -1,4 +1,4 @@
-"""What the operator sees: one access-log line per request, request ids, and the /metrics view.
+"""What the operator sees: one access-log line per request with its id, /metrics and /readyz.
 
 The access log replaces aiohttp's own (which prints the request line, query string included,
 where a key could sit): it names the client by tester name, never by key, and logs the route,
@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from .auth import CLIENT_ADDRESS, TESTER
+from .cache import BoundedMemoryCache
 from .health import Readiness
 from .keys import CACHE, METRICS, READINESS, SETTINGS, UPSTREAM
 from .metrics import CONTENT_TYPE, Metrics
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 access_log = logging.getLogger("sportstats.access")
 
 REQUEST_ID_HEADER = "X-Request-Id"
-REQUEST_ID = "request_id"  # where the id is kept on the request
+REQUEST_ID = "sportstats.request_id"  # where the id is kept on the request
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 PLAIN_VALUE = re.compile(r"[A-Za-z0-9._:/@+-]{1,200}")
 CLIENT_CLOSED = 499  # nginx's status for "the client went away before the answer"
@@ -160,13 +161,13 @@ def _state(app: web.Application) -> dict[str, Any]:
     cache, upstream = app.get(CACHE), app.get(UPSTREAM)
     if cache is None or upstream is None:
         return {}
-    backend = cache.backend
+    memory = cache.backend if isinstance(cache.backend, BoundedMemoryCache) else None
     return {
         "coalesced": cache.coalesced,
         "breaker_open": upstream.breaker.state == "open",
         "last_success": upstream.last_success,
-        "cache_entries": len(backend) if hasattr(backend, "bytes") else None,
-        "cache_bytes": getattr(backend, "bytes", None),
+        "cache_entries": len(memory) if memory is not None else None,
+        "cache_bytes": memory.bytes if memory is not None else None,
     }
 
 

@@ -1,6 +1,7 @@
 """Every option, from one declaration: defaults < YAML file < environment < command line.
 
-YAML keys are the option names with underscores, nested sections for `cache:` and `upstream:`.
+YAML keys are the option names with underscores, in nested sections for `cache:`, `upstream:`,
+`auth:` and `limits:`.
 Environment variables are `SPORTSTATS_` + the upper-cased name (`SPORTSTATS_PORT`), with `__`
 between a section and its key (`SPORTSTATS_UPSTREAM__REQUESTS_PER_MINUTE`). The upstream key comes
 from `BALLDONTLIE_API_KEY` only, so it never sits in a config file or a process listing.

@@ -198,6 +198,9 @@ class UpstreamClient:
         remaining = deadline - loop.time()
         try:
             await self.budget.acquire(min(self.settings.budget_wait_s, max(0.0, remaining - 1)))
+        except asyncio.CancelledError:
+            self.breaker.release()
+            raise
         except BudgetSpent as spent:
             self.breaker.release()
             return Attempt(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time as real_time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -66,11 +67,14 @@ def install_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return clock
 
 
-def slow(seconds: float) -> Any:
-    """An aioresponses callback that makes the mocked upstream answer after `seconds`."""
+def answer_when(condition: Callable[[], bool], limit_s: float = 10.0) -> Any:
+    """An aioresponses callback that holds the upstream's answer until `condition()` holds
+    (or `limit_s` passed), so that concurrent requests overlap however loaded the machine."""
 
     async def wait(url: Any, **kwargs: Any) -> None:
-        await asyncio.sleep(seconds)
+        give_up = real_time.monotonic() + limit_s
+        while not condition() and real_time.monotonic() < give_up:
+            await asyncio.sleep(0.005)
 
     return wait
 

@@ -18,13 +18,13 @@ import aiohttp
 import pytest
 import yaml
 from aioresponses import aioresponses
+from conftest import API_KEY, load_fixture, make_settings, sent, upstream_route
 
 from sportstats import auth
 from sportstats.keys import ACCESS
 from sportstats.plugin import manifest_json
 from sportstats.settings import AuthSettings, SettingsError, load_settings
 from sportstats.settings import TesterKey as Key
-from conftest import API_KEY, load_fixture, make_settings, sent, upstream_route
 
 SERVICE_TOKEN = "service-token-0123456789"
 ALICE = "alice-key-0123456789abcdef"
@@ -114,7 +114,9 @@ async def test_service_mode_refuses_without_the_token_and_calls_no_upstream(
     assert sent(upstream) == []
 
 
-async def test_service_mode_answers_with_the_token(make_client: Any, upstream: aioresponses) -> None:
+async def test_service_mode_answers_with_the_token(
+    make_client: Any, upstream: aioresponses
+) -> None:
     serve_teams(upstream)
     client = await make_client(auth={"mode": "service", "service_token": SERVICE_TOKEN})
     response = await client.get("/teams", headers={"Authorization": f"bearer  {SERVICE_TOKEN}"})
@@ -181,9 +183,7 @@ async def test_every_other_path_is_protected_even_unknown_ones(
 
 async def test_metrics_take_their_own_token_when_one_is_set(make_client: Any) -> None:
     metrics_token = "metrics-token-0123456789"
-    client = await make_client(
-        auth={"mode": "user", "keys": TESTERS}, metrics_token=metrics_token
-    )
+    client = await make_client(auth={"mode": "user", "keys": TESTERS}, metrics_token=metrics_token)
     await assert_refused(await client.get("/metrics"))
     await assert_refused(await client.get("/metrics", headers=bearer(ALICE)))
     assert (await client.get("/metrics", headers=bearer(metrics_token))).status == 200

@@ -10,12 +10,26 @@ from cache_support import calls, fast, install_clock
 from conftest import load_fixture, upstream_route
 
 from sportstats.breaker import CircuitBreaker
+from sportstats.keys import UPSTREAM
 
 PLAYERS = load_fixture("players_page_ASSEMBLED.json")
 PLAYERS_TTL_S = 6 * 3600
 COOLDOWN_S = 30
 # Two failures open the breaker; one attempt per question keeps the counting plain.
-BREAKER = fast(upstream={"breaker_failures": 2, "breaker_cooldown_s": COOLDOWN_S, "max_attempts": 1})
+BREAKER = fast(
+    upstream={"breaker_failures": 2, "breaker_cooldown_s": COOLDOWN_S, "max_attempts": 1}
+)
+
+
+def fail_twice(upstream: Any) -> None:
+    for _ in range(2):
+        upstream.get(upstream_route("/players"), status=500, body="down")
+
+
+async def trip(client: Any) -> None:
+    """Two failed questions: the breaker opens."""
+    for name in ("a", "b"):
+        assert (await client.get(f"/players?query={name}")).status == 502
 
 
 def test_breaker_opens_after_the_threshold_and_probes_once_after_the_cooldown(
@@ -83,8 +97,7 @@ async def test_an_open_breaker_answers_a_fast_503_without_calling_upstream(
     install_clock(monkeypatch)
     upstream.get(upstream_route("/players"), status=500, body="down", repeat=True)
     client = await make_client(**BREAKER)
-    for name in ("a", "b"):
-        assert (await client.get(f"/players?query={name}")).status == 502
+    await trip(client)
 
     answer = await client.get("/players?query=c")
 
@@ -103,8 +116,7 @@ async def test_an_open_breaker_answers_from_a_stale_copy_where_there_is_one(
     long_cooldown = fast(upstream={**BREAKER["upstream"], "breaker_cooldown_s": 10 * PLAYERS_TTL_S})
     client = await make_client(**long_cooldown)
     await client.get("/players?query=james")
-    for name in ("a", "b"):
-        await client.get(f"/players?query={name}")
+    await trip(client)
     clock.advance(PLAYERS_TTL_S + 3600)  # the copy expires; the breaker is still open
 
     answer = await client.get("/players?query=james")
@@ -117,12 +129,10 @@ async def test_after_the_cooldown_one_probe_goes_and_its_success_closes_the_brea
     make_client: Any, upstream: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = install_clock(monkeypatch)
-    upstream.get(upstream_route("/players"), status=500, body="down")
-    upstream.get(upstream_route("/players"), status=500, body="down")
+    fail_twice(upstream)
     upstream.get(upstream_route("/players"), payload=PLAYERS, repeat=True)
     client = await make_client(**BREAKER)
-    for name in ("a", "b"):
-        await client.get(f"/players?query={name}")
+    await trip(client)
     assert (await client.get("/players?query=c")).status == 503
     clock.advance(COOLDOWN_S)
 
@@ -143,8 +153,7 @@ async def test_a_failed_probe_keeps_the_breaker_open(
     clock = install_clock(monkeypatch)
     upstream.get(upstream_route("/players"), status=500, body="down", repeat=True)
     client = await make_client(**BREAKER)
-    for name in ("a", "b"):
-        await client.get(f"/players?query={name}")
+    await trip(client)
     clock.advance(COOLDOWN_S)
 
     probe = await client.get("/players?query=probe")
@@ -153,3 +162,32 @@ async def test_a_failed_probe_keeps_the_breaker_open(
     assert probe.status == 502
     assert after.status == 503
     assert calls(upstream) == 3
+
+
+async def test_a_probe_cancelled_in_flight_does_not_keep_the_breaker_shut(
+    make_client: Any, upstream: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = install_clock(monkeypatch)
+    fail_twice(upstream)
+    hung = []
+
+    async def hang_the_first_call(url: Any, **kwargs: Any) -> None:
+        if not hung:
+            hung.append(url)
+            await asyncio.sleep(3600)
+
+    upstream.get(
+        upstream_route("/players"), payload=PLAYERS, callback=hang_the_first_call, repeat=True
+    )
+    client = await make_client(**BREAKER)
+    await trip(client)
+    clock.advance(COOLDOWN_S)
+    probe = asyncio.create_task(client.app[UPSTREAM].get("/players", [("search", "x")], 10**9))
+    while calls(upstream) < 3:  # the probe is out, waiting for the upstream
+        await asyncio.sleep(0.01)
+
+    probe.cancel()
+    answer = await client.get("/players?query=after")
+
+    assert answer.status == 200
+    assert calls(upstream) == 4

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from cache_support import calls, fast, install_clock, settle, slow
+from cache_support import answer_when, calls, fast, install_clock, settle
 from conftest import API_KEY, load_fixture, make_settings, upstream_route
 
 from sportstats.__main__ import parser
@@ -180,7 +180,9 @@ async def test_the_memory_cache_evicts_the_least_recently_used_answer(
     await client.get("/players?query=a")  # a is now more recent than b
 
     await client.get("/players?query=c")  # evicts b
-    states = {name: (await client.get(f"/players?query={name}")).headers["X-Cache"] for name in "ac"}
+    states = {
+        name: (await client.get(f"/players?query={name}")).headers["X-Cache"] for name in "ac"
+    }
     b_again = await client.get("/players?query=b")
 
     assert states == {"a": "HIT", "c": "HIT"}
@@ -244,12 +246,14 @@ async def test_an_answer_just_past_its_ttl_is_served_while_exactly_one_refresh_r
     clock = install_clock(monkeypatch)
     newer = {**PLAYERS, "data": PLAYERS["data"][:1]}
     upstream.get(upstream_route("/players"), payload=PLAYERS)
-    upstream.get(upstream_route("/players"), payload=newer, callback=slow(0.2))
+    answered = asyncio.Event()  # the refresh answers only once all ten were answered
+    upstream.get(upstream_route("/players"), payload=newer, callback=answer_when(answered.is_set))
     client = await make_client(**fast())
     first = await (await client.get("/players?query=james")).json()
     clock.advance(PLAYERS_TTL_S + 1)
 
     during = await asyncio.gather(*(client.get("/players?query=james") for _ in range(10)))
+    answered.set()
     await settle(client.app)
     after = await client.get("/players?query=james")
 
@@ -265,7 +269,7 @@ async def test_an_answer_just_past_its_ttl_is_served_while_exactly_one_refresh_r
 STALE_CASES = {
     "5xx": {"status": 500, "body": "on fire"},
     "429": {"status": 429, "payload": {"error": "Too Many Requests"}},
-    "timeout": {"exception": asyncio.TimeoutError()},
+    "timeout": {"exception": TimeoutError()},
     "connection": {"exception": aiohttp.ClientConnectionError("refused")},
 }
 

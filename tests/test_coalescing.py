@@ -1,4 +1,4 @@
-"""Single-flight: concurrent identical questions share one upstream call, its answer or its error."""
+"""Single flight: concurrent identical questions share one upstream call and its outcome."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from cache_support import calls, fast, slow
+from cache_support import answer_when, calls, fast
 from conftest import load_fixture, upstream_route
 
 from sportstats.cache import AnswerCache, BoundedMemoryCache, Produced
@@ -18,15 +18,22 @@ PLAYERS = load_fixture("players_page_ASSEMBLED.json")
 CONCURRENT = 50
 
 
+def all_joined(client: Any, callers: int) -> Any:
+    """Hold the upstream's answer until `callers` requests wait on fetches (one started a fetch,
+    the others joined one), so that they overlap however slow the machine is."""
+    cache = client.app[CACHE]
+    return answer_when(lambda: cache.in_flight + cache.coalesced >= callers)
+
+
 async def test_50_concurrent_identical_cold_requests_make_one_upstream_call(
     make_client: Any, upstream: Any
 ) -> None:
-    upstream.get(upstream_route("/players"), payload=PLAYERS, callback=slow(0.2), repeat=True)
     client = await make_client(**fast())
-
-    answers = await asyncio.gather(
-        *(client.get("/players?query=james") for _ in range(CONCURRENT))
+    upstream.get(
+        upstream_route("/players"), payload=PLAYERS, callback=all_joined(client, CONCURRENT)
     )
+
+    answers = await asyncio.gather(*(client.get("/players?query=james") for _ in range(CONCURRENT)))
 
     assert [r.status for r in answers] == [200] * CONCURRENT
     bodies = [await r.json() for r in answers]
@@ -39,12 +46,15 @@ async def test_50_concurrent_identical_cold_requests_make_one_upstream_call(
 async def test_all_concurrent_callers_get_the_error_of_the_one_failed_call(
     make_client: Any, upstream: Any
 ) -> None:
-    upstream.get(upstream_route("/players"), status=401, body="Unauthorized", callback=slow(0.2))
     client = await make_client(**fast())
-
-    answers = await asyncio.gather(
-        *(client.get("/players?query=james") for _ in range(CONCURRENT))
+    upstream.get(
+        upstream_route("/players"),
+        status=401,
+        body="Unauthorized",
+        callback=all_joined(client, CONCURRENT),
     )
+
+    answers = await asyncio.gather(*(client.get("/players?query=james") for _ in range(CONCURRENT)))
 
     assert [r.status for r in answers] == [502] * CONCURRENT
     codes = {(await r.json())["error"]["code"] for r in answers}
@@ -55,8 +65,14 @@ async def test_all_concurrent_callers_get_the_error_of_the_one_failed_call(
 async def test_callers_share_one_call_and_its_retries_when_the_upstream_fails(
     make_client: Any, upstream: Any
 ) -> None:
-    upstream.get(upstream_route("/players"), status=503, body="down", callback=slow(0.05), repeat=True)
     client = await make_client(**fast(upstream={"max_attempts": 3}))
+    upstream.get(
+        upstream_route("/players"),
+        status=503,
+        body="down",
+        callback=all_joined(client, 20),
+        repeat=True,
+    )
 
     answers = await asyncio.gather(*(client.get("/players?query=james") for _ in range(20)))
 
@@ -65,8 +81,10 @@ async def test_callers_share_one_call_and_its_retries_when_the_upstream_fails(
 
 
 async def test_different_questions_are_not_coalesced(make_client: Any, upstream: Any) -> None:
-    upstream.get(upstream_route("/players"), payload=PLAYERS, callback=slow(0.1), repeat=True)
     client = await make_client(**fast())
+    upstream.get(
+        upstream_route("/players"), payload=PLAYERS, callback=all_joined(client, 20), repeat=True
+    )
 
     answers = await asyncio.gather(
         *(client.get(f"/players?query={name}") for name in ("james", "curry") * 10)
@@ -77,8 +95,8 @@ async def test_different_questions_are_not_coalesced(make_client: Any, upstream:
 
 
 async def test_spellings_of_one_question_coalesce_too(make_client: Any, upstream: Any) -> None:
-    upstream.get(upstream_route("/players"), payload=PLAYERS, callback=slow(0.2), repeat=True)
     client = await make_client(**fast())
+    upstream.get(upstream_route("/players"), payload=PLAYERS, callback=all_joined(client, 30))
     spellings = ("team_ids=2,14", "team_ids=14&team_ids=2", "team_ids[]=2&team_ids[]=14&team_ids=2")
 
     answers = await asyncio.gather(*(client.get(f"/players?{q}") for q in spellings * 10))

@@ -15,6 +15,7 @@ from sportstats.settings import load_settings
 from tests.conftest import REDIS_URL
 from tests.fake_upstream import API_KEY, CALLS, make_app
 from tests.server_process import ROOT, ServerProcess, clean_environment, free_port
+from tests.test_metrics import sample
 
 EXAMPLE = ROOT / "deploy" / "sportstats.example.yaml"
 GUNICORN = [
@@ -26,6 +27,7 @@ GUNICORN = [
     "sportstats.app:gunicorn_app",
 ]
 ALICE = {"Authorization": "Bearer change-me-alice-000000000000"}  # from the example config
+METRICS = {"Authorization": "Bearer change-me-metrics-token-0000"}
 
 
 def test_example_config_is_valid_and_set_up_for_testers():
@@ -88,6 +90,14 @@ async def test_gunicorn_workers_share_one_cache_through_redis(aiohttp_server, re
         answers = await asyncio.gather(*(ask() for _ in range(8)))
         assert {status for status, _ in answers} == {200}
         assert fake.app[CALLS] == ["/v1/teams"]  # one upstream call for all workers
+        for _ in range(4):  # whichever worker answers, it counts every worker's requests
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(server.url + "/metrics", headers=METRICS) as response,
+            ):
+                text = await response.text()
+            assert sample(text, "sportstats_requests_total", endpoint="teams", status="200") == 8
+            assert sample(text, "sportstats_client_requests_total", client="alice", status="200")
         async with (
             aiohttp.ClientSession() as session,
             session.get(server.url + "/teams", headers={"Authorization": "Bearer wrong"}) as r,

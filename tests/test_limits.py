@@ -152,17 +152,34 @@ def get(target: bytes, extra: bytes = b"") -> bytes:
 PARSER_CASES = [
     ("url-beyond-the-parser", get(b"/players?query=" + b"x" * 5000), 414, "uri_too_long"),
     ("url-in-the-app", get(b"/players?query=" + b"x" * 500), 414, "uri_too_long"),
-    ("one-huge-header", get(b"/healthz", b"X-Big: " + b"a" * 5000 + b"\r\n"), 431,
-     "headers_too_large"),
-    ("too-many-headers", get(b"/healthz", b"".join(b"X-%d: 1\r\n" % i for i in range(40))), 431,
-     "headers_too_large"),
+    (
+        "one-huge-header",
+        get(b"/healthz", b"X-Big: " + b"a" * 5000 + b"\r\n"),
+        431,
+        "headers_too_large",
+    ),
+    (
+        "too-many-headers",
+        get(b"/healthz", b"".join(b"X-%d: 1\r\n" % i for i in range(40))),
+        431,
+        "headers_too_large",
+    ),
     ("not-http", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400, "bad_request"),
     ("bad-method-token", b"G(ET / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"),
     ("bad-header-name", get(b"/healthz", b"Bad Header: 1\r\n"), 400, "bad_request"),
-    ("bad-content-length", b"POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", 400,
-     "bad_request"),
-    ("body-too-large", b"POST /mcp HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length:"
-     b" 99999\r\nContent-Type: application/json\r\n\r\n{}", 413, "request_too_large"),
+    (
+        "bad-content-length",
+        b"POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+        400,
+        "bad_request",
+    ),
+    (
+        "body-too-large",
+        b"POST /mcp HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length:"
+        b" 2000\r\nContent-Type: application/json\r\n\r\n" + b" " * 2000,
+        413,
+        "request_too_large",
+    ),
 ]
 
 
@@ -295,8 +312,12 @@ def test_bad_limits_stop_the_server() -> None:
         ("GET", "/nowhere", {}, 404),
         ("GET", "/players?limit=0", {}, 400),
         ("PUT", "/teams", {}, 405),
-        ("OPTIONS", "/teams", {"Origin": "https://chatgpt.com",
-                               "Access-Control-Request-Method": "GET"}, 200),
+        (
+            "OPTIONS",
+            "/teams",
+            {"Origin": "https://chatgpt.com", "Access-Control-Request-Method": "GET"},
+            200,
+        ),
     ],
 )
 async def test_every_response_carries_the_security_headers_and_no_server_version(

@@ -1,4 +1,9 @@
-"""MCP at /mcp: the official MCP client against the real server on 127.0.0.1, upstream mocked."""
+"""MCP at /mcp: the official MCP client against the real server on 127.0.0.1, upstream mocked.
+
+Both protocol eras: the client's default mode probes `server/discover` and speaks 2026-07-28
+(one self-contained request per POST); mode "legacy" does the 2025-11-25 `initialize` handshake,
+as ChatGPT and Claude do today.
+"""
 
 from __future__ import annotations
 
@@ -16,12 +21,28 @@ from conftest import load_fixture, make_settings, sent, upstream_route
 from mcp import Client, ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR
-from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
+from mcp_types import (
+    CLIENT_CAPABILITIES_META_KEY,
+    CLIENT_INFO_META_KEY,
+    HEADER_MISMATCH,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    PARSE_ERROR,
+    PROTOCOL_VERSION_META_KEY,
+    SERVER_INFO_META_KEY,
+    UNSUPPORTED_PROTOCOL_VERSION,
+)
+from mcp_types.version import (
+    HANDSHAKE_PROTOCOL_VERSIONS,
+    LATEST_HANDSHAKE_VERSION,
+    LATEST_MODERN_VERSION,
+)
+from multidict import CIMultiDict
 
 from sportstats.app import create_app
 from sportstats.endpoints import BY_NAME, ENDPOINTS
-from sportstats.mcp_server import MAX_BATCH_MESSAGES
+from sportstats.mcp_server import DISCOVERY_TTL_MS, MAX_BATCH_MESSAGES
 from sportstats.plugin import answer_schema
 from sportstats.tables import markdown_table
 
@@ -71,12 +92,21 @@ async def url(serve: Callable[..., Any]) -> str:
     return await serve()
 
 
+# The official client's modes: "auto" (its default) probes server/discover; "legacy" initializes.
+NEGOTIATED = {"auto": LATEST_MODERN_VERSION, "legacy": LATEST_HANDSHAKE_VERSION}
+
+
+@pytest.fixture(params=list(NEGOTIATED))
+def mode(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @asynccontextmanager
-async def mcp_session(url: str) -> AsyncIterator[ClientSession]:
-    """An initialized session of the official client over streamable HTTP."""
-    async with streamable_http_client(url) as (read, write), ClientSession(read, write) as session:
-        await session.initialize()
-        yield session
+async def connect(server: Any, mode: str = "auto") -> AsyncIterator[Client]:
+    """The official client connected in `mode`, on the revision that mode must negotiate."""
+    async with Client(server, mode=mode) as mcp_client:
+        assert mcp_client.protocol_version == NEGOTIATED[mode]
+        yield mcp_client
 
 
 def parse_markdown(text: str) -> tuple[list[str], list[list[str]], str]:
@@ -145,18 +175,28 @@ async def test_initialize_answers_the_clients_revision_when_supported_else_our_l
     assert body["result"]["protocolVersion"] == answered
 
 
-async def test_a_client_probing_the_2026_envelope_falls_back_to_initialize(url: str) -> None:
+async def test_the_default_client_speaks_2026_07_28_after_server_discover_without_initialize(
+    url: str,
+) -> None:
     async with Client(url) as mcp_client:  # mode="auto": server/discover first
-        assert mcp_client.protocol_version == LATEST_HANDSHAKE_VERSION
+        assert mcp_client.protocol_version == LATEST_MODERN_VERSION == "2026-07-28"
+        assert mcp_client.session.initialize_result is None
+        discovered = mcp_client.session.discover_result
+        server_info = mcp_client.server_info  # from the serverInfo stamp in the result's _meta
         tools = await mcp_client.list_tools()
+    assert discovered is not None and discovered.supported_versions == [LATEST_MODERN_VERSION]
+    assert discovered.capabilities.tools is not None
+    assert discovered.capabilities.resources is None and discovered.capabilities.prompts is None
+    assert "get_players" in (discovered.instructions or "")
+    assert server_info is not None and server_info.name == "sportstats"
     assert len(tools.tools) == len(ENDPOINTS)
 
 
 async def test_tools_are_the_five_endpoints_with_schemas_and_read_only_annotations(
-    url: str,
+    url: str, mode: str
 ) -> None:
-    async with mcp_session(url) as session:
-        tools = (await session.list_tools()).tools
+    async with connect(url, mode) as mcp_client:
+        tools = (await mcp_client.list_tools()).tools
     assert [t.name for t in tools] == [
         "get_players", "get_teams", "get_games", "get_stats", "get_season_averages"
     ]  # fmt: skip
@@ -175,11 +215,11 @@ async def test_tools_are_the_five_endpoints_with_schemas_and_read_only_annotatio
 
 
 async def test_each_tools_input_schema_is_the_specs_parameters_of_its_operation(
-    client: Any, url: str
+    client: Any, url: str, mode: str
 ) -> None:
     spec = yaml.safe_load(await (await client.get("/openapi.yaml")).text())
-    async with mcp_session(url) as session:
-        tools = {t.name: t for t in (await session.list_tools()).tools}
+    async with connect(url, mode) as mcp_client:
+        tools = {t.name: t for t in (await mcp_client.list_tools()).tools}
     for endpoint in ENDPOINTS:
         operation = spec["paths"][endpoint.path]["get"]
         from_spec = {
@@ -206,12 +246,17 @@ def test_output_schemas_are_self_contained_json_schemas(endpoint: Any) -> None:
     ("name", "arguments", "answers"), TOOL_CALLS, ids=[c[0] for c in TOOL_CALLS]
 )
 async def test_each_tool_answers_rows_as_structured_content_and_the_same_rows_as_markdown(
-    url: str, upstream: Any, name: str, arguments: dict[str, Any], answers: dict[str, str]
+    url: str,
+    mode: str,
+    upstream: Any,
+    name: str,
+    arguments: dict[str, Any],
+    answers: dict[str, str],
 ) -> None:
     endpoint = BY_NAME[name]
     mock_upstream(upstream, answers)
-    async with mcp_session(url) as session:
-        result = await session.call_tool(endpoint.tool_name, arguments)
+    async with connect(url, mode) as mcp_client:
+        result = await mcp_client.call_tool(endpoint.tool_name, arguments)
 
     assert result.is_error is False
     answer = result.structured_content
@@ -231,14 +276,16 @@ async def test_each_tool_answers_rows_as_structured_content_and_the_same_rows_as
 
 
 async def test_a_tool_call_and_the_http_endpoint_share_one_cache_entry(
-    url: str, upstream: Any
+    url: str, mode: str, upstream: Any
 ) -> None:
     """Same path: the tool's question is the HTTP question, so HTTP is then served from cache."""
     upstream.get(
         upstream_route("/games"), payload=load_fixture("games_2025-01-05_final_with_quarters.json")
     )
-    async with mcp_session(url) as session:
-        result = await session.call_tool("get_games", {"dates": ["2025-01-05"], "team_ids": [14]})
+    async with connect(url, mode) as mcp_client:
+        result = await mcp_client.call_tool(
+            "get_games", {"dates": ["2025-01-05"], "team_ids": [14]}
+        )
     async with aiohttp.ClientSession() as http_client:
         http = await http_client.get(url.replace("/mcp", "/games?team_ids=14&dates=2025-01-05"))
         body = await http.json()
@@ -247,12 +294,12 @@ async def test_a_tool_call_and_the_http_endpoint_share_one_cache_entry(
 
 
 async def test_a_second_identical_call_is_a_cache_hit_without_an_upstream_request(
-    url: str, upstream: Any
+    url: str, mode: str, upstream: Any
 ) -> None:
     upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"))
-    async with mcp_session(url) as session:
-        first = await session.call_tool("get_teams", {"division": "Pacific"})
-        second = await session.call_tool("get_teams", {"division": "pacific"})
+    async with connect(url, mode) as mcp_client:
+        first = await mcp_client.call_tool("get_teams", {"division": "Pacific"})
+        second = await mcp_client.call_tool("get_teams", {"division": "pacific"})
     assert first.structured_content["meta"]["cache"] == "miss"
     assert second.structured_content["meta"]["cache"] == "hit"
     assert "cache: hit" in second.content[0].text
@@ -273,10 +320,16 @@ async def test_a_second_identical_call_is_a_cache_hit_without_an_upstream_reques
     ],
 )  # fmt: skip
 async def test_a_bad_argument_is_a_tool_error_with_the_http_message_and_hint(
-    url: str, client: Any, upstream: Any, tool: str, arguments: dict[str, Any], query: str
+    url: str,
+    mode: str,
+    client: Any,
+    upstream: Any,
+    tool: str,
+    arguments: dict[str, Any],
+    query: str,
 ) -> None:
-    async with mcp_session(url) as session:
-        result = await session.call_tool(tool, arguments)
+    async with connect(url, mode) as mcp_client:
+        result = await mcp_client.call_tool(tool, arguments)
     http = await client.get(query)
     error = (await http.json())["error"]
     assert http.status == 400
@@ -289,24 +342,24 @@ async def test_a_bad_argument_is_a_tool_error_with_the_http_message_and_hint(
 
 
 async def test_json_numbers_and_booleans_are_read_like_their_query_text(
-    url: str, upstream: Any
+    url: str, mode: str, upstream: Any
 ) -> None:
     upstream.get(upstream_route("/games"), payload={"data": [], "meta": {}}, repeat=True)
-    async with mcp_session(url) as session:
-        typed = await session.call_tool("get_games", {"seasons": [2024], "postseason": True})
-        texts = await session.call_tool("get_games", {"seasons": "2024", "postseason": "true"})
-        unset = await session.call_tool("get_games", {"seasons": [2024], "postseason": None})
+    async with connect(url, mode) as mcp_client:
+        typed = await mcp_client.call_tool("get_games", {"seasons": [2024], "postseason": True})
+        texts = await mcp_client.call_tool("get_games", {"seasons": "2024", "postseason": "true"})
+        unset = await mcp_client.call_tool("get_games", {"seasons": [2024], "postseason": None})
     assert typed.structured_content["meta"]["query"] == {"seasons": [2024], "postseason": True}
     assert texts.structured_content["meta"]["cache"] == "hit"
     assert unset.structured_content["meta"]["query"] == {"seasons": [2024]}
 
 
 async def test_an_upstream_failure_is_a_tool_error_not_a_protocol_error(
-    url: str, client: Any, upstream: Any
+    url: str, mode: str, client: Any, upstream: Any
 ) -> None:
     upstream.get(upstream_route("/stats"), status=401, body=load_fixture("401_unauthorized.txt"))
-    async with mcp_session(url) as session:
-        result = await session.call_tool("get_stats", {"game_ids": [1037684]})
+    async with connect(url, mode) as mcp_client:
+        result = await mcp_client.call_tool("get_stats", {"game_ids": [1037684]})
     assert result.is_error is True
     text = result.content[0].text
     assert text.startswith("Error (upstream_refused): The upstream data service refused")
@@ -314,7 +367,7 @@ async def test_an_upstream_failure_is_a_tool_error_not_a_protocol_error(
 
 
 async def test_mcp_is_a_data_route_behind_the_same_bearer_token(
-    serve: Callable[..., Any], upstream: Any
+    serve: Callable[..., Any], upstream: Any, mode: str
 ) -> None:
     url = await serve(auth={"mode": "service", "service_token": SERVICE_TOKEN})
     async with aiohttp.ClientSession() as anonymous:
@@ -324,18 +377,16 @@ async def test_mcp_is_a_data_route_behind_the_same_bearer_token(
     bearer = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
     async with (
         httpx2.AsyncClient(headers=bearer) as http,
-        streamable_http_client(url, http_client=http) as (read, write),
-        ClientSession(read, write) as session,
+        connect(streamable_http_client(url, http_client=http), mode) as mcp_client,
     ):
-        await session.initialize()
-        result = await session.call_tool("get_teams", {})
+        result = await mcp_client.call_tool("get_teams", {})
     assert result.is_error is False and len(result.structured_content["data"]) == 30
 
 
-async def test_an_unknown_tool_is_a_json_rpc_invalid_params_error(url: str) -> None:
-    async with mcp_session(url) as session:
+async def test_an_unknown_tool_is_a_json_rpc_invalid_params_error(url: str, mode: str) -> None:
+    async with connect(url, mode) as mcp_client:
         with pytest.raises(MCPError) as caught:
-            await session.call_tool("get_weather", {})
+            await mcp_client.call_tool("get_weather", {})
     assert caught.value.error.code == INVALID_PARAMS
     assert "get_weather" in caught.value.error.message
 
@@ -416,11 +467,182 @@ async def test_batches_are_refused_from_2025_06_18_on_and_answered_in_2025_03_26
         assert (status, reply["error"]["code"]) == (400, INVALID_REQUEST)
 
 
-async def test_an_unsupported_protocol_version_header_is_a_400(client: Any) -> None:
-    status, reply = await post(client, PING, {**JSON_HEADERS, "MCP-Protocol-Version": "2026-07-28"})
-    assert (status, reply["error"]["code"]) == (400, INVALID_REQUEST)
-    assert LATEST_HANDSHAKE_VERSION in reply["error"]["message"]
-    assert (await post(client, PING, JSON_HEADERS))[0] == 200  # absent: 2025-03-26 assumed
+async def test_a_handshake_era_request_without_version_header_is_read_as_2025_03_26(
+    client: Any,
+) -> None:
+    assert await post(client, PING, JSON_HEADERS) == (
+        200,
+        {"jsonrpc": "2.0", "id": 1, "result": {}},
+    )
+
+
+# --- the 2026-07-28 wire, message by message ----------------------------------------------------
+
+
+def envelope(version: str = LATEST_MODERN_VERSION) -> dict[str, Any]:
+    return {
+        PROTOCOL_VERSION_META_KEY: version,
+        CLIENT_INFO_META_KEY: {"name": "t", "version": "1"},
+        CLIENT_CAPABILITIES_META_KEY: {},
+    }
+
+
+def modern(
+    method: str, params: dict[str, Any] | None = None, version: str = LATEST_MODERN_VERSION
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A 2026-07-28 request as a conforming client sends it: envelope and routing headers."""
+    body = {"jsonrpc": "2.0", "id": 7, "method": method, "params": {**(params or {})}}
+    body["params"]["_meta"] = envelope(version)
+    headers = {**JSON_HEADERS, "MCP-Protocol-Version": version, "Mcp-Method": method}
+    if method == "tools/call":
+        headers["Mcp-Name"] = body["params"]["name"]
+    return body, headers
+
+
+async def test_server_discover_names_2026_07_28_the_tools_capability_and_cache_hints(
+    client: Any,
+) -> None:
+    status, reply = await post(client, *modern("server/discover"))
+    assert status == 200 and reply["id"] == 7
+    result = reply["result"]
+    assert result["resultType"] == "complete"
+    assert result["supportedVersions"] == [LATEST_MODERN_VERSION]
+    assert result["capabilities"] == {"tools": {"listChanged": False}}
+    assert result["ttlMs"] == DISCOVERY_TTL_MS and result["cacheScope"] == "public"
+    assert result["_meta"][SERVER_INFO_META_KEY]["name"] == "sportstats"
+    assert "get_players" in result["instructions"]
+
+
+async def test_each_era_gets_its_own_result_shape(client: Any, upstream: Any) -> None:
+    upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"))
+    call = {"name": "get_teams", "arguments": {"conference": "west"}}
+    _, modern_call = await post(client, *modern("tools/call", call))
+    _, modern_list = await post(client, *modern("tools/list"))
+    _, legacy_call = await post(client, {**PING, "method": "tools/call", "params": call})
+    _, legacy_list = await post(client, {**PING, "method": "tools/list"})
+
+    result = modern_call["result"]
+    assert result["resultType"] == "complete" and result["isError"] is False
+    assert result["structuredContent"]["meta"]["cache"] == "miss"
+    assert result["_meta"][SERVER_INFO_META_KEY]["version"]
+    assert modern_list["result"]["ttlMs"] == DISCOVERY_TTL_MS
+    assert [t["name"] for t in modern_list["result"]["tools"]] == [e.tool_name for e in ENDPOINTS]
+    assert modern_list["result"]["tools"] == legacy_list["result"]["tools"]
+    # 2026-07-28 fields are not sent to a handshake-era client.
+    assert legacy_call["result"]["structuredContent"]["data"] == result["structuredContent"]["data"]
+    for legacy in (legacy_call["result"], legacy_list["result"]):
+        assert {"resultType", "ttlMs", "cacheScope", "_meta"}.isdisjoint(legacy)
+
+
+async def test_a_2026_tool_error_is_a_result_answered_200(client: Any, upstream: Any) -> None:
+    status, reply = await post(
+        client, *modern("tools/call", {"name": "get_players", "arguments": {"limit": 0}})
+    )
+    assert status == 200
+    assert reply["result"]["isError"] is True and reply["result"]["resultType"] == "complete"
+    assert reply["result"]["content"][0]["text"].startswith(
+        "Error (invalid_parameter): Parameter 'limit'"
+    )
+    assert sent(upstream) == []
+
+
+def _with_header(name: str, value: str | None) -> Callable[[dict[str, str]], dict[str, str]]:
+    def change(headers: dict[str, str]) -> dict[str, str]:
+        changed = {k: v for k, v in headers.items() if k != name}
+        return changed if value is None else {**changed, name: value}
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _with_header("MCP-Protocol-Version", "2025-11-25"),
+        _with_header("MCP-Protocol-Version", None),
+        _with_header("Mcp-Method", "tools/list"),
+        _with_header("Mcp-Method", None),
+        _with_header("Mcp-Name", "get_games"),
+        _with_header("Mcp-Name", None),
+    ],
+    ids=["old-version", "no-version", "other-method", "no-method", "other-name", "no-name"],
+)
+async def test_a_routing_header_that_disagrees_with_the_body_is_a_400_header_mismatch(
+    client: Any, upstream: Any, change: Callable[[dict[str, str]], dict[str, str]]
+) -> None:
+    body, headers = modern("tools/call", {"name": "get_teams", "arguments": {}})
+    status, reply = await post(client, body, change(headers))
+    assert (status, reply["error"]["code"], reply["id"]) == (400, HEADER_MISMATCH, 7)
+    assert sent(upstream) == []
+
+
+async def test_a_routing_header_sent_twice_is_a_header_mismatch(client: Any) -> None:
+    body, headers = modern("tools/list")
+    twice = CIMultiDict(headers)
+    twice.add("Mcp-Method", "tools/list")
+    response = await client.post("/mcp", json=body, headers=twice)
+    reply = await response.json()
+    assert (response.status, reply["error"]["code"]) == (400, HEADER_MISMATCH)
+    assert "mcp-method" in reply["error"]["message"]
+
+
+async def test_an_unsupported_revision_is_a_400_naming_the_ones_served(client: Any) -> None:
+    status, reply = await post(client, *modern("tools/list", version="2099-01-01"))
+    assert (status, reply["error"]["code"], reply["id"]) == (400, UNSUPPORTED_PROTOCOL_VERSION, 7)
+    assert reply["error"]["data"] == {"supported": ["2026-07-28"], "requested": "2099-01-01"}
+    notice = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7}}
+    status, reply = await post(client, notice, {**JSON_HEADERS, "MCP-Protocol-Version": "2099-01"})
+    assert (status, reply["error"]["code"], reply["id"]) == (
+        400,
+        UNSUPPORTED_PROTOCOL_VERSION,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("mutate", "status", "code"),
+    [
+        (lambda b: b["params"].pop("_meta"), 400, INVALID_PARAMS),
+        (lambda b: b["params"]["_meta"].pop(CLIENT_CAPABILITIES_META_KEY), 400, INVALID_PARAMS),
+        (lambda b: b.update(method="ping"), 404, METHOD_NOT_FOUND),
+        (lambda b: b.update(method="initialize"), 404, METHOD_NOT_FOUND),
+        (lambda b: b.update(method="resources/list"), 404, METHOD_NOT_FOUND),
+        (lambda b: b["params"].update(name="get_weather"), 400, INVALID_PARAMS),
+        (lambda b: b["params"].update(arguments=[1]), 400, INVALID_PARAMS),
+    ],
+    ids=["no-meta", "no-capabilities", "ping", "initialize", "unknown-method", "unknown-tool",
+         "bad-arguments"],
+)  # fmt: skip
+async def test_a_2026_request_error_has_the_status_the_revision_maps_its_code_to(
+    client: Any, upstream: Any, mutate: Callable[[dict[str, Any]], Any], status: int, code: int
+) -> None:
+    body, headers = modern("tools/call", {"name": "get_teams", "arguments": {}})
+    mutate(body)
+    headers["Mcp-Method"] = body["method"]
+    headers["Mcp-Name"] = body["params"]["name"]
+    got, reply = await post(client, body, headers)
+    assert (got, reply["error"]["code"], reply["id"]) == (status, code, 7)
+    assert sent(upstream) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 3}}, 202),
+        ({"jsonrpc": "2.0", "method": "notifications/initialized"}, 202),
+        ({"jsonrpc": "2.0", "id": 9, "result": {}}, 400),
+        ([PING, {**PING, "id": 2}], 400),
+        ({"jsonrpc": "2.0", "method": 7}, 400),
+    ],
+    ids=["cancelled", "initialized", "posted-response", "batch", "bad-notification"],
+)
+async def test_2026_notifications_are_202_and_other_non_requests_invalid(
+    client: Any, body: Any, status: int
+) -> None:
+    headers = {**JSON_HEADERS, "MCP-Protocol-Version": LATEST_MODERN_VERSION}
+    got, reply = await post(client, body, headers)
+    assert got == status
+    if status == 400:
+        assert (reply["error"]["code"], reply["id"]) == (INVALID_REQUEST, None)
 
 
 @pytest.mark.parametrize(

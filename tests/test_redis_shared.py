@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from cache_support import calls, fast, install_clock, slow
+from cache_support import answer_when, calls, fast, install_clock
 from conftest import API_KEY, REDIS_URL, load_fixture, upstream_route
 
 from sportstats.cache import AnswerCache, Entry, Produced, RedisAnswerBackend
+from sportstats.keys import CACHE
 from sportstats.settings import CacheSettings
 
 PLAYERS = load_fixture("players_page_ASSEMBLED.json")
@@ -23,6 +24,18 @@ async def two_instances(make_client: Any, redis_prefix: str, **overrides: Any) -
     """Two independent apps (own sessions, caches, budgets) configured with the same Redis."""
     settings = fast(redis_url=REDIS_URL, redis_prefix=redis_prefix, **overrides)
     return [await make_client(**settings) for _ in range(2)]
+
+
+def all_waiting(callers: int, *clients: Any) -> Any:
+    """Hold the upstream's answer until `callers` requests, spread over both instances, wait on
+    a fetch (each instance has one under way: its own, or its wait for the other's)."""
+    caches = [client.app[CACHE] for client in clients]
+    return answer_when(
+        lambda: (
+            all(c.in_flight for c in caches)
+            and sum(c.in_flight + c.coalesced for c in caches) >= callers
+        )
+    )
 
 
 async def test_an_answer_fetched_by_one_instance_is_a_hit_on_the_other(
@@ -61,8 +74,8 @@ async def test_the_budget_is_shared_by_both_instances(
 async def test_two_cold_concurrent_requests_on_two_instances_make_one_upstream_call(
     make_client: Any, upstream: Any, redis_prefix: str
 ) -> None:
-    upstream.get(upstream_route("/players"), payload=PLAYERS, callback=slow(0.3), repeat=True)
     one, two = await two_instances(make_client, redis_prefix)
+    upstream.get(upstream_route("/players"), payload=PLAYERS, callback=all_waiting(2, one, two))
 
     answers = await asyncio.gather(one.get("/players?query=james"), two.get("/players?query=james"))
 
@@ -75,8 +88,8 @@ async def test_two_cold_concurrent_requests_on_two_instances_make_one_upstream_c
 async def test_many_concurrent_requests_spread_over_two_instances_make_one_call(
     make_client: Any, upstream: Any, redis_prefix: str
 ) -> None:
-    upstream.get(upstream_route("/players"), payload=PLAYERS, callback=slow(0.3), repeat=True)
     one, two = await two_instances(make_client, redis_prefix)
+    upstream.get(upstream_route("/players"), payload=PLAYERS, callback=all_waiting(40, one, two))
 
     answers = await asyncio.gather(
         *((one, two)[n % 2].get("/players?team_ids=2,14") for n in range(40))

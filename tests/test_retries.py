@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import time
 from collections.abc import AsyncIterator
@@ -25,7 +24,7 @@ RETRYABLE = {
     "503": {"status": 503, "body": "unavailable"},
     "504": {"status": 504, "body": "gateway timeout"},
     "429 with Retry-After": {"status": 429, "headers": {"Retry-After": "1"}, "body": "slow down"},
-    "timeout": {"exception": asyncio.TimeoutError()},
+    "timeout": {"exception": TimeoutError()},
     "connection error": {"exception": aiohttp.ClientConnectionError("reset")},
 }
 
@@ -239,7 +238,9 @@ async def hanging_upstream() -> AsyncIterator[FaultUpstream]:
 async def test_the_deadline_ends_a_hanging_upstream_call_with_504(
     make_client: Any, hanging_upstream: FaultUpstream
 ) -> None:
-    client = await make_client(**fast(upstream_url=hanging_upstream.url, upstream={"deadline_s": 1}))
+    client = await make_client(
+        **fast(upstream_url=hanging_upstream.url, upstream={"deadline_s": 1})
+    )
 
     answer = await client.get("/players?query=james")
 
