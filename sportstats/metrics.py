@@ -35,6 +35,7 @@ REQUEST_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20
 UPSTREAM_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30)
 ANONYMOUS = "anonymous"  # the client label of requests without a tester's key
 MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+MAX_MEMOISED_LABEL_SETS = 4096  # label values are bounded anyway; this bounds the memo too
 
 disable_created_metrics()  # no `*_created` twin of every counter: half the series, no loss
 
@@ -43,6 +44,7 @@ class Metrics:
     """Every instrument the server updates, registered in one per-app registry."""
 
     def __init__(self) -> None:
+        self._request_children: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.state = StateCollector(dict)  # nothing to read until `watch`
@@ -119,14 +121,29 @@ class Metrics:
         cache_state: str | None,
         upstream_calls: int,
     ) -> None:
-        self.requests.labels(endpoint, str(status)).inc()
-        self.request_duration.labels(endpoint).observe(duration_s)
+        """Count one answered request. Runs on every request, cache hits included, so the
+        labelled children are looked up once per label set and then reused."""
         client = client or ANONYMOUS
-        self.client_requests.labels(client, str(status)).inc()
+        key = (endpoint, status, client, cache_state)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(endpoint, str(status)),
+                self.request_duration.labels(endpoint),
+                self.client_requests.labels(client, str(status)),
+                self.client_upstream_calls.labels(client),
+                self.cache_answers.labels(endpoint, cache_state) if cache_state else None,
+            )
+            if len(self._request_children) < MAX_MEMOISED_LABEL_SETS:
+                self._request_children[key] = children
+        requests, duration, client_requests, client_calls, cache_answers = children
+        requests.inc()
+        duration.observe(duration_s)
+        client_requests.inc()
         if upstream_calls:
-            self.client_upstream_calls.labels(client).inc(upstream_calls)
-        if cache_state:
-            self.cache_answers.labels(endpoint, cache_state).inc()
+            client_calls.inc(upstream_calls)
+        if cache_answers is not None:
+            cache_answers.inc()
 
     def observe_upstream(self, event: UpstreamEvent) -> None:
         if not event.sent:

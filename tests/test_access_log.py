@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from sportstats.observability import access_line
+from sportstats.observability import logfmt_value
 from tests.conftest import API_KEY as CONFTEST_API_KEY
 from tests.conftest import load_fixture, upstream_route
 from tests.fake_upstream import API_KEY as UPSTREAM_KEY
@@ -103,7 +103,8 @@ async def test_refused_and_unknown_requests_are_logged_with_their_status(client,
 
 
 def test_values_from_the_request_cannot_forge_fields_or_lines():
-    line = access_line(client="x status=200\nfake=1", endpoint="teams")
+    forged = "x status=200\nfake=1"
+    line = f"client={logfmt_value(forged)} endpoint={logfmt_value('teams')}"
     assert "\n" not in line
     assert parse(line) == {"client": "x status=200\nfake=1", "endpoint": "teams"}
 
