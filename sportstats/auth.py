@@ -184,8 +184,8 @@ class AccessControl:
         request[TESTER] = name
         self.usage[name] += 1
 
-    @web.middleware
-    async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    def admit(self, request: web.Request) -> None:
+        """Record the client's address; refuse (403/401) who may not ask, else return."""
         address = client_address(request, self.trusted_proxies)
         request[CLIENT_ADDRESS] = address
         if (
@@ -201,7 +201,6 @@ class AccessControl:
             )
         if request.method != "OPTIONS" and request.path not in PUBLIC_PATHS:
             self._authenticate(request)
-        return await handler(request)
 
     async def reload_on_sighup(self, app: web.Application) -> AsyncIterator[None]:
         """A `cleanup_ctx`: in user mode, SIGHUP reloads the tester keys from the config file."""
