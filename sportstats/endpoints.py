@@ -113,7 +113,7 @@ STATS = Endpoint(
     params=(PLAYER_IDS, GAME_IDS, SEASONS, DATES, START_DATE, END_DATE, POSTSEASON, LIMIT, CURSOR),
     summary="NBA box-score lines: one player in one game",
     description="Per-game player stats (min, pts, reb, ast, stl, blk, shooting). Filter by"
-    " player_ids, game_ids, seasons or dates; e.g. game_ids of last night's game.",
+    " player_ids, game_ids, seasons or dates. A whole game's box score: game_ids=ID&limit=100.",
 )
 
 SEASON_AVERAGES = Endpoint(
