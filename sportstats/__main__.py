@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from .app import create_app
 from .limits import run_app
@@ -12,8 +13,15 @@ from .settings import API_KEY_ENV, SettingsError, load_settings
 from .tls import server_ssl_context
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Command-line mistakes are one line, like every other configuration error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"sportstats: {message} (see --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="python -m sportstats",
         description="NBA stats for AI assistants (plugin, GPT Action and MCP), over the"
         f" BALLDONTLIE API. The API key is read from {API_KEY_ENV}. Every option can also be set"

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -21,6 +25,45 @@ FIXTURES = Path(__file__).parent / "fixtures"
 API_KEY = "test-key-not-secret"
 UPSTREAM = "https://api.balldontlie.io/v1"
 REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _redis_listening() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The Redis tests need a real Redis on 127.0.0.1:6379: start one if none listens.
+
+    It keeps nothing on disk and is left running for the next run. Without the `redis-server`
+    program the Redis tests fail (never skip), saying what to install.
+    """
+    if _redis_listening() or shutil.which("redis-server") is None:
+        return
+    subprocess.run(
+        [
+            "redis-server",
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "6379",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
+    for _ in range(50):
+        if _redis_listening():
+            return
+        time.sleep(0.1)
 
 
 def load_fixture(name: str) -> Any:
@@ -96,7 +139,14 @@ async def redis_prefix() -> AsyncIterator[str]:
 
     prefix = f"sportstats-test-{uuid.uuid4().hex[:8]}:"
     conn = aioredis.from_url(REDIS_URL)
-    await conn.ping()
+    try:
+        await conn.ping()
+    except Exception as exc:
+        pytest.fail(
+            f"no Redis on 127.0.0.1:6379 ({exc}); install redis-server, e.g. the Debian"
+            " package, and the tests start it",
+            pytrace=False,
+        )
     yield prefix
     keys = [key async for key in conn.scan_iter(f"{prefix}*")]
     if keys:
