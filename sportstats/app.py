@@ -106,8 +106,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(access.reload_on_sighup)
     app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(upstream_ctx)
-    setup_observability(app)
-    routes = setup_routes(app)
+    routes = setup_observability(app) + setup_routes(app)
     setup_cors(app, settings.cors_origins, routes)
     return app
 

@@ -29,6 +29,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage, HttpProcessingError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
 
+from .access_log import REQUEST_ID_HEADER, log_access, new_request_id
 from .auth import CLIENT_ADDRESS, PROBE_PATHS, TESTER
 from .errors import ApiError
 from .settings import LimitsSettings
@@ -213,7 +214,12 @@ class JsonErrorRequestHandler(RequestHandler):
             log.info("refused a malformed request from %s: %s", request.remote, error.code)
         if request.writer.output_size > 0:
             raise ConnectionError("response already started, cannot send the error")
+        request_id = new_request_id()
+        address = request.remote or "-"
+        # Its method may be unparsed or garbage: log a fixed word, not what was sent.
+        log_access(request_id, None, address, "-", "unparsed", error.status)
         response = error.response()
+        response.headers[REQUEST_ID_HEADER] = request_id
         response.headers.update(SECURITY_HEADERS)
         response.headers["Server"] = SERVER_NAME
         response.headers["Cache-Control"] = "no-store"

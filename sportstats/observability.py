@@ -9,9 +9,7 @@ cannot be forged by a crafted header.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import random
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -20,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .access_log import REQUEST_ID_HEADER, log_access, new_request_id
 from .auth import CLIENT_ADDRESS, TESTER
 from .cache import BoundedMemoryCache
 from .health import Readiness
@@ -28,12 +27,9 @@ from .metrics import CONTENT_TYPE, Metrics
 from .upstream import UpstreamEvent
 
 log = logging.getLogger(__name__)
-access_log = logging.getLogger("sportstats.access")
 
-REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID = "sportstats.request_id"  # where the id is kept on the request
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-PLAIN_VALUE = re.compile(r"[A-Za-z0-9._:/@+-]{1,200}")
 CLIENT_CLOSED = 499  # nginx's status for "the client went away before the answer"
 BUDGET_READ_TIMEOUT_S = 1.0
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -55,7 +51,7 @@ def request_id_of(request: web.Request) -> str:
     given = request.headers.get(REQUEST_ID_HEADER, "")
     if given and SAFE_REQUEST_ID.fullmatch(given):
         return given
-    return f"{random.getrandbits(128):032x}"  # unique enough to find a line; no secret
+    return new_request_id()
 
 
 def client_of(request: web.Request) -> tuple[str | None, str]:
@@ -67,13 +63,6 @@ def client_of(request: web.Request) -> tuple[str | None, str]:
     name = request.get(TESTER)
     address = request.get(CLIENT_ADDRESS) or request.remote or "-"
     return (str(name) if name else None), str(address)
-
-
-def logfmt_value(value: object) -> str:
-    """A logfmt value: plain text as it is, anything else quoted and escaped (one line, no
-    forged `key=value` pairs)."""
-    text = str(value)
-    return text if PLAIN_VALUE.fullmatch(text) else json.dumps(text)
 
 
 def endpoint_of(request: web.Request) -> str:
@@ -115,15 +104,9 @@ async def access_log_middleware(request: web.Request, handler: Any) -> web.Strea
         name, address = client_of(request)
         cache = response.headers.get("X-Cache") if response is not None else None
         metrics.observe_request(endpoint, status, duration_s, name, cache, calls[0])
-        if access_log.isEnabledFor(logging.INFO):
-            # Only the address and the method come from outside unchecked: they are escaped.
-            client = logfmt_value(name) if name else logfmt_value(address)
-            access_log.info(
-                f"request_id={request_id} client={client} addr={logfmt_value(address)}"
-                f" method={logfmt_value(request.method)} endpoint={endpoint} status={status}"
-                f" cache={cache or '-'} upstream_calls={calls[0]}"
-                f" duration_ms={duration_s * 1000:.1f}"
-            )
+        log_access(
+            request_id, name, address, request.method, endpoint, status, cache, calls[0], duration_s
+        )
 
 
 def observe_upstream(metrics: Metrics) -> Callable[[UpstreamEvent], None]:
@@ -181,8 +164,8 @@ async def observer_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[READINESS].close()
 
 
-def setup_observability(app: web.Application) -> None:
-    """Metrics, readiness, the upstream observer and their routes.
+def setup_observability(app: web.Application) -> list[web.AbstractRoute]:
+    """Metrics, readiness, the upstream observer and their routes (returned, for CORS).
 
     Call after `upstream_ctx` is in `cleanup_ctx`; the access log middleware goes first in the
     app's middlewares.
@@ -191,5 +174,7 @@ def setup_observability(app: web.Application) -> None:
     app[METRICS] = metrics
     metrics.watch(lambda: _state(app))
     app.cleanup_ctx.append(observer_ctx)
-    app.router.add_get("/metrics", metrics_view, name="metrics")
-    app.router.add_get("/readyz", readyz, name="readyz")
+    return [
+        app.router.add_get("/metrics", metrics_view, name="metrics"),
+        app.router.add_get("/readyz", readyz, name="readyz"),
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from aiohttp import web
 from aioresponses import aioresponses
 from conftest import load_fixture, make_settings, sent, upstream_route
+from mcp_types.version import LATEST_HANDSHAKE_VERSION
 
 from sportstats.app import create_app
 from sportstats.keys import LIMITS
@@ -189,10 +191,20 @@ PARSER_CASES = [
     ids=[case[0] for case in PARSER_CASES],
 )
 async def test_requests_the_parser_refuses_get_the_json_error_too(
-    upstream: aioresponses, request_bytes: bytes, status: int, code: str
+    upstream: aioresponses,
+    caplog: pytest.LogCaptureFixture,
+    request_bytes: bytes,
+    status: int,
+    code: str,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="sportstats.access")
     async with served(create_app(make_settings(limits=SMALL))) as port:
         got, headers, body = await exchange(port, request_bytes)
+    lines = [r.getMessage() for r in caplog.records if r.name == "sportstats.access"]
+    assert [line for line in lines if f"request_id={headers['x-request-id']} " in line] == [
+        line for line in lines if f" status={status} " in line
+    ]
+    assert len(lines) == 1, "one access-log line per request, refused ones too"
     assert got == status
     assert headers["content-type"].startswith("application/json")
     error = json.loads(body)["error"]
@@ -236,6 +248,43 @@ async def test_each_tester_has_an_own_budget(make_client: Any, upstream: aioresp
     alice, bob = {"Authorization": f"Bearer {ALICE}"}, {"Authorization": f"Bearer {BOB}"}
     assert [(await client.get("/teams", headers=alice)).status for _ in range(3)] == [200, 200, 429]
     assert [(await client.get("/teams", headers=bob)).status for _ in range(3)] == [200, 200, 429]
+
+
+def tool_call(query: str) -> dict[str, Any]:
+    """An MCP tools/call message asking for players named `query` (an upstream call each)."""
+    params = {"name": "get_players", "arguments": {"query": query}}
+    return {"jsonrpc": "2.0", "id": query, "method": "tools/call", "params": params}
+
+
+async def test_mcp_tool_calls_are_limited_per_tester_before_any_upstream_call(
+    make_client: Any, upstream: aioresponses
+) -> None:
+    upstream.get(upstream_route("/players"), payload={"data": [], "meta": {}}, repeat=True)
+    client = await make_client(
+        auth={"mode": "user", "keys": TESTERS}, limits={"requests_per_minute": 6, "burst": 2}
+    )
+    mcp = {
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": LATEST_HANDSHAKE_VERSION,
+    }
+    alice = {**mcp, "Authorization": f"Bearer {ALICE}"}
+    bob = {**mcp, "Authorization": f"Bearer {BOB}"}
+    for name in ("curry", "james"):
+        response = await client.post("/mcp", json=tool_call(name), headers=alice)
+        reply = await response.json()
+        assert response.status == 200 and reply["id"] == name
+        assert reply["result"]["isError"] is False
+    assert len(sent(upstream)) == 2
+
+    response = await client.post("/mcp", json=tool_call("durant"), headers=alice)
+    await json_error(response, 429, "too_many_requests")
+    assert 1 <= int(response.headers["Retry-After"]) <= 10
+    assert len(sent(upstream)) == 2
+
+    response = await client.post("/mcp", json=tool_call("durant"), headers=bob)
+    assert response.status == 200
+    assert (await response.json())["result"]["structuredContent"]["meta"]["cache"] == "miss"
+    assert len(sent(upstream)) == 3
 
 
 async def test_clients_behind_a_trusted_proxy_are_limited_one_by_one(

@@ -137,3 +137,31 @@ async def test_unknown_paths_share_one_label(client):
         assert (await client.get(path)).status == 404
     text = await scrape(client)
     assert sample(text, "sportstats_requests_total", endpoint="unmatched", status="404") == 3
+
+
+async def test_stale_and_revalidating_answers_are_counted_by_state(
+    make_client, upstream, monkeypatch
+):
+    from sportstats.keys import CACHE
+    from tests.cache_support import fast, install_clock
+
+    clock = install_clock(monkeypatch)
+    teams = load_fixture("teams_all.json")
+    upstream.get(upstream_route("/teams"), payload=teams)
+    upstream.get(upstream_route("/teams"), payload=teams)
+    upstream.get(upstream_route("/teams"), status=503, repeat=True)
+    client = await make_client(**fast(cache={"ttl_s": {"teams": 600}}))
+    assert (await client.get("/teams")).headers["X-Cache"] == "MISS"
+    clock.advance(601)  # just past the TTL: answered at once while one refresh runs
+    assert (await client.get("/teams")).headers["X-Cache"] == "UPDATING"
+    for _ in range(400):  # until the background refresh has stored its copy
+        if not client.app[CACHE]._inflight:
+            break
+        await asyncio.sleep(0.005)
+    clock.advance(601 + 3600)  # past TTL and revalidation window; the upstream now fails
+    assert (await client.get("/teams")).headers["X-Cache"] == "STALE"
+
+    text = await scrape(client)
+    for state in ("MISS", "UPDATING", "STALE"):
+        assert sample(text, "sportstats_cache_answers_total", endpoint="teams", state=state) == 1
+    assert sample(text, "sportstats_cache_answers_total", endpoint="teams", state="HIT") is None

@@ -16,6 +16,7 @@ from conftest import (
     answer_season_averages,
     load_fixture,
     make_settings,
+    sent,
     upstream_route,
 )
 from openapi_spec_validator import validate
@@ -220,10 +221,30 @@ def example(schema: dict[str, Any]) -> str:
     if "enum" in schema:
         return schema["enum"][0]
     if schema["type"] == "integer":
-        return "2020" if schema.get("minimum", 0) > 1 else "1"  # a season, or an id, limit, cursor
+        return str(schema["minimum"])
     if schema["type"] == "boolean":
         return "true"
     return "2024-01-05" if schema.get("format") == "date" else "curry"
+
+
+def outside(schema: dict[str, Any]) -> list[str]:
+    """Values a parameter's schema excludes, as text: each must be refused."""
+    if schema["type"] == "array":
+        values = outside(schema["items"])
+        if schema["items"]["type"] == "integer":  # one more distinct value than maxItems allows
+            first = schema["items"]["minimum"]
+            values.append(",".join(str(first + i) for i in range(schema["maxItems"] + 1)))
+        return values
+    if "enum" in schema:
+        return ["not-" + schema["enum"][0]]
+    if schema["type"] == "integer":
+        values = [str(schema["minimum"] - 1)]
+        return values + ([str(schema["maximum"] + 1)] if "maximum" in schema else [])
+    if schema["type"] == "boolean":
+        return ["maybe"]
+    if schema.get("format") == "date":
+        return ["2024-02-30", "05/01/2024"]
+    return ["x" * (schema["maxLength"] + 1)]
 
 
 async def test_the_app_accepts_every_documented_parameter_and_only_those(
@@ -242,6 +263,26 @@ async def test_the_app_accepts_every_documented_parameter_and_only_those(
         assert error["code"] == "unknown_parameter"
         names = ", ".join(p["name"] for p in parameters)
         assert error["hint"] == f"Allowed parameters: {names}.", path
+
+
+async def test_the_app_refuses_every_value_a_documented_parameters_schema_excludes(
+    make_client: Any, upstream: Any
+) -> None:
+    """The spec's bounds, enums and formats are the server's: what the schema excludes is a 400."""
+    client = await make_client(limits={"requests_per_minute": 0})  # many questions from one client
+    spec = await served_spec(client)
+    for path, item in spec["paths"].items():
+        parameters = item["get"]["parameters"]
+        query = {p["name"]: example(p["schema"]) for p in parameters}
+        for parameter in parameters:
+            for value in outside(parameter["schema"]):
+                response = await client.get(path, params={**query, parameter["name"]: value})
+                asked = (path, parameter["name"], value)
+                assert response.status == 400, asked
+                error = (await response.json())["error"]
+                assert error["code"] == "invalid_parameter", asked
+                assert f"'{parameter['name']}'" in error["message"], asked
+    assert sent(upstream) == []
 
 
 def validator(spec: dict[str, Any], path: str, status: str) -> jsonschema.Validator:
@@ -304,29 +345,46 @@ async def test_error_answers_match_the_specs_error_schema(
 
 # --- CORS ------------------------------------------------------------------------------------
 
-ALL_ROUTES = [e.path for e in ENDPOINTS] + [
-    "/.well-known/ai-plugin.json",
-    "/openapi.yaml",
-    "/logo.png",
-]
+
+def served_routes() -> list[tuple[str, str]]:
+    """Every path the app serves with each method it takes, read from the router.
+
+    HEAD comes with each GET and OPTIONS is the preflight itself, so neither is asked for.
+    """
+    app = create_app(make_settings())
+    return sorted(
+        {
+            (route.resource.canonical, route.method)
+            for route in app.router.routes()
+            if route.resource is not None and route.method not in ("HEAD", "OPTIONS")
+        }
+    )
+
+
+ROUTES = served_routes()
+
+
+def test_the_preflight_test_walks_the_service_routes_too() -> None:
+    assert ("/mcp", "POST") in ROUTES
+    assert {path for path, _ in ROUTES} >= SERVICE_ROUTES
 
 
 @pytest.mark.parametrize("origin", ASSISTANT_ORIGINS)
-@pytest.mark.parametrize("path", ALL_ROUTES)
+@pytest.mark.parametrize(("path", "method"), ROUTES, ids=[f"{m} {p}" for p, m in ROUTES])
 async def test_the_assistants_preflight_is_allowed_on_every_route_with_private_network(
-    client: Any, origin: str, path: str
+    client: Any, origin: str, path: str, method: str
 ) -> None:
     response = await client.options(
         path,
         headers={
             "Origin": origin,
-            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Method": method,
             "Access-Control-Request-Private-Network": "true",
         },
     )
     assert response.status == 200
     assert response.headers["Access-Control-Allow-Origin"] == origin
-    assert "GET" in response.headers["Access-Control-Allow-Methods"]
+    assert method in response.headers["Access-Control-Allow-Methods"]
     assert response.headers["Access-Control-Allow-Private-Network"] == "true"
 
 

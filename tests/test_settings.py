@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -197,11 +199,26 @@ def test_a_configuration_error_on_the_command_line_is_one_line_not_a_traceback()
     assert "port" in result.stderr and "Traceback" not in result.stderr
 
 
+def readme_command_line_options() -> dict[str, str]:
+    """The README configuration table's command-line entries (`--x` / `x`): flag -> field."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| option | default | meaning |", 1)[1].split("\n\n", 1)[0]
+    return dict(re.findall(r"`(--[a-z-]+)` / `([a-z_]+)`", table))
+
+
 def test_help_documents_every_option() -> None:
+    """`--help` offers exactly the Settings fields README documents as command-line options."""
     result = run_cli("--help")
     assert result.returncode == 0
-    options = [opt for action in parser()._actions for opt in action.option_strings]
-    for option in [*options, "--host", "--port", "--upstream-url", "--public-url", "--config"]:
-        assert option in result.stdout
+    documented = readme_command_line_options()
+    assert {"--host", "--port", "--tls-cert", "--tls-key"} <= set(documented)
+    fields = {field.name for field in dataclasses.fields(Settings)}
+    for flag, field in documented.items():
+        assert field in fields, f"README documents {flag} for a field Settings lacks: {field}"
+        assert flag == "--" + field.replace("_", "-")
+    offered = set(re.findall(r"^  (?:-\w, )?(--[a-z-]+)", result.stdout, re.MULTILINE))
+    # --config names the file the other options come from; README documents it above the table.
+    assert offered - {"--help", "--config"} == set(documented)
+    assert "--config" in offered
     for words in ("BALLDONTLIE_API_KEY", "SPORTSTATS_", "precedence", "127.0.0.1", "5001"):
         assert words in result.stdout

@@ -82,3 +82,30 @@ async def test_new_connections_are_refused_once_shutdown_began(aiohttp_server):
         assert await server.wait() == 0
     finally:
         await server.stop()
+
+
+async def test_closing_the_app_cancels_its_background_refreshes(make_client, upstream, monkeypatch):
+    """What SIGTERM's cleanup does to a refresh still waiting on the upstream: it is cancelled,
+    not left running past the app (the process test above shows the cleanup runs on SIGTERM)."""
+    from sportstats.keys import CACHE
+    from tests.cache_support import fast, install_clock
+    from tests.conftest import load_fixture, upstream_route
+
+    clock = install_clock(monkeypatch)
+    never = asyncio.Event()
+
+    async def hang(url, **kwargs):
+        await never.wait()
+
+    upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"))
+    upstream.get(upstream_route("/teams"), callback=hang, repeat=True)
+    client = await make_client(**fast(cache={"ttl_s": {"teams": 600}}))
+    assert (await client.get("/teams")).headers["X-Cache"] == "MISS"
+    clock.advance(601)
+    assert (await client.get("/teams")).headers["X-Cache"] == "UPDATING"
+    refreshes = list(client.app[CACHE]._background)
+    assert refreshes and not any(task.done() for task in refreshes)
+
+    await client.close()
+
+    assert all(task.cancelled() for task in refreshes)
