@@ -18,7 +18,9 @@ PLAYER_IDS = Param("player_ids", "ids", f"Player ids (from /players). {IDS_NOTE}
 TEAM_IDS = Param("team_ids", "ids", f"Team ids 1-30 (from /teams). {IDS_NOTE}")
 GAME_IDS = Param("game_ids", "ids", f"Game ids (from /games). {IDS_NOTE}")
 SEASONS = Param(
-    "seasons", "seasons", f"Seasons by the year they began: 2024 is 2024-25. {IDS_NOTE}"
+    "seasons",
+    "seasons",
+    f"Seasons by the year they began (2024 is 2024-25), 1946 to next year. {IDS_NOTE}",
 )
 DATES = Param("dates", "dates", f"Game days as YYYY-MM-DD (US dates). {IDS_NOTE}")
 START_DATE = Param("start_date", "date", "First game day, YYYY-MM-DD (inclusive).")
