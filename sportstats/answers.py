@@ -65,7 +65,8 @@ class Answers:
 
     async def _produce(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
         """One upstream call, shaped into an answer."""
-        pairs = upstream_params(endpoint.params, query)
+        asked = endpoint.upstream_query(query) if endpoint.upstream_query else query
+        pairs = upstream_params(endpoint.params, asked)
         if endpoint.per_player:  # the upstream takes one `player_id`, not `player_ids[]`
             pairs = [("player_id" if k == "player_ids[]" else k, v) for k, v in pairs]
         payload = await self.upstream.get(endpoint.upstream_path, pairs, deadline)

@@ -6,10 +6,11 @@ the endpoints differ in data, not in code.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import tables
-from .params import Param
+from .params import Param, Query
 from .tables import Table
 
 IDS_NOTE = "Repeat the parameter or separate values with commas."
@@ -42,6 +43,8 @@ class Endpoint:
     description: str
     paged: bool = True
     per_player: bool = False  # upstream takes one player_id per call: fan out and merge
+    # The question as the upstream is asked it, where that differs from how it was put.
+    upstream_query: Callable[[Query], Query] | None = None
 
     @property
     def path(self) -> str:
@@ -54,6 +57,18 @@ class Endpoint:
     @property
     def tool_name(self) -> str:
         return f"get_{self.name}"
+
+
+def full_name_as_parts(query: Query) -> Query:
+    """`query=LeBron James` -> first_name=LeBron, last_name=James.
+
+    The upstream's `search` matches a first or a last name, so a full name (what people ask
+    for) matches nothing; its `first_name` and `last_name` filters find the player.
+    """
+    words = str(query.get("query", "")).split()
+    if len(words) < 2 or query.get("first_name") or query.get("last_name"):
+        return query
+    return query.replace(query=None, first_name=words[0], last_name=" ".join(words[1:]))
 
 
 PLAYERS = Endpoint(
@@ -76,7 +91,8 @@ PLAYERS = Endpoint(
     ),
     summary="Find NBA players by name, team or id",
     description="NBA players, current and retired, with position, team, height, weight, draft."
-    " Search one name part: a full name may match nothing.",
+    " Search by a name part or a full name, or filter by team or id.",
+    upstream_query=full_name_as_parts,
 )
 
 TEAMS = Endpoint(

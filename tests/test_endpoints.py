@@ -46,6 +46,15 @@ async def ask(client: Any, path: str, status: int = 200) -> dict[str, Any]:
 
 UPSTREAM_QUERIES = [
     ("/players?query=curry", "/players", [("search", "curry")]),
+    # A full name matches nothing in the upstream's `search`: it is asked as first and last name.
+    ("/players?query=LeBron%20James", "/players", [
+        ("first_name", "LeBron"), ("last_name", "James")]),
+    ("/players?query=Shai+Gilgeous-Alexander", "/players", [
+        ("first_name", "Shai"), ("last_name", "Gilgeous-Alexander")]),
+    ("/players?query=Jaren+Jackson+Jr.", "/players", [
+        ("first_name", "Jaren"), ("last_name", "Jackson Jr.")]),
+    ("/players?query=LeBron+James&last_name=James", "/players", [
+        ("search", "LeBron James"), ("last_name", "James")]),
     ("/players?first_name=Stephen&last_name=Curry", "/players", [
         ("first_name", "Stephen"), ("last_name", "Curry")]),
     ("/players?limit=10&cursor=489", "/players", [("per_page", "10"), ("cursor", "489")]),
