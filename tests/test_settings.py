@@ -192,11 +192,22 @@ def test_the_server_refuses_to_start_without_a_key_in_one_line_that_says_how() -
     assert result.stdout == ""
 
 
-def test_a_configuration_error_on_the_command_line_is_one_line_not_a_traceback() -> None:
-    result = run_cli("--port", "0", env=KEY)
-    assert result.returncode != 0
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("--port", "0"), "port"),
+        (("--port", "abc"), "--port"),
+        (("--no-such-option",), "--no-such"),
+    ],
+)
+def test_a_configuration_error_on_the_command_line_is_one_line_not_a_traceback(
+    args: tuple[str, ...], named: str
+) -> None:
+    result = run_cli(*args, env=KEY)
+    assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert "port" in result.stderr and "Traceback" not in result.stderr
+    assert named in result.stderr and "Traceback" not in result.stderr
+    assert "usage:" not in result.stderr
 
 
 def readme_command_line_options() -> dict[str, str]:
