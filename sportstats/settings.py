@@ -21,6 +21,7 @@ from yarl import URL
 
 API_KEY_ENV = "BALLDONTLIE_API_KEY"
 ENV_PREFIX = "SPORTSTATS_"
+PLACEHOLDER = "change-me"  # the example config's stand-in for secrets: refused, never served
 ASSISTANT_TIMEOUT_S = 45  # the assistant's call timeout: every answer must come before it
 
 
@@ -96,6 +97,8 @@ def parse_tester_keys(value: Any, where: str = "auth.keys") -> list[TesterKey]:
                 f"{where} entry {number} needs a name and a key of at least"
                 f" {MIN_TOKEN_CHARS} characters"
             )
+        if PLACEHOLDER in key:
+            raise SettingsError(f"{where} entry {number} still has the example's placeholder key")
         if any(k.name == name for k in keys) or any(k.key == key for k in keys):
             raise SettingsError(f"{where} entry {number} repeats a name or a key")
         keys.append(TesterKey(name, key))
@@ -177,6 +180,11 @@ class Settings:
     config_file: str | None = field(default=None, repr=False)  # where auth.keys reload from
 
     def __post_init__(self) -> None:
+        if PLACEHOLDER in (self.metrics_token or "") + self.auth.service_token:
+            raise SettingsError(
+                f"a token still holds the example's '{PLACEHOLDER}' placeholder: replace it with"
+                " a secret of your own"
+            )
         if not 1 <= self.port <= 65535:
             raise SettingsError(f"port must be 1-65535, got {self.port}")
         for name in ("upstream_url", "public_url", "redis_url"):

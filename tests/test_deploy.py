@@ -7,11 +7,12 @@ import subprocess
 import sys
 
 import aiohttp
+import pytest
 
 from sportstats.app import gunicorn_app
 from sportstats.keys import SETTINGS
 from sportstats.limits import JsonErrorAppRunner
-from sportstats.settings import load_settings
+from sportstats.settings import SettingsError, load_settings
 from tests.conftest import REDIS_URL
 from tests.fake_upstream import API_KEY, CALLS, make_app
 from tests.server_process import ROOT, ServerProcess, clean_environment, free_port
@@ -26,12 +27,25 @@ GUNICORN = [
     "deploy/gunicorn.conf.py",
     "sportstats.app:gunicorn_app",
 ]
-ALICE = {"Authorization": "Bearer change-me-alice-000000000000"}  # from the example config
-METRICS = {"Authorization": "Bearer change-me-metrics-token-0000"}
+ALICE = {"Authorization": "Bearer our-own-alice-000000000000"}  # the example's, replaced
+METRICS = {"Authorization": "Bearer our-own-metrics-token-0000"}
 
 
-def test_example_config_is_valid_and_set_up_for_testers():
-    settings = load_settings(config_file=str(EXAMPLE), environ={"BALLDONTLIE_API_KEY": "k"})
+@pytest.fixture
+def configured(tmp_path):
+    """The example config with its `change-me` placeholders replaced, as README says to do."""
+    path = tmp_path / "sportstats.yaml"
+    path.write_text(EXAMPLE.read_text().replace("change-me", "our-own"))
+    return path
+
+
+def test_the_example_config_unedited_is_refused_for_its_placeholder_secrets():
+    with pytest.raises(SettingsError, match="placeholder"):
+        load_settings(config_file=str(EXAMPLE), environ={"BALLDONTLIE_API_KEY": "k"})
+
+
+def test_example_config_is_valid_and_set_up_for_testers(configured):
+    settings = load_settings(config_file=str(configured), environ={"BALLDONTLIE_API_KEY": "k"})
     assert settings.auth.mode == "user"
     assert len(settings.auth.keys) >= 2
     assert settings.redis_url and settings.metrics_token and settings.public_url
@@ -39,8 +53,8 @@ def test_example_config_is_valid_and_set_up_for_testers():
     assert settings.limits.requests_per_minute > 0
 
 
-async def test_gunicorn_app_builds_the_app_from_the_environment(monkeypatch):
-    monkeypatch.setenv("SPORTSTATS_CONFIG", str(EXAMPLE))
+async def test_gunicorn_app_builds_the_app_from_the_environment(monkeypatch, configured):
+    monkeypatch.setenv("SPORTSTATS_CONFIG", str(configured))
     monkeypatch.setenv("BALLDONTLIE_API_KEY", "k")
     monkeypatch.setenv("SPORTSTATS_SHUTDOWN_TIMEOUT_S", "7")
     runner = await gunicorn_app()
@@ -56,18 +70,20 @@ def test_gunicorn_refuses_several_workers_without_redis():
     assert "several workers need redis_url" in done.stderr
 
 
-def test_gunicorn_stops_at_a_bad_configuration():
-    env = clean_environment(SPORTSTATS_CONFIG=str(EXAMPLE))  # no upstream key
+def test_gunicorn_stops_at_a_bad_configuration(configured):
+    env = clean_environment(SPORTSTATS_CONFIG=str(configured))  # no upstream key
     done = subprocess.run(GUNICORN, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "sportstats: no upstream API key" in done.stderr
 
 
-async def test_gunicorn_workers_share_one_cache_through_redis(aiohttp_server, redis_prefix):
+async def test_gunicorn_workers_share_one_cache_through_redis(
+    aiohttp_server, redis_prefix, configured
+):
     fake = await aiohttp_server(make_app(latency_s=0.2))
     port = free_port()
     env = clean_environment(
-        SPORTSTATS_CONFIG=str(EXAMPLE),
+        SPORTSTATS_CONFIG=str(configured),
         BALLDONTLIE_API_KEY=API_KEY,
         SPORTSTATS_PORT=str(port),
         SPORTSTATS_UPSTREAM_URL=str(fake.make_url("/v1")),
@@ -111,4 +127,4 @@ async def test_gunicorn_workers_share_one_cache_through_redis(aiohttp_server, re
     log = server.log
     assert log.count("Booting worker with pid") == 2
     assert log.count("client=alice") == 8
-    assert "change-me-alice" not in log
+    assert "our-own-alice" not in log

@@ -233,3 +233,15 @@ def test_help_documents_every_option() -> None:
     assert "--config" in offered
     for words in ("BALLDONTLIE_API_KEY", "SPORTSTATS_", "precedence", "127.0.0.1", "5001"):
         assert words in result.stdout
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [
+        {"mode": "user", "keys": [{"name": "alice", "key": "change-me-alice-000000000000"}]},
+        {"mode": "service", "service_token": "change-me-service-token-0000"},
+    ],
+)
+def test_a_placeholder_secret_from_the_example_config_is_refused(auth) -> None:
+    with pytest.raises(SettingsError, match="placeholder"):
+        load_settings(cli={"auth": auth}, environ=KEY)
