@@ -45,6 +45,7 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
         budget = RedisBudget(
             redis, settings.upstream.requests_per_minute, f"{settings.redis_prefix}budget"
         )
+        app[LIMITS].share(redis, settings.redis_prefix)
     else:
         backend = BoundedMemoryCache(settings.cache.max_entries, settings.cache.max_bytes)
         budget = LocalBudget(settings.upstream.requests_per_minute)
@@ -81,7 +82,7 @@ def guard(limits: Limits, access: AccessControl) -> Middleware:
     async def checks(request: web.Request, handler: Handler) -> web.StreamResponse:
         limits.check_request(request)
         access.admit(request)
-        limits.rate_limit(request)
+        await limits.rate_limit(request)
         return await handler(request)
 
     return checks

@@ -3,7 +3,8 @@
 - A token bucket per client (tester name, else client address): `burst` requests at once,
   refilled at `requests_per_minute`; past it, 429 with `Retry-After`. Its memory is bounded: the
   least recently seen clients are forgotten first (a forgotten client comes back with a full
-  bucket, as it would after a pause).
+  bucket, as it would after a pause). With Redis the buckets live there, shared by every worker
+  (`SharedRateLimiter`), so several workers do not multiply a client's rate.
 - Only GET, HEAD and OPTIONS (POST and OPTIONS on /mcp); bounds on the URL, the number of query
   parameters, the headers and the body.
 - aiohttp's HTTP parser refuses oversized or malformed requests before any middleware runs and
@@ -84,6 +85,47 @@ class RateLimiter:
         return wait_s
 
 
+# KEYS[1]: the client's bucket; ARGV: tokens per ms, burst. Returns the wait in ms, as text.
+_TAKE_TOKEN = """
+local now = redis.call('TIME')
+now = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(bucket[1]) or burst
+local at = tonumber(bucket[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
+return tostring(wait)
+"""
+
+
+class SharedRateLimiter:
+    """The token buckets in Redis, one hash per client, updated atomically on Redis's clock.
+
+    A bucket expires once it would be full again, so Redis holds only recent clients. If Redis
+    fails, the process's own `RateLimiter` answers until it is back.
+    """
+
+    def __init__(self, redis: Any, prefix: str, local: RateLimiter) -> None:
+        self.prefix = f"{prefix}client:"
+        self.local = local
+        self._script = redis.register_script(_TAKE_TOKEN)
+
+    async def take(self, client: str) -> float:
+        rate_per_ms = self.local.rate_per_s / 1000
+        try:
+            wait_ms = await self._script(
+                keys=[self.prefix + client], args=[repr(rate_per_ms), self.local.burst]
+            )
+        except Exception as exc:  # Redis down: each process keeps to the limit on its own
+            log.warning("shared rate limit unavailable (%s); using this process's", exc)
+            return self.local.take(client)
+        return float(wait_ms) / 1000
+
+
 def _allowed_methods(path: str) -> tuple[str, ...]:
     return ("OPTIONS", "POST") if path in POST_ONLY_PATHS else ALLOWED_METHODS
 
@@ -102,6 +144,7 @@ class Limits:
             if settings.requests_per_minute
             else None
         )
+        self.shared: SharedRateLimiter | None = None
 
     def check_request(self, request: web.Request) -> None:
         """Method, URL, parameters, headers and body within bounds, else the JSON error."""
@@ -145,12 +188,20 @@ class Limits:
                 "Send a smaller request.",
             )
 
-    def rate_limit(self, request: web.Request) -> None:
+    def share(self, redis: Any, prefix: str) -> None:
+        """Keep the buckets in Redis from now on (called once the app's Redis client exists)."""
+        if self.limiter is not None:
+            self.shared = SharedRateLimiter(redis, prefix, self.limiter)
+
+    async def rate_limit(self, request: web.Request) -> None:
         """At most `requests_per_minute` per tester (or per address), in bursts of `burst`."""
         if self.limiter is None or request.method == "OPTIONS" or request.path in PROBE_PATHS:
             return
         client = request.get(TESTER) or request.get(CLIENT_ADDRESS) or request.remote or ""
-        wait_s = self.limiter.take(client)
+        if self.shared is not None:
+            wait_s = await self.shared.take(client)
+        else:
+            wait_s = self.limiter.take(client)
         if wait_s:
             retry_after = max(1, math.ceil(wait_s))
             raise ApiError(

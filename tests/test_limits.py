@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aioresponses import aioresponses
-from conftest import load_fixture, make_settings, sent, upstream_route
+from conftest import REDIS_URL, load_fixture, make_settings, sent, upstream_route
 from mcp_types.version import LATEST_HANDSHAKE_VERSION
 
 from sportstats.app import create_app
@@ -248,6 +248,27 @@ async def test_each_tester_has_an_own_budget(make_client: Any, upstream: aioresp
     alice, bob = {"Authorization": f"Bearer {ALICE}"}, {"Authorization": f"Bearer {BOB}"}
     assert [(await client.get("/teams", headers=alice)).status for _ in range(3)] == [200, 200, 429]
     assert [(await client.get("/teams", headers=bob)).status for _ in range(3)] == [200, 200, 429]
+
+
+async def test_workers_sharing_redis_share_each_testers_bucket(
+    make_client: Any, upstream: aioresponses, redis_prefix: str
+) -> None:
+    """Two app instances on one Redis (as gunicorn workers are): a tester's burst is spent across
+    both, so more workers do not multiply a client's rate; another tester is not affected."""
+    serve_teams(upstream)
+    shared = {
+        "auth": {"mode": "user", "keys": TESTERS},
+        "limits": {"requests_per_minute": 6, "burst": 2},
+        "redis_url": REDIS_URL,
+        "redis_prefix": redis_prefix,
+    }
+    one, two = await make_client(**shared), await make_client(**shared)
+    alice, bob = {"Authorization": f"Bearer {ALICE}"}, {"Authorization": f"Bearer {BOB}"}
+    statuses = [(await c.get("/teams", headers=alice)).status for c in (one, two, one, two)]
+    assert statuses == [200, 200, 429, 429]
+    refused = await two.get("/teams", headers=alice)
+    assert refused.status == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert (await one.get("/teams", headers=bob)).status == 200
 
 
 def tool_call(query: str) -> dict[str, Any]:
