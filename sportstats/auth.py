@@ -119,6 +119,11 @@ class AccessControl:
         if self.mode == "user" and not self._testers:
             log.warning("auth.mode is user but no tester keys are configured: all requests fail")
 
+    def trusts_forwarding(self, request: web.Request) -> bool:
+        """May this request's X-Forwarded-* headers be believed? From the configured proxies
+        only; with none configured (local development, a proxy not yet named), from anyone."""
+        return not self.trusted_proxies or _in(request.remote or "", self.trusted_proxies)
+
     def _digest(self, token: str) -> bytes:
         return hmac.new(self._secret, token.encode(), hashlib.sha256).digest()
 

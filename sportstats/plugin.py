@@ -20,7 +20,7 @@ from aiohttp import web
 from . import __version__
 from .auth import manifest_auth
 from .endpoints import ENDPOINTS, Endpoint
-from .keys import SETTINGS
+from .keys import ACCESS, SETTINGS
 from .tables import column_schema
 
 LOCAL_URL = "http://localhost:5001"
@@ -59,6 +59,8 @@ def public_url(request: web.Request) -> str:
     configured = request.app[SETTINGS].public_url
     if configured:
         return configured
+    if not request.app[ACCESS].trusts_forwarding(request):
+        return f"{request.scheme}://{request.host}"
     proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
     host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
     if proto not in ("http", "https"):

@@ -108,6 +108,20 @@ async def test_a_forged_forwarded_scheme_or_host_is_not_written_into_the_manifes
     assert manifest["api"]["url"] == f"http://{client.host}:{client.port}/openapi.yaml"
 
 
+@pytest.mark.parametrize(
+    ("trusted", "believed"), [(["127.0.0.1/32"], True), (["10.0.0.0/8"], False)]
+)
+async def test_forwarded_headers_are_believed_only_from_the_trusted_proxies_once_named(
+    make_client: Any, trusted: list[str], believed: bool
+) -> None:
+    client = await make_client(auth={"trusted_proxies": trusted})
+    proxy = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "stats.example.com"}
+    manifest = await served_manifest(client, proxy)
+    own = f"http://{client.host}:{client.port}"
+    expected = "https://stats.example.com" if believed else own
+    assert manifest["api"]["url"] == f"{expected}/openapi.yaml"
+
+
 async def test_the_configured_public_url_wins_over_the_request(make_client: Any) -> None:
     client = await make_client(public_url="https://stats.example.com/")
     proxy = {"X-Forwarded-Proto": "http", "X-Forwarded-Host": "elsewhere.example"}
