@@ -9,7 +9,10 @@ Run: `python bench/bench_cache.py` (about a minute; everything stays on 127.0.0.
 2. upstream calls caused by 200 concurrent identical cold requests (target: exactly 1), against
    a fake upstream that answers in 100 ms;
 3. memory held after 100,000 distinct cached questions, measured with tracemalloc, against the
-   configured bound (target: within it).
+   configured bound (target: within it);
+4. (`layers`) where a hit's time goes: the full app with one operator layer taken out at a time
+   (access log and metrics, the request checks, security headers, CORS), against the bare
+   handler, with the microseconds each layer costs a request.
 
 The servers run in a child process (one core), the load generator in this one (the other core);
 it is a minimal HTTP/1.1 client on raw asyncio streams so that it outruns either server.
@@ -100,13 +103,22 @@ async def serve() -> None:
     bare = web.Application()
     bare.router.add_get(HIT_PATH, bare_handler)
     bare_runner, bare_port = await start(bare)
+    layer_runners, layer_ports = [], {}
+    for name, (_, signals, middlewares) in LAYERS.items():
+        runner, port = await start(
+            without(create_app(settings_for(upstream_port)), signals, middlewares)
+        )
+        async with ClientSession() as session, session.get(f"http://{HOST}:{port}{HIT_PATH}") as r:
+            assert await r.read() == body  # warm its cache
+        layer_runners.append(runner)
+        layer_ports[name] = port
     core_url = f"http://{HOST}:{core_port}{HIT_PATH}"
     async with ClientSession() as session, session.get(core_url) as response:  # warm its cache
         assert await response.read() == body
-    ports = {"ours": ours_port, "core": core_port, "bare": bare_port}
+    ports = {"ours": ours_port, "core": core_port, "bare": bare_port, **layer_ports}
     print(json.dumps({**ports, "bytes": len(body)}), flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until parent ends
-    for runner in (bare_runner, core_runner, ours_runner, upstream_runner):
+    for runner in (*layer_runners, bare_runner, core_runner, ours_runner, upstream_runner):
         await runner.cleanup()
 
 
@@ -143,6 +155,24 @@ async def measure(port: int, seconds: float) -> tuple[float, float, float]:
     return len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000
 
 
+# The full app less one operator layer: (label, response signals, middlewares) to take out.
+LAYERS = {
+    "no_access_log": ("access log and metrics", (), ("access_log_middleware",)),
+    "no_checks": ("bounds, credentials, client rate", (), ("checks",)),
+    "no_security_headers": ("security headers", ("security_headers",), ()),
+    "no_cors": ("CORS", ("_CorsConfigImpl._on_response_prepare", "allow_private_network"), ()),
+}
+
+
+def without(app: web.Application, signals: tuple[str, ...], middlewares: tuple[str, ...]):
+    """`app` with the named response signals and middlewares taken out (before it is frozen)."""
+    app.on_response_prepare[:] = [
+        s for s in app.on_response_prepare if getattr(s, "__qualname__", "") not in signals
+    ]
+    app.middlewares[:] = [m for m in app.middlewares if m.__name__ not in middlewares]
+    return app
+
+
 SERVERS = {
     "bare": "bare aiohttp handler",
     "core": "answer path alone",
@@ -150,29 +180,53 @@ SERVERS = {
 }
 
 
-async def bench_hits() -> None:
+async def run_rounds(names: list[str]) -> tuple[dict[str, tuple[float, float, float]], int]:
+    """Best of `ROUNDS` interleaved rounds per server of the child process, and the body size."""
     child = subprocess.Popen(
         [sys.executable, __file__, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
     try:
         ports = json.loads(child.stdout.readline())
-        for name in SERVERS:
+        for name in names:
             await measure(ports[name], 1.0)  # warm up
-        figures: dict[str, list[tuple[float, float, float]]] = {name: [] for name in SERVERS}
+        figures: dict[str, list[tuple[float, float, float]]] = {name: [] for name in names}
         for _ in range(ROUNDS):
-            for name in SERVERS:
+            for name in names:
                 figures[name].append(await measure(ports[name], ROUND_S))
     finally:
         child.stdin.close()
         child.wait(timeout=10)
-    print(f"1. cache hits, GET {HIT_PATH} ({ports['bytes']} bytes), {CLIENTS} concurrent clients,")
+    return {name: max(rounds) for name, rounds in figures.items()}, ports["bytes"]
+
+
+async def bench_hits() -> None:
+    best, size = await run_rounds(list(SERVERS))
+    print(f"1. cache hits, GET {HIT_PATH} ({size} bytes), {CLIENTS} concurrent clients,")
     print(f"   best of {ROUNDS} interleaved {ROUND_S:g} s rounds each:")
-    best = {name: max(rounds) for name, rounds in figures.items()}
     for name, label in SERVERS.items():
         rps, p50, p99 = best[name]
         ratio = "" if name == "bare" else f"   {rps / best['bare'][0]:4.0%} of bare"
         print(f"   {label:21} {rps:7.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms{ratio}")
     print("   (target: a hit at least 80% as fast as the bare handler)")
+
+
+async def bench_layers() -> None:
+    best, size = await run_rounds(["bare", "ours", *LAYERS])
+    bare_rps, full_rps = best["bare"][0], best["ours"][0]
+    full_us = 1e6 / full_rps
+    print(f"4. where a cache hit's time goes, GET {HIT_PATH} ({size} bytes), {CLIENTS} clients,")
+    print(f"   best of {ROUNDS} interleaved {ROUND_S:g} s rounds each:")
+    print(f"   {'bare aiohttp handler':40} {bare_rps:7.0f} req/s  {1e6 / bare_rps:5.1f} us")
+    print(
+        f"   {'sportstats, full app':40} {full_rps:7.0f} req/s  {full_us:5.1f} us"
+        f"   {full_rps / bare_rps:4.0%} of bare"
+    )
+    for name, (label, _, _) in LAYERS.items():
+        rps = best[name][0]
+        print(
+            f"   {'without ' + label:40} {rps:7.0f} req/s  {1e6 / rps:5.1f} us"
+            f"   {rps / bare_rps:4.0%} of bare; the layer costs {full_us - 1e6 / rps:4.1f} us"
+        )
 
 
 async def bench_cold() -> None:
@@ -263,7 +317,7 @@ async def bench_memory() -> None:
         )
 
 
-PARTS = {"hits": bench_hits, "cold": bench_cold, "memory": bench_memory}
+PARTS = {"hits": bench_hits, "cold": bench_cold, "memory": bench_memory, "layers": bench_layers}
 
 
 async def main(parts: list[str]) -> None:
@@ -273,7 +327,7 @@ async def main(parts: list[str]) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("parts", nargs="*", choices=[[], *PARTS], help="default: all three")
+    parser.add_argument("parts", nargs="*", choices=[[], *PARTS], help="default: all")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     asyncio.run(serve() if args.serve else main(args.parts or list(PARTS)))

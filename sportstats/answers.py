@@ -134,7 +134,10 @@ class Answers:
                 if state == "stale":
                     stale_since = min(stale_since or entry.fetched_at, entry.fetched_at)
                 found = parse_body(entry.body)["data"]
-                rows.extend(found) if found else missing.append(pid)
+                if found:
+                    rows.extend(found)
+                else:
+                    missing.append(pid)
         if len(errors) == len(player_ids):
             raise next(r for r in results if isinstance(r, UpstreamError))
         meta: dict[str, Any] = {"source": f"{SOURCE} {endpoint.upstream_path}"}

@@ -154,10 +154,7 @@ async def test_stale_and_revalidating_answers_are_counted_by_state(
     assert (await client.get("/teams")).headers["X-Cache"] == "MISS"
     clock.advance(601)  # just past the TTL: answered at once while one refresh runs
     assert (await client.get("/teams")).headers["X-Cache"] == "UPDATING"
-    for _ in range(400):  # until the background refresh has stored its copy
-        if not client.app[CACHE]._inflight:
-            break
-        await asyncio.sleep(0.005)
+    await client.app[CACHE].wait_background()  # the refresh has stored its copy
     clock.advance(601 + 3600)  # past TTL and revalidation window; the upstream now fails
     assert (await client.get("/teams")).headers["X-Cache"] == "STALE"
 
