@@ -34,6 +34,7 @@ class Reply:
     @property
     def headers(self) -> dict[str, str]:
         return {
+            "Content-Type": "application/json",
             "X-Cache": X_CACHE[self.state],
             "Age": str(max(0, int(time.time() - self.entry.fetched_at))),
         }
@@ -50,17 +51,26 @@ class Answers:
         self.cache = cache
 
     async def reply(self, endpoint: Endpoint, query: Query) -> Reply:
+        query = self._complete(endpoint, query)
+        key = f"{endpoint.name}?{query.key}"
+        entry = self.cache.fresh(key)  # the common case, answered without further awaits
+        if entry is not None:
+            return Reply(entry.render("hit"), "hit", entry)
         entry, state = await self._entry(endpoint, query, self.upstream.deadline())
         return Reply(entry.render(state), state, entry)
 
+    @staticmethod
+    def _complete(endpoint: Endpoint, query: Query) -> Query:
+        """The question as answered: season averages default to the current season."""
+        if endpoint.per_player and not query.get("season"):
+            return query.replace(season=current_season())
+        return query
+
     async def _entry(self, endpoint: Endpoint, query: Query, deadline: float) -> tuple[Entry, str]:
-        if endpoint.per_player:
-            query = query.replace(season=query.get("season") or current_season())
-            produce = self._merge_players
-        else:
-            produce = self._produce
+        query = self._complete(endpoint, query)
+        produce = self._merge_players if endpoint.per_player else self._produce
         return await self.cache.fetch(
-            f"{endpoint.name}?{query.key()}", lambda: produce(endpoint, query, deadline)
+            f"{endpoint.name}?{query.key}", lambda: produce(endpoint, query, deadline)
         )
 
     async def _produce(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
@@ -112,7 +122,7 @@ class Answers:
         player_ids = query.get("player_ids")
         lookups = [
             self.cache.fetch(
-                f"{endpoint.name}/player?{sub.key()}",
+                f"{endpoint.name}/player?{sub.key}",
                 lambda sub=sub: self._produce(endpoint, sub, deadline),
             )
             for sub in (query.replace(player_ids=(pid,)) for pid in player_ids)

@@ -19,10 +19,11 @@ from .auth import AccessControl
 from .budget import LocalBudget, RedisBudget, UpstreamBudget
 from .cache import AnswerCache, BoundedMemoryCache, RedisAnswerBackend
 from .cors import setup_cors
-from .errors import error_middleware
+from .errors import error_response
 from .keys import ACCESS, ANSWERS, CACHE, LIMITS, SETTINGS, UPSTREAM
 from .limits import JsonErrorAppRunner, Limits, handler_args, security_headers
-from .observability import access_log_middleware, configure_logging, setup_observability
+from .metrics import Metrics
+from .observability import RequestRecord, configure_logging, setup_observability
 from .routes import setup_routes
 from .settings import Settings, load_settings
 from .upstream import UpstreamClient
@@ -71,33 +72,40 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
         log.info("closed: background refreshes, upstream session%s", redis and ", Redis" or "")
 
 
-def guard(limits: Limits, access: AccessControl) -> Middleware:
-    """Every refusal before a handler runs, in order: request bounds, credentials, client rate.
+def front(limits: Limits, access: AccessControl, metrics: Metrics) -> Middleware:
+    """The app's one middleware: the request's record (id, access log, metrics), every refusal
+    before a handler runs (request bounds, credentials, client rate), and the JSON error for
+    any failure.
 
-    One middleware calling plain checks, rather than one middleware per check: a cache hit pays
-    for each middleware layer it passes.
+    One layer calling plain functions, rather than a middleware per concern: a cache hit pays
+    for each layer it passes (`python bench/bench_cache.py layers`).
     """
 
     @web.middleware
-    async def checks(request: web.Request, handler: Handler) -> web.StreamResponse:
-        limits.check_request(request)
-        access.admit(request)
-        await limits.rate_limit(request)
-        return await handler(request)
+    async def front(request: web.Request, handler: Handler) -> web.StreamResponse:
+        record = RequestRecord(request, metrics)
+        try:
+            try:
+                limits.check_request(request)
+                access.admit(request)
+                await limits.rate_limit(request)
+                response = await handler(request)
+            except Exception as exc:
+                response = error_response(request, exc)
+        except BaseException as exc:  # a redirect raised again, or the client went away
+            record.raised(exc)
+            raise
+        return record.answered(response)
 
-    return checks
+    return front
 
 
 def create_app(settings: Settings) -> web.Application:
     access = AccessControl(settings.auth, settings.metrics_token, settings.config_file)
     limits = Limits(settings.limits)
+    metrics = Metrics()
     app = web.Application(
-        # error_middleware renders every refusal of the guards inside it as the JSON error.
-        middlewares=[
-            access_log_middleware,
-            error_middleware,
-            guard(limits, access),
-        ],
+        middlewares=[front(limits, access, metrics)],
         client_max_size=settings.limits.max_body_bytes,
         handler_args=handler_args(settings.limits),
     )
@@ -107,7 +115,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(access.reload_on_sighup)
     app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(upstream_ctx)
-    routes = setup_observability(app) + setup_routes(app)
+    routes = setup_observability(app, metrics) + setup_routes(app)
     setup_cors(app, settings.cors_origins, routes)
     return app
 

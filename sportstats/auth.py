@@ -174,13 +174,14 @@ class AccessControl:
         )
 
     def _authenticate(self, request: web.Request) -> None:
-        token = bearer_token(request)
         if request.path == METRICS_PATH and self._metrics is not None:
+            token = bearer_token(request)
             if token is None or not self._matches(self._metrics, token):
                 raise self._refuse(token)
             return
         if self.mode == "none":
             return
+        token = bearer_token(request)
         if token is not None and self.mode == "service" and self._matches(self._service, token):
             return
         name = self.tester(token) if token is not None and self.mode == "user" else None
@@ -193,6 +194,7 @@ class AccessControl:
         """Record the client's address; refuse (403/401) who may not ask, else return."""
         address = client_address(request, self.trusted_proxies)
         request[CLIENT_ADDRESS] = address
+        request[TESTER] = None  # set, so that readers' `request.get` finds it without a KeyError
         if (
             self.allow_networks
             and request.path not in PROBE_PATHS

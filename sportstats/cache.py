@@ -288,6 +288,8 @@ class AnswerCache:
         redis_prefix: str = "sportstats:",
     ) -> None:
         self.backend = backend
+        # The in-process backend is read without aiocache's coroutine layers (see `lookup`).
+        self._memory = backend if isinstance(backend, BoundedMemoryCache) else None
         self.settings = settings
         self.redis = redis
         self.lock_prefix = f"{redis_prefix}lock:"
@@ -296,17 +298,25 @@ class AnswerCache:
         self.coalesced = 0  # callers that shared another caller's upstream fetch
 
     async def get(self, key: str) -> Entry | None:
-        if isinstance(self.backend, BoundedMemoryCache):
-            return self.backend.lookup(self.backend.build_key(KEY_PREFIX + key))
+        if self._memory is not None:
+            return self._memory.lookup(self._memory.build_key(KEY_PREFIX + key))
         try:
             return Entry.from_stored(await self.backend.get(KEY_PREFIX + key))
         except Exception as exc:  # a cache outage must not fail the answer
             log.warning("cache read failed: %s", type(exc).__name__)
             return None
 
+    def fresh(self, key: str) -> Entry | None:
+        """The entry under `key` if the in-process cache holds it fresh, else None (also with
+        Redis): a hit found without a coroutine; `fetch` handles everything else."""
+        if self._memory is None:
+            return None
+        entry = self._memory.lookup(self._memory.build_key(KEY_PREFIX + key))
+        return entry if entry is not None and time.time() < entry.fresh_until else None
+
     async def put(self, key: str, entry: Entry) -> None:
         ttl = max(1, int(entry.stale_until - time.time()))
-        value = entry if isinstance(self.backend, BoundedMemoryCache) else entry.to_dict()
+        value = entry if self._memory is not None else entry.to_dict()
         try:
             await self.backend.set(KEY_PREFIX + key, value, ttl=ttl)
         except Exception as exc:

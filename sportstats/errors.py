@@ -63,24 +63,21 @@ _HTTP_CODES = {
 }
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Render every failure as the JSON error; log unexpected ones without leaking them."""
-    try:
-        return await handler(request)
-    except ApiError as exc:
+def error_response(request: web.Request, exc: Exception) -> web.Response:
+    """The JSON error for a failure while answering `request`; unexpected ones are logged without
+    leaking them. A redirect (an `HTTPException` under 400) is not an error: it is raised again."""
+    if isinstance(exc, ApiError):
         return exc.response()
-    except web.HTTPException as exc:
+    if isinstance(exc, web.HTTPException):
         if exc.status < 400:
-            raise
+            raise exc
         code = _HTTP_CODES.get(exc.status, "http_error")
         hint = "See /openapi.yaml for the endpoints and their parameters."
         if exc.status == 405:
             hint = "Only GET, HEAD and OPTIONS are served on the data endpoints."
         headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
         return ApiError(exc.status, code, exc.reason, hint, headers).response()
-    except Exception:
-        log.exception("unhandled error on %s", request.path)
-        return ApiError(
-            500, "internal_error", "The server failed to answer.", "Try again shortly."
-        ).response()
+    log.error("unhandled error on %s", request.path, exc_info=exc)
+    return ApiError(
+        500, "internal_error", "The server failed to answer.", "Try again shortly."
+    ).response()

@@ -24,6 +24,7 @@ import ssl
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from itertools import chain
 from typing import Any
 
 from aiohttp import web
@@ -44,6 +45,7 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 }
+_SECURITY_ITEMS = tuple(SECURITY_HEADERS.items())
 HSTS = "max-age=31536000"
 ALLOWED_METHODS = ("GET", "HEAD", "OPTIONS")
 POST_ONLY_PATHS = frozenset({"/mcp"})  # the MCP endpoint takes POST (and CORS preflights)
@@ -165,15 +167,19 @@ class Limits:
                 f"The URL is longer than {s.max_url_bytes} bytes.",
                 "Ask for fewer ids or dates per request, or page with cursor.",
             )
-        if len(request.query) > s.max_query_params:
+        raw_query = request.rel_url.raw_query_string
+        # Parse the query only when it may hold too many parameters: one more than separators.
+        separators = raw_query.count("&") + raw_query.count(";")
+        if separators >= s.max_query_params and len(request.query) > s.max_query_params:
             raise ApiError(
                 400,
                 "too_many_parameters",
                 f"The query has more than {s.max_query_params} parameters.",
                 "Separate values with commas (ids=1,2,3) or ask in several requests.",
             )
-        header_bytes = sum(len(name) + len(value) + 4 for name, value in request.raw_headers)
-        if len(request.raw_headers) > s.max_headers or header_bytes > s.max_header_bytes:
+        raw_headers = request.raw_headers  # (name, value) pairs; ": " and CRLF make 4 more bytes
+        header_bytes = sum(map(len, chain.from_iterable(raw_headers))) + 4 * len(raw_headers)
+        if len(raw_headers) > s.max_headers or header_bytes > s.max_header_bytes:
             raise ApiError(
                 431,
                 "headers_too_large",
@@ -216,8 +222,8 @@ class Limits:
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """An `on_response_prepare` signal: the security headers, no server version, no-store errors."""
-    response.headers.update(SECURITY_HEADERS)
-    response.headers["Server"] = SERVER_NAME
+    response.headers.extend(_SECURITY_ITEMS)  # no handler sets these: nothing to replace
+    response.headers["Server"] = SERVER_NAME  # replaces aiohttp's, which names its version
     if request.secure:
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     if response.status >= 400 or "Authorization" in request.headers:

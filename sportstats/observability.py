@@ -71,41 +71,58 @@ def endpoint_of(request: web.Request) -> str:
     return (route.name if route.resource is not None else None) or "unmatched"
 
 
-@web.middleware
-async def access_log_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Outermost: gives the request its id, then logs and counts it once it is answered."""
-    request_id = request_id_of(request)
-    request[REQUEST_ID] = request_id
-    metrics = request.app[METRICS]
-    calls = [0]
-    token = _upstream_calls.set(calls)
-    started = time.perf_counter()
-    metrics.in_flight.inc()
-    status = 500
-    response: web.StreamResponse | None = None
-    try:
-        response = await handler(request)
-        status = response.status
+class RequestRecord:
+    """One request as the operator sees it: its id, its duration, the upstream calls it caused.
+
+    Made when the request comes in (`begin`), closed once it is answered (`close`): then it
+    writes the request's one access-log line and counts it in the metrics. A plain object, not
+    a middleware layer of its own: the app's one middleware (`app.front`) opens and closes it.
+    """
+
+    __slots__ = ("request", "request_id", "metrics", "calls", "started", "_token")
+
+    def __init__(self, request: web.Request, metrics: Metrics) -> None:
+        self.request = request
+        self.request_id = request[REQUEST_ID] = request_id_of(request)
+        self.metrics = metrics
+        self.calls = [0]
+        self._token = _upstream_calls.set(self.calls)
+        metrics.request_started()
+        self.started = time.perf_counter()
+
+    def answered(self, response: web.StreamResponse) -> web.StreamResponse:
+        """Close the record for a response the app returns; it gets the request id header."""
         if not response.prepared:
-            response.headers[REQUEST_ID_HEADER] = request_id
+            response.headers[REQUEST_ID_HEADER] = self.request_id
+        self.close(response.status, response.headers.get("X-Cache"))
         return response
-    except web.HTTPException as exc:  # redirects and anything rendered by aiohttp itself
-        status = exc.status
-        exc.headers[REQUEST_ID_HEADER] = request_id
-        raise
-    except asyncio.CancelledError:
-        status = CLIENT_CLOSED
-        raise
-    finally:
-        _upstream_calls.reset(token)
-        metrics.in_flight.dec()
-        duration_s = time.perf_counter() - started
+
+    def raised(self, exc: BaseException) -> None:
+        """Close the record for a request that ends by an exception (a redirect, a client gone)."""
+        if isinstance(exc, web.HTTPException):
+            exc.headers[REQUEST_ID_HEADER] = self.request_id
+            self.close(exc.status, None)
+        else:
+            self.close(CLIENT_CLOSED if isinstance(exc, asyncio.CancelledError) else 500, None)
+
+    def close(self, status: int, cache: str | None) -> None:
+        duration_s = time.perf_counter() - self.started
+        _upstream_calls.reset(self._token)
+        request = self.request
         endpoint = endpoint_of(request)
         name, address = client_of(request)
-        cache = response.headers.get("X-Cache") if response is not None else None
-        metrics.observe_request(endpoint, status, duration_s, name, cache, calls[0])
+        calls = self.calls[0]
+        self.metrics.observe_request(endpoint, status, duration_s, name, cache, calls)
         log_access(
-            request_id, name, address, request.method, endpoint, status, cache, calls[0], duration_s
+            self.request_id,
+            name,
+            address,
+            request.method,
+            endpoint,
+            status,
+            cache,
+            calls,
+            duration_s,
         )
 
 
@@ -164,13 +181,12 @@ async def observer_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[READINESS].close()
 
 
-def setup_observability(app: web.Application) -> list[web.AbstractRoute]:
+def setup_observability(app: web.Application, metrics: Metrics) -> list[web.AbstractRoute]:
     """Metrics, readiness, the upstream observer and their routes (returned, for CORS).
 
-    Call after `upstream_ctx` is in `cleanup_ctx`; the access log middleware goes first in the
-    app's middlewares.
+    Call after `upstream_ctx` is in `cleanup_ctx`; the app's middleware keeps a
+    `RequestRecord` of every request, which counts it in `metrics`.
     """
-    metrics = Metrics()
     app[METRICS] = metrics
     metrics.watch(lambda: _state(app))
     app.cleanup_ctx.append(observer_ctx)

@@ -9,16 +9,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from multidict import MultiMapping
+from yarl import URL
 
 from .errors import ApiError, bad_parameter
 
 MAX_ARRAY_VALUES = 25
 MAX_TEXT_CHARS = 64
+MAX_MEMOISED_QUERIES = 512  # per endpoint; a raw query string is at most limits.max_url_bytes
 MAX_ID = 999_999_999_999  # twelve digits: longer numbers are refused before int()
 # Text may hold any character but control characters; the spec carries the same pattern.
 TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
@@ -182,10 +186,12 @@ class Query:
     def get(self, name: str, default: Any = None) -> Any:
         return self.values.get(name, default)
 
+    @cached_property
     def key(self) -> str:
         """Canonical text of the question: sorted names, sorted de-duplicated arrays.
 
         JSON, so that no text value (which may hold `&` or `=`) can make two questions collide.
+        Computed once per object: a memoised question (`QueryMemo`) keeps its key.
         """
         return json.dumps(self.as_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -242,6 +248,38 @@ def parse_query(params: Iterable[Param], query: MultiMapping[str] | Mapping[str,
             "Give start_date on or before end_date.",
         )
     return Query(values)
+
+
+class QueryMemo:
+    """`parse_query` for one endpoint's URL queries, remembering the questions it validated.
+
+    Keyed by the raw (still percent-encoded) query string, so two URLs share a result only when
+    they are the same text. Only valid questions are kept, and what is valid never narrows with
+    time (the last season allowed only moves forward), so a kept question stays right. Repeated
+    questions are what a cache serves: a hit then skips validation and key building.
+    Least recently used questions are dropped past `size`.
+    """
+
+    def __init__(self, params: Iterable[Param], size: int = MAX_MEMOISED_QUERIES) -> None:
+        self.params = tuple(params)
+        self.size = size
+        self._known: OrderedDict[str, Query] = OrderedDict()
+
+    def parse(self, url: URL) -> Query:
+        """The question in `url`'s query string (the 400 `ApiError` if it is not valid)."""
+        raw_query = url.raw_query_string
+        known = self._known.get(raw_query)
+        if known is not None:
+            self._known.move_to_end(raw_query)
+            return known
+        parsed = parse_query(self.params, url.query)
+        self._known[raw_query] = parsed
+        if len(self._known) > self.size:
+            self._known.popitem(last=False)
+        return parsed
+
+    def __len__(self) -> int:
+        return len(self._known)
 
 
 def _text(name: str, value: Any) -> str:

@@ -9,7 +9,7 @@ from aiohttp import web
 from . import mcp_server, plugin
 from .endpoints import ENDPOINTS, Endpoint
 from .keys import ANSWERS
-from .params import parse_query
+from .params import QueryMemo
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -17,10 +17,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def data_handler(endpoint: Endpoint) -> Handler:
     """The handler of one data endpoint: validate, answer (cache or upstream), send."""
 
+    questions = QueryMemo(endpoint.params)
+
     async def handle(request: web.Request) -> web.Response:
-        query = parse_query(endpoint.params, request.query)
+        query = questions.parse(request.rel_url)
         reply = await request.app[ANSWERS].reply(endpoint, query)
-        return web.Response(body=reply.body, content_type="application/json", headers=reply.headers)
+        return web.Response(body=reply.body, headers=reply.headers)
 
     handle.__name__ = f"get_{endpoint.name}"
     return handle
