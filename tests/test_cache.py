@@ -18,6 +18,7 @@ from sportstats.cache import (
     BoundedMemoryCache,
     Entry,
     Produced,
+    RedisAnswerBackend,
     answer_body,
     ttl_for,
 )
@@ -396,6 +397,27 @@ async def test_a_fetch_with_nothing_to_keep_is_not_stored() -> None:
     await cache.fetch("k", produce)
 
     assert len(cache.backend) == 0
+
+
+async def test_fresh_finds_only_a_fresh_in_process_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = install_clock(monkeypatch)
+    cache = AnswerCache(BoundedMemoryCache(10, 10**6), CacheSettings())
+    answer = {"columns": [], "data": [{"a": 1}], "meta": {}}
+
+    async def produce() -> Produced:
+        return Produced(answer, 60)
+
+    assert cache.fresh("k") is None  # nothing kept yet
+    stored, _ = await cache.fetch("k", produce)
+    assert cache.fresh("k") is stored
+    clock.advance(61)
+    assert cache.fresh("k") is None  # past its TTL: `fetch` decides (revalidate, stale, miss)
+    assert (await cache.get("k")) is stored  # still kept, for stale-while-revalidate
+
+
+async def test_fresh_leaves_the_redis_backend_to_fetch() -> None:
+    cache = AnswerCache(RedisAnswerBackend(object(), "unused:"), CacheSettings())
+    assert cache.fresh("k") is None
 
 
 YAML = """

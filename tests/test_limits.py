@@ -406,6 +406,8 @@ async def test_every_response_carries_the_security_headers_and_no_server_version
     assert response.headers["Server"] == "sportstats"
     if status >= 400:
         assert response.headers["Cache-Control"] == "no-store"
+    names = [name.lower() for name, _ in response.raw_headers]
+    assert len(names) == len(set(names)), names  # no header twice (Server replaced, not added)
 
 
 async def test_a_refused_credential_is_never_cached(make_client: Any) -> None:

@@ -6,9 +6,11 @@ import asyncio
 from typing import Any
 
 from aioresponses import CallbackResult
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from sportstats.app import create_app
+from sportstats.metrics import RequestCounts, RequestInstruments
 from tests.conftest import load_fixture, make_settings, upstream_route
 
 TEAMS = upstream_route("/teams")
@@ -123,6 +125,43 @@ async def test_metrics_token_guards_the_metrics(make_client):
         assert "metrics-secret" not in await response.text()
     text = await scrape(client, Authorization="Bearer metrics-secret")
     assert sample(text, "sportstats_requests_total", endpoint="metrics", status="401") == 3
+
+
+def test_plain_counts_expose_the_same_samples_as_the_instruments() -> None:
+    """One process keeps per-request metrics as plain counts, gunicorn's workers in
+    prometheus-client's instruments: a scrape must not tell them apart."""
+    counts_registry, instruments_registry = CollectorRegistry(), CollectorRegistry()
+    counts = RequestCounts()
+    counts_registry.register(counts)
+    instruments = RequestInstruments(instruments_registry)
+    requests = [
+        ("teams", 200, 0.004, "anonymous", "HIT", 0),
+        ("teams", 200, 0.005, "alice", "MISS", 1),  # on a bucket's edge
+        ("teams", 503, 21.0, "alice", "STALE", 3),  # past the last bucket
+        ("players", 400, 0.0001, "anonymous", None, 0),
+        ("unmatched", 404, 0.3, "bob", None, 0),
+    ]
+    for keeper in (counts, instruments):
+        keeper.started()  # one still in flight
+        for request in requests:
+            keeper.started()
+            keeper.done(*request)
+
+    def samples(registry: CollectorRegistry) -> dict[tuple[Any, ...], float]:
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): round(s.value, 9)
+            for family in registry.collect()
+            for s in family.samples
+        }
+
+    assert samples(counts_registry) == samples(instruments_registry)
+    text = generate_latest(counts_registry).decode()
+    assert sample(text, "sportstats_requests_in_flight") == 1
+    assert (
+        sample(text, "sportstats_request_duration_seconds_bucket", endpoint="teams", le="0.005")
+        == 2
+    )
+    assert sample(text, "sportstats_client_upstream_calls_total", client="alice") == 4
 
 
 def test_metrics_module_has_no_global_registry_side_effects():

@@ -8,9 +8,18 @@ from typing import Any
 import pytest
 from conftest import upstream_route
 from multidict import MultiDict
+from yarl import URL
 
 from sportstats.endpoints import GAMES, PLAYERS, SEASON_AVERAGES, STATS
-from sportstats.params import Query, current_season, last_season, parse_query, upstream_params
+from sportstats.errors import ApiError
+from sportstats.params import (
+    Query,
+    QueryMemo,
+    current_season,
+    last_season,
+    parse_query,
+    upstream_params,
+)
 
 NEXT_YEAR = dt.date.today().year + 1
 MANY_IDS = ",".join(str(n) for n in range(1, 27))
@@ -152,6 +161,28 @@ def test_values_are_normalised_so_equal_questions_have_equal_keys() -> None:
     assert one == two
     assert one.key == two.key
     assert one.as_json() == {"postseason": True, "team_ids": [2, 14]}
+
+
+def test_a_memoised_question_is_the_one_first_parsed_and_only_valid_ones_are_kept() -> None:
+    memo = QueryMemo(GAMES.params, size=2)
+    first = memo.parse(URL("/games?seasons=2024,2023"))
+    assert memo.parse(URL("/games?seasons=2024,2023")) is first
+    assert first.key == '{"seasons":[2023,2024]}'
+    with pytest.raises(ApiError):
+        memo.parse(URL("/games?seasons=1800"))
+    assert len(memo) == 1  # the refused question is not kept
+    memo.parse(URL("/games?seasons=2022"))
+    memo.parse(URL("/games?seasons=2021"))
+    assert len(memo) == 2  # least recently used dropped past `size`
+    assert memo.parse(URL("/games?seasons=2024,2023")) is not first
+
+
+def test_the_memo_tells_apart_queries_that_decode_to_the_same_text() -> None:
+    memo = QueryMemo(PLAYERS.params)
+    one_name = memo.parse(URL("/players?query=a%26cursor%3D5", encoded=True))
+    assert one_name.get("query") == "a&cursor=5"
+    two_params = memo.parse(URL("/players?query=a&cursor=5", encoded=True))
+    assert two_params.get("query") == "a" and two_params.get("cursor") == 5
 
 
 def test_json_arguments_numbers_booleans_and_lists_are_accepted_as_well_as_text() -> None:
