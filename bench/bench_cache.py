@@ -4,16 +4,20 @@ Run: `python bench/bench_cache.py` (about a minute; everything stays on 127.0.0.
 
 1. cache hits: requests/s and p50/p99 latency at 64 concurrent keep-alive clients against the
    sportstats server, side by side (interleaved rounds, same run) with a bare aiohttp handler
-   that returns the same bytes, and the ratio (target: >= 80 % of the bare handler); also the
-   answer path alone (data handler, cache, JSON errors) without the operator's middlewares;
+   that returns the same body, and the ratio (target: >= 80 % of the bare handler); also the
+   answer path alone: the data handler, validation, cache and JSON errors, without the
+   operator's layers (access log, metrics, access control, limits, security headers, CORS);
 2. upstream calls caused by 200 concurrent identical cold requests (target: exactly 1), against
    a fake upstream that answers in 100 ms;
 3. memory held after 100,000 distinct cached questions, measured with tracemalloc, against the
    configured bound (target: within it);
 4. (`layers`) where a hit's time goes: the full app with one operator layer taken out at a time
-   (metrics, the request checks, security headers, CORS), against the bare
-   handler, with the microseconds each layer costs a request.
+   (metrics, the request checks, security headers, CORS), with the server CPU time each layer
+   costs a request.
 
+Ratios are medians of per-round ratios (each round measures every server once, in turn), and
+each server's CPU time per request is read from /proc: on a shared machine both are steadier
+than a single best round.
 The servers run in a child process (one core), the load generator in this one (the other core);
 it is a minimal HTTP/1.1 client on raw asyncio streams so that it outruns either server.
 """
@@ -24,12 +28,14 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import re
 import statistics
 import subprocess
 import sys
 import time
 import tracemalloc
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import ClientSession, web
@@ -51,8 +57,8 @@ from sportstats.settings import CacheSettings, Settings, load_settings  # noqa: 
 HOST = "127.0.0.1"
 HIT_PATH = "/teams"
 CLIENTS = 64
-ROUND_S = 3.0
-ROUNDS = 3
+ROUND_S = 2.0
+ROUNDS = 5
 COLD_REQUESTS = 200
 UPSTREAM_LATENCY_S = 0.1
 DISTINCT_QUERIES = 100_000
@@ -229,8 +235,30 @@ SERVERS = {
 }
 
 
-async def run_rounds(names: list[str]) -> tuple[dict[str, tuple[float, float, float]], int]:
-    """Best of `ROUNDS` interleaved rounds per server of the child process, and the body size."""
+@dataclass
+class Round:
+    """One server's figures in one round: requests/s, p50 and p99 latency (ms), and the server
+    process's CPU time per request (us; None where /proc cannot tell)."""
+
+    rps: float
+    p50: float
+    p99: float
+    cpu_us: float | None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) process `pid` has used so far, from /proc (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run_rounds(names: list[str]) -> tuple[dict[str, list[Round]], int]:
+    """`ROUNDS` rounds, each measuring every named server of the child process in turn, and the
+    body size. Ratios are taken within a round, so that the machine's drift between rounds
+    (a shared, noisy machine) cancels out."""
     child = subprocess.Popen(
         [sys.executable, __file__, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
@@ -238,43 +266,72 @@ async def run_rounds(names: list[str]) -> tuple[dict[str, tuple[float, float, fl
         ports = json.loads(child.stdout.readline())
         for name in names:
             await measure(ports[name], 1.0)  # warm up
-        figures: dict[str, list[tuple[float, float, float]]] = {name: [] for name in names}
+        rounds: dict[str, list[Round]] = {name: [] for name in names}
         for _ in range(ROUNDS):
             for name in names:
-                figures[name].append(await measure(ports[name], ROUND_S))
+                before = cpu_seconds(child.pid)
+                rps, p50, p99 = await measure(ports[name], ROUND_S)
+                after = cpu_seconds(child.pid)
+                cpu_us = None
+                if before is not None and after is not None:
+                    cpu_us = (after - before) / (rps * ROUND_S) * 1e6
+                rounds[name].append(Round(rps, p50, p99, cpu_us))
     finally:
         child.stdin.close()
         child.wait(timeout=10)
-    return {name: max(rounds) for name, rounds in figures.items()}, ports["bytes"]
+    return rounds, ports["bytes"]
+
+
+def median_of(rounds: list[Round], field: str) -> float | None:
+    values = [getattr(r, field) for r in rounds]
+    return None if None in values else statistics.median(values)
+
+
+def ratios(rounds: dict[str, list[Round]], name: str) -> list[float]:
+    """`name`'s requests/s as a share of the bare handler's, round by round."""
+    return sorted(r.rps / bare.rps for r, bare in zip(rounds[name], rounds["bare"], strict=True))
+
+
+def cpu_text(cpu_us: float | None) -> str:
+    return "" if cpu_us is None else f"   server CPU {cpu_us:5.1f} us/req"
 
 
 async def bench_hits() -> None:
-    best, size = await run_rounds(list(SERVERS))
+    rounds, size = await run_rounds(list(SERVERS))
     print(f"1. cache hits, GET {HIT_PATH} ({size} bytes), {CLIENTS} concurrent clients,")
-    print(f"   best of {ROUNDS} interleaved {ROUND_S:g} s rounds each:")
+    print(f"   {ROUNDS} rounds of {ROUND_S:g} s, servers in turn; medians of the rounds:")
     for name, label in SERVERS.items():
-        rps, p50, p99 = best[name]
-        ratio = "" if name == "bare" else f"   {rps / best['bare'][0]:4.0%} of bare"
-        print(f"   {label:21} {rps:7.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms{ratio}")
+        rps, p50, p99 = (median_of(rounds[name], f) for f in ("rps", "p50", "p99"))
+        line = f"   {label:21} {rps:7.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms"
+        line += cpu_text(median_of(rounds[name], "cpu_us"))
+        if name != "bare":
+            shares = ratios(rounds, name)
+            line += f"   {statistics.median(shares):4.0%} of bare"
+            line += f" (rounds {shares[0]:.0%}-{shares[-1]:.0%})"
+        print(line)
     print("   (target: a hit at least 80% as fast as the bare handler)")
 
 
 async def bench_layers() -> None:
-    best, size = await run_rounds(["bare", "ours", *LAYERS])
-    bare_rps, full_rps = best["bare"][0], best["ours"][0]
-    full_us = 1e6 / full_rps
+    rounds, size = await run_rounds(["bare", "ours", *LAYERS])
+    full_cpu = median_of(rounds["ours"], "cpu_us")
     print(f"4. where a cache hit's time goes, GET {HIT_PATH} ({size} bytes), {CLIENTS} clients,")
-    print(f"   best of {ROUNDS} interleaved {ROUND_S:g} s rounds each:")
-    print(f"   {'bare aiohttp handler':40} {bare_rps:7.0f} req/s  {1e6 / bare_rps:5.1f} us")
-    print(
-        f"   {'sportstats, full app':40} {full_rps:7.0f} req/s  {full_us:5.1f} us"
-        f"   {full_rps / bare_rps:4.0%} of bare"
-    )
+    print(f"   {ROUNDS} rounds of {ROUND_S:g} s, servers in turn; medians of the rounds:")
+    for name, label in (("bare", "bare aiohttp handler"), ("ours", "sportstats, full app")):
+        rps = median_of(rounds[name], "rps")
+        share = (
+            "" if name == "bare" else f"   {statistics.median(ratios(rounds, name)):4.0%} of bare"
+        )
+        print(f"   {label:40} {rps:7.0f} req/s{cpu_text(median_of(rounds[name], 'cpu_us'))}{share}")
     for name, (label, _) in LAYERS.items():
-        rps = best[name][0]
+        rps = median_of(rounds[name], "rps")
+        cpu = median_of(rounds[name], "cpu_us")
+        cost = (
+            "" if cpu is None or full_cpu is None else f"; the layer costs {full_cpu - cpu:4.1f} us"
+        )
         print(
-            f"   {'without ' + label:40} {rps:7.0f} req/s  {1e6 / rps:5.1f} us"
-            f"   {rps / bare_rps:4.0%} of bare; the layer costs {full_us - 1e6 / rps:4.1f} us"
+            f"   {'without ' + label:40} {rps:7.0f} req/s{cpu_text(cpu)}"
+            f"   {statistics.median(ratios(rounds, name)):4.0%} of bare{cost}"
         )
 
 

@@ -22,7 +22,8 @@ from .errors import ApiError, bad_parameter
 
 MAX_ARRAY_VALUES = 25
 MAX_TEXT_CHARS = 64
-MAX_MEMOISED_QUERIES = 512  # per endpoint; a raw query string is at most limits.max_url_bytes
+MAX_MEMOISED_QUERIES = 512  # per endpoint
+MAX_MEMOISED_QUERY_CHARS = 512  # longer query strings are parsed each time: the memo stays small
 MAX_ID = 999_999_999_999  # twelve digits: longer numbers are refused before int()
 # Text may hold any character but control characters; the spec carries the same pattern.
 TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
@@ -232,6 +233,10 @@ def parse_query(params: Iterable[Param], query: MultiMapping[str] | Mapping[str,
         if parsed is not None:
             values[name] = parsed
     for param in declared.values():
+        if param.kind == "limit" and param.name not in values:
+            # The upstream's default page size, made explicit: no limit and limit=25 are one
+            # question, one cache key.
+            values[param.name] = LIMIT_DEFAULT
         if param.required and param.name not in values:
             raise ApiError(
                 400,
@@ -257,7 +262,8 @@ class QueryMemo:
     they are the same text. Only valid questions are kept, and what is valid never narrows with
     time (the last season allowed only moves forward), so a kept question stays right. Repeated
     questions are what a cache serves: a hit then skips validation and key building.
-    Least recently used questions are dropped past `size`.
+    Least recently used questions are dropped past `size`, and only query strings of at most
+    `MAX_MEMOISED_QUERY_CHARS` are kept: the memo stays small whatever the callers send.
     """
 
     def __init__(self, params: Iterable[Param], size: int = MAX_MEMOISED_QUERIES) -> None:
@@ -273,9 +279,10 @@ class QueryMemo:
             self._known.move_to_end(raw_query)
             return known
         parsed = parse_query(self.params, url.query)
-        self._known[raw_query] = parsed
-        if len(self._known) > self.size:
-            self._known.popitem(last=False)
+        if len(raw_query) <= MAX_MEMOISED_QUERY_CHARS:
+            self._known[raw_query] = parsed
+            if len(self._known) > self.size:
+                self._known.popitem(last=False)
         return parsed
 
     def __len__(self) -> int:

@@ -103,6 +103,21 @@ async def test_the_same_question_in_any_spelling_is_one_cache_key(
     assert calls(upstream) == 1
 
 
+async def test_no_limit_and_the_default_limit_are_one_cache_key(
+    make_client: Any, upstream: Any
+) -> None:
+    upstream.get(upstream_route("/players"), payload=PLAYERS, repeat=True)
+    client = await make_client(**fast())
+
+    unset = await client.get("/players?query=james")
+    default = await client.get("/players?query=james&limit=25")
+
+    assert unset.status == default.status == 200
+    assert (unset.headers["X-Cache"], default.headers["X-Cache"]) == ("MISS", "HIT")
+    assert (await unset.json())["meta"]["query"] == (await default.json())["meta"]["query"]
+    assert calls(upstream) == 1
+
+
 async def test_different_questions_are_different_keys(make_client: Any, upstream: Any) -> None:
     upstream.get(upstream_route("/players"), payload=PLAYERS, repeat=True)
     client = await make_client(**fast())

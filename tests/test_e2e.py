@@ -103,7 +103,7 @@ async def test_the_server_process_answers_over_http_and_stops_cleanly(
         assert manifest["api"]["url"] == f"{PUBLIC_URL}/openapi.yaml"
 
     calls = fake.app[fake_upstream.CALLS]
-    assert "/v1/players?search=james" in calls
+    assert "/v1/players?search=james&per_page=25" in calls
     assert "/v1/season_averages?season=2019&player_id=237" in calls
     assert not any("1800" in call for call in calls)
 

@@ -45,39 +45,48 @@ async def ask(client: Any, path: str, status: int = 200) -> dict[str, Any]:
 # --- the upstream request built for each question -------------------------------------------
 
 UPSTREAM_QUERIES = [
-    ("/players?query=curry", "/players", [("search", "curry")]),
+    # With no limit given, players, games and stats ask for the default page size explicitly
+    # (per_page=25): no limit and limit=25 are one question. Teams take no limit.
+    ("/players?query=curry", "/players", [("search", "curry"), ("per_page", "25")]),
     # A full name matches nothing in the upstream's `search`: it is asked as first and last name.
     ("/players?query=LeBron%20James", "/players", [
-        ("first_name", "LeBron"), ("last_name", "James")]),
+        ("first_name", "LeBron"), ("last_name", "James"), ("per_page", "25")]),
     ("/players?query=Shai+Gilgeous-Alexander", "/players", [
-        ("first_name", "Shai"), ("last_name", "Gilgeous-Alexander")]),
+        ("first_name", "Shai"), ("last_name", "Gilgeous-Alexander"), ("per_page", "25")]),
     ("/players?query=Jaren+Jackson+Jr.", "/players", [
-        ("first_name", "Jaren"), ("last_name", "Jackson Jr.")]),
+        ("first_name", "Jaren"), ("last_name", "Jackson Jr."), ("per_page", "25")]),
     ("/players?query=LeBron+James&last_name=James", "/players", [
-        ("search", "LeBron James"), ("last_name", "James")]),
+        ("search", "LeBron James"), ("last_name", "James"), ("per_page", "25")]),
     ("/players?first_name=Stephen&last_name=Curry", "/players", [
-        ("first_name", "Stephen"), ("last_name", "Curry")]),
+        ("first_name", "Stephen"), ("last_name", "Curry"), ("per_page", "25")]),
     ("/players?limit=10&cursor=489", "/players", [("per_page", "10"), ("cursor", "489")]),
-    ("/players?team_ids=14&team_ids=2", "/players", [("team_ids[]", "2"), ("team_ids[]", "14")]),
-    ("/players?player_ids=237,115", "/players", [("player_ids[]", "115"), ("player_ids[]", "237")]),
+    ("/players?team_ids=14&team_ids=2", "/players", [
+        ("team_ids[]", "2"), ("team_ids[]", "14"), ("per_page", "25")]),
+    ("/players?player_ids=237,115", "/players", [
+        ("player_ids[]", "115"), ("player_ids[]", "237"), ("per_page", "25")]),
     ("/teams", "/teams", []),
     ("/teams?conference=west&division=pacific", "/teams", [
         ("conference", "West"), ("division", "Pacific")]),
-    ("/games?seasons=2023&seasons=2024", "/games", [("seasons[]", "2023"), ("seasons[]", "2024")]),
-    ("/games?seasons=2023,2024", "/games", [("seasons[]", "2023"), ("seasons[]", "2024")]),
+    ("/games?seasons=2023&seasons=2024", "/games", [
+        ("seasons[]", "2023"), ("seasons[]", "2024"), ("per_page", "25")]),
+    ("/games?seasons=2023,2024", "/games", [
+        ("seasons[]", "2023"), ("seasons[]", "2024"), ("per_page", "25")]),
     ("/games?seasons[]=2023&seasons[]=2024", "/games", [
-        ("seasons[]", "2023"), ("seasons[]", "2024")]),
+        ("seasons[]", "2023"), ("seasons[]", "2024"), ("per_page", "25")]),
     ("/games?seasons=2024,2023&seasons[]=2023&seasons=2024", "/games", [
-        ("seasons[]", "2023"), ("seasons[]", "2024")]),
+        ("seasons[]", "2023"), ("seasons[]", "2024"), ("per_page", "25")]),
     ("/games?dates=2025-01-05&team_ids=14&postseason=TRUE", "/games", [
-        ("team_ids[]", "14"), ("dates[]", "2025-01-05"), ("postseason", "true")]),
+        ("team_ids[]", "14"), ("dates[]", "2025-01-05"), ("postseason", "true"),
+        ("per_page", "25")]),
     ("/games?start_date=2024-01-01&end_date=2024-01-31&limit=100", "/games", [
         ("start_date", "2024-01-01"), ("end_date", "2024-01-31"), ("per_page", "100")]),
-    ("/stats?game_ids=15907925", "/stats", [("game_ids[]", "15907925")]),
+    ("/stats?game_ids=15907925", "/stats", [("game_ids[]", "15907925"), ("per_page", "25")]),
     ("/stats?player_ids=70&seasons=2024&postseason=false&cursor=7", "/stats", [
-        ("player_ids[]", "70"), ("seasons[]", "2024"), ("postseason", "false"), ("cursor", "7")]),
+        ("player_ids[]", "70"), ("seasons[]", "2024"), ("postseason", "false"), ("per_page", "25"),
+        ("cursor", "7")]),
     ("/stats?dates=2024-10-22,2024-10-23&start_date=2024-10-01", "/stats", [
-        ("dates[]", "2024-10-22"), ("dates[]", "2024-10-23"), ("start_date", "2024-10-01")]),
+        ("dates[]", "2024-10-22"), ("dates[]", "2024-10-23"), ("start_date", "2024-10-01"),
+        ("per_page", "25")]),
 ]  # fmt: skip
 
 
@@ -99,7 +108,8 @@ async def test_array_forms_repeated_comma_and_bracketed_are_one_question(
     first = await ask(client, "/games?seasons=2024&seasons=2023")
     for form in ("seasons=2023,2024", "seasons[]=2023&seasons[]=2024", "seasons=2024,2023,2024"):
         again = await ask(client, f"/games?{form}")
-        assert again["meta"]["query"] == first["meta"]["query"] == {"seasons": [2023, 2024]}
+        expected = {"limit": 25, "seasons": [2023, 2024]}
+        assert again["meta"]["query"] == first["meta"]["query"] == expected
         assert again["meta"]["cache"] == "hit"
     assert len(sent(upstream)) == 1
 

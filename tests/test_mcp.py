@@ -367,9 +367,13 @@ async def test_json_numbers_and_booleans_are_read_like_their_query_text(
         typed = await mcp_client.call_tool("get_games", {"seasons": [2024], "postseason": True})
         texts = await mcp_client.call_tool("get_games", {"seasons": "2024", "postseason": "true"})
         unset = await mcp_client.call_tool("get_games", {"seasons": [2024], "postseason": None})
-    assert typed.structured_content["meta"]["query"] == {"seasons": [2024], "postseason": True}
+    assert typed.structured_content["meta"]["query"] == {
+        "seasons": [2024],
+        "postseason": True,
+        "limit": 25,
+    }
     assert texts.structured_content["meta"]["cache"] == "hit"
-    assert unset.structured_content["meta"]["query"] == {"seasons": [2024]}
+    assert unset.structured_content["meta"]["query"] == {"seasons": [2024], "limit": 25}
 
 
 async def test_an_upstream_failure_is_a_tool_error_not_a_protocol_error(

@@ -13,6 +13,8 @@ from yarl import URL
 from sportstats.endpoints import GAMES, PLAYERS, SEASON_AVERAGES, STATS
 from sportstats.errors import ApiError
 from sportstats.params import (
+    LIMIT_DEFAULT,
+    MAX_MEMOISED_QUERY_CHARS,
     Query,
     QueryMemo,
     current_season,
@@ -160,14 +162,25 @@ def test_values_are_normalised_so_equal_questions_have_equal_keys() -> None:
     )
     assert one == two
     assert one.key == two.key
-    assert one.as_json() == {"postseason": True, "team_ids": [2, 14]}
+    assert one.as_json() == {"limit": 25, "postseason": True, "team_ids": [2, 14]}
+
+
+def test_no_limit_and_the_default_limit_are_one_question_with_one_key() -> None:
+    unset = parse_query(PLAYERS.params, MultiDict([("query", "curry")]))
+    default = parse_query(PLAYERS.params, MultiDict([("query", "curry"), ("limit", "25")]))
+    assert unset == default
+    assert unset.key == default.key
+    assert unset.get("limit") == LIMIT_DEFAULT == 25
+    other = parse_query(PLAYERS.params, MultiDict([("query", "curry"), ("limit", "10")]))
+    assert other != unset
+    assert other.key != unset.key
 
 
 def test_a_memoised_question_is_the_one_first_parsed_and_only_valid_ones_are_kept() -> None:
     memo = QueryMemo(GAMES.params, size=2)
     first = memo.parse(URL("/games?seasons=2024,2023"))
     assert memo.parse(URL("/games?seasons=2024,2023")) is first
-    assert first.key == '{"seasons":[2023,2024]}'
+    assert first.key == '{"limit":25,"seasons":[2023,2024]}'
     with pytest.raises(ApiError):
         memo.parse(URL("/games?seasons=1800"))
     assert len(memo) == 1  # the refused question is not kept
@@ -175,6 +188,14 @@ def test_a_memoised_question_is_the_one_first_parsed_and_only_valid_ones_are_kep
     memo.parse(URL("/games?seasons=2021"))
     assert len(memo) == 2  # least recently used dropped past `size`
     assert memo.parse(URL("/games?seasons=2024,2023")) is not first
+
+
+def test_a_long_query_string_is_parsed_each_time_not_kept() -> None:
+    memo = QueryMemo(PLAYERS.params)
+    long_query = "/players?" + "&".join(f"player_ids={n:012d}" for n in range(1, 26))
+    assert len(URL(long_query).raw_query_string) > MAX_MEMOISED_QUERY_CHARS
+    assert memo.parse(URL(long_query)).get("player_ids") == tuple(range(1, 26))
+    assert len(memo) == 0
 
 
 def test_the_memo_tells_apart_queries_that_decode_to_the_same_text() -> None:
