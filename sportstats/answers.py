@@ -52,8 +52,7 @@ class Answers:
 
     async def reply(self, endpoint: Endpoint, query: Query) -> Reply:
         query = self._complete(endpoint, query)
-        key = f"{endpoint.name}?{query.key}"
-        entry = self.cache.fresh(key)  # the common case, answered without further awaits
+        entry = self.cache.fresh(_key(endpoint, query))  # the common case: no further awaits
         if entry is not None:
             return Reply(entry.render("hit"), "hit", entry)
         entry, state = await self._entry(endpoint, query, self.upstream.deadline())
@@ -67,10 +66,10 @@ class Answers:
         return query
 
     async def _entry(self, endpoint: Endpoint, query: Query, deadline: float) -> tuple[Entry, str]:
-        query = self._complete(endpoint, query)
+        """The entry for a completed question (see `_complete`), from the cache or upstream."""
         produce = self._merge_players if endpoint.per_player else self._produce
         return await self.cache.fetch(
-            f"{endpoint.name}?{query.key}", lambda: produce(endpoint, query, deadline)
+            _key(endpoint, query), lambda: produce(endpoint, query, deadline)
         )
 
     async def _produce(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
@@ -170,6 +169,10 @@ class Answers:
         query = Query({"player_ids": player_ids, "limit": 100})
         entry, _ = await self._entry(PLAYERS, query, deadline)
         return {row["player_id"]: row["name"] for row in parse_body(entry.body)["data"]}
+
+
+def _key(endpoint: Endpoint, query: Query) -> str:
+    return f"{endpoint.name}?{query.key}"
 
 
 def _game_of(endpoint: str, item: Any) -> dict[str, Any] | None:
