@@ -15,6 +15,10 @@ Run: `python bench/bench_cache.py` (about a minute; everything stays on 127.0.0.
    (metrics, the request checks, security headers, CORS), with the server CPU time each layer
    costs a request.
 
+5. (`inproc`) each app's own work per hit, driven in-process as aiohttp's server drives a
+   request but without HTTP parsing or sockets: steadier than part 4, so the layers' costs can
+   be read apart.
+
 Ratios are medians of per-round ratios (each round measures every server once, in turn), and
 each server's CPU time per request is read from /proc: on a shared machine both are steadier
 than a single best round.
@@ -35,10 +39,17 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiohttp import ClientSession, web
+from aiohttp.http import HttpVersion11, RawRequestMessage
+from aiohttp.http_writer import _serialize_headers  # how aiohttp writes a response's headers
+from aiohttp.streams import EMPTY_PAYLOAD
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -47,6 +58,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import fake_upstream  # noqa: E402
 
 from sportstats.app import create_app, upstream_ctx  # noqa: E402
+from sportstats.auth import CLIENT_ADDRESS, TESTER  # noqa: E402
 from sportstats.cache import AnswerCache, BoundedMemoryCache, Produced  # noqa: E402
 from sportstats.endpoints import BY_NAME  # noqa: E402
 from sportstats.errors import error_response  # noqa: E402
@@ -108,36 +120,43 @@ def same_answer(one: bytes, other: bytes) -> bool:
     return fetched_at.sub(b"", one) == fetched_at.sub(b"", other)
 
 
-async def serve() -> None:
-    """Child process: fake upstream, the servers to compare; prints their ports."""
+async def start_servers() -> tuple[
+    list[web.AppRunner], dict[str, web.Application], dict[str, int], bytes
+]:
+    """The fake upstream and every server to compare, listening and with warm caches: their
+    runners, apps and ports by name, and the body of the hit they all answer."""
     upstream_runner, upstream_port = await start(fake_upstream.make_app(UPSTREAM_LATENCY_S))
-    ours_runner, ours_port = await start(create_app(settings_for(upstream_port)))
-    core_runner, core_port = await start(cache_path_app(settings_for(upstream_port)))
-    ours_url = f"http://{HOST}:{ours_port}{HIT_PATH}"
-    async with ClientSession() as session, session.get(ours_url) as response:
-        body = await response.read()
-        assert response.status == 200, body
+    ours = create_app(settings_for(upstream_port))
+    ours_runner, ours_port = await start(ours)
+    async with ClientSession() as session, session.get(f"http://{HOST}:{ours_port}{HIT_PATH}") as r:
+        body = await r.read()
+        assert r.status == 200, body
 
     async def bare_handler(request: web.Request) -> web.Response:
         return web.Response(body=body, content_type="application/json")
 
     bare = web.Application()
     bare.router.add_get(HIT_PATH, bare_handler)
-    bare_runner, bare_port = await start(bare)
-    layer_runners, layer_ports = [], {}
+    apps = {"bare": bare, "core": cache_path_app(settings_for(upstream_port))}
     for name, (_, take_out) in LAYERS.items():
-        runner, port = await start(without(create_app(settings_for(upstream_port)), take_out))
-        async with ClientSession() as session, session.get(f"http://{HOST}:{port}{HIT_PATH}") as r:
-            assert same_answer(await r.read(), body)  # warm its cache
-        layer_runners.append(runner)
-        layer_ports[name] = port
-    core_url = f"http://{HOST}:{core_port}{HIT_PATH}"
-    async with ClientSession() as session, session.get(core_url) as response:  # warm its cache
-        assert same_answer(await response.read(), body)
-    ports = {"ours": ours_port, "core": core_port, "bare": bare_port, **layer_ports}
+        apps[name] = without(create_app(settings_for(upstream_port)), take_out)
+    runners, ports = [upstream_runner, ours_runner], {"ours": ours_port}
+    for name, app in apps.items():
+        runner, ports[name] = await start(app)
+        runners.append(runner)
+        if name != "bare":
+            url = f"http://{HOST}:{ports[name]}{HIT_PATH}"
+            async with ClientSession() as session, session.get(url) as r:
+                assert same_answer(await r.read(), body)  # warm its cache
+    return runners, {"ours": ours, **apps}, ports, body
+
+
+async def serve() -> None:
+    """Child process: fake upstream, the servers to compare; prints their ports."""
+    runners, _, ports, body = await start_servers()
     print(json.dumps({**ports, "bytes": len(body)}), flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until parent ends
-    for runner in (*layer_runners, bare_runner, core_runner, ours_runner, upstream_runner):
+    for runner in reversed(runners):
         await runner.cleanup()
 
 
@@ -194,8 +213,12 @@ def no_metrics(app: web.Application) -> None:
 
 
 def no_checks(app: web.Application) -> None:
+    def record_client(request: web.Request) -> None:  # what admit records, without checking
+        request[CLIENT_ADDRESS] = request.remote
+        request[TESTER] = None
+
     app[LIMITS].check_request = Idle()
-    app[ACCESS].admit = Idle()
+    app[ACCESS].admit = record_client
     app[LIMITS].rate_limit = idle
 
 
@@ -335,6 +358,111 @@ async def bench_layers() -> None:
         )
 
 
+class NullTransport:
+    """The peer of an in-process request: an address, never closing."""
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return (HOST, 50000) if name == "peername" else default
+
+    def is_closing(self) -> bool:
+        return False
+
+
+class NullProtocol:
+    """What `web.Request` reads of aiohttp's connection handler."""
+
+    transport = NullTransport()
+    peername = (HOST, 50000)
+    ssl_context = None
+    max_field_size = max_line_length = 8190
+    max_headers = 128
+
+
+class NullWriter:
+    """A response writer that serialises the headers as aiohttp does, and sends nothing."""
+
+    buffer_size = output_size = 0
+    length = None
+
+    def enable_chunking(self) -> None: ...
+
+    def enable_compression(self, *args: Any, **kwargs: Any) -> None: ...
+
+    async def write_headers(self, status_line: str, headers: Any) -> None:
+        _serialize_headers(status_line, headers)
+
+    def send_headers(self) -> None: ...
+
+    def set_eof(self) -> None: ...
+
+    async def write(self, chunk: bytes, *args: Any, **kwargs: Any) -> None: ...
+
+    async def write_eof(self, chunk: bytes = b"") -> None: ...
+
+    async def drain(self) -> None: ...
+
+
+def in_process_hit(app: web.Application) -> Callable[[], Awaitable[None]]:
+    """One cache hit on `app`, driven in-process as aiohttp's server drives a request
+    (`Application._handle`, then the response's preparation and headers), without HTTP parsing
+    or sockets."""
+    message_headers = CIMultiDictProxy(CIMultiDict({"Host": f"{HOST}:8080"}))
+    raw_headers = ((b"Host", f"{HOST}:8080".encode()),)
+    protocol, writer, loop = NullProtocol(), NullWriter(), asyncio.get_running_loop()
+
+    async def hit() -> None:
+        message = RawRequestMessage(
+            "GET", HIT_PATH, HttpVersion11, message_headers, raw_headers,
+            False, None, False, False, URL(HIT_PATH),
+        )  # fmt: skip
+        request = web.Request(message, EMPTY_PAYLOAD, protocol, writer, None, loop)  # type: ignore[arg-type]
+        response = await app._handle(request)
+        assert response.status == 200
+        await response.prepare(request)
+        await response.write_eof()
+
+    return hit
+
+
+async def work_per_hit(
+    apps: dict[str, web.Application], rounds: int = 11, hits: int = 5_000
+) -> dict[str, float]:
+    """Microseconds of each app's own work per hit: the least of `rounds` rounds, each running
+    every app in turn (so that the machine's drift touches all alike, and each app gets some
+    quiet moments of a shared machine)."""
+    runs: dict[str, list[float]] = {name: [] for name in apps}
+    hit_on = {name: in_process_hit(app) for name, app in apps.items()}
+    for hit in hit_on.values():
+        for _ in range(hits // 5):
+            await hit()  # warm up
+    for _ in range(rounds):
+        for name, hit in hit_on.items():
+            started = time.perf_counter()
+            for _ in range(hits):
+                await hit()
+            runs[name].append((time.perf_counter() - started) / hits * 1e6)
+    return {name: min(times) for name, times in runs.items()}
+
+
+async def bench_inproc() -> None:
+    """Part 5: each app's own work per hit, without sockets: steadier than part 4 (no load
+    generator, no network), so the layers' costs can be read apart."""
+    runners, apps, _, body = await start_servers()
+    try:
+        work = await work_per_hit(apps)
+    finally:
+        for runner in reversed(runners):
+            await runner.cleanup()
+    print(f"5. each app's own work per cache hit, GET {HIT_PATH} ({len(body)} bytes), in-process")
+    print("   (routing, middleware, handler, response headers; no HTTP parsing, no sockets):")
+    labels = {**SERVERS, **{name: f"without {label}" for name, (label, _) in LAYERS.items()}}
+    for name, label in labels.items():
+        extra = "" if name == "bare" else f"   +{work[name] - work['bare']:5.1f} us over bare"
+        if name in LAYERS:
+            extra += f"; the layer costs {work['ours'] - work[name]:4.1f} us"
+        print(f"   {label:40} {work[name]:6.1f} us{extra}")
+
+
 async def bench_cold() -> None:
     upstream_app = fake_upstream.make_app(UPSTREAM_LATENCY_S)
     upstream_runner, upstream_port = await start(upstream_app)
@@ -423,7 +551,13 @@ async def bench_memory() -> None:
         )
 
 
-PARTS = {"hits": bench_hits, "cold": bench_cold, "memory": bench_memory, "layers": bench_layers}
+PARTS = {
+    "hits": bench_hits,
+    "cold": bench_cold,
+    "memory": bench_memory,
+    "layers": bench_layers,
+    "inproc": bench_inproc,
+}
 
 
 async def main(parts: list[str]) -> None:
