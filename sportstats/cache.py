@@ -297,9 +297,13 @@ class AnswerCache:
         self._background: set[asyncio.Task[Any]] = set()
         self.coalesced = 0  # callers that shared another caller's upstream fetch
 
+    def _in_memory(self, key: str) -> Entry | None:
+        assert self._memory is not None
+        return self._memory.lookup(self._memory.build_key(KEY_PREFIX + key))
+
     async def get(self, key: str) -> Entry | None:
         if self._memory is not None:
-            return self._memory.lookup(self._memory.build_key(KEY_PREFIX + key))
+            return self._in_memory(key)
         try:
             return Entry.from_stored(await self.backend.get(KEY_PREFIX + key))
         except Exception as exc:  # a cache outage must not fail the answer
@@ -311,7 +315,7 @@ class AnswerCache:
         Redis): a hit found without a coroutine; `fetch` handles everything else."""
         if self._memory is None:
             return None
-        entry = self._memory.lookup(self._memory.build_key(KEY_PREFIX + key))
+        entry = self._in_memory(key)
         return entry if entry is not None and time.time() < entry.fresh_until else None
 
     async def put(self, key: str, entry: Entry) -> None:

@@ -17,7 +17,7 @@ from bisect import bisect_left
 from collections import Counter as TallyCounter
 from collections.abc import Callable, Iterator
 from itertools import accumulate
-from typing import Any
+from typing import Any, NamedTuple
 
 from prometheus_client import (
     CollectorRegistry,
@@ -134,13 +134,37 @@ class Metrics:
         return generate_latest(every_worker)
 
 
-# (help text, label names) of the per-request metrics, shared by both ways of keeping them.
-REQUESTS_HELP = "HTTP requests answered"
-DURATION_HELP = "Time to answer an HTTP request"
-IN_FLIGHT_HELP = "HTTP requests being answered now"
-CACHE_ANSWERS_HELP = "Data answers by cache state, as in X-Cache (HIT, MISS, STALE, UPDATING)"
-CLIENT_REQUESTS_HELP = f"Requests per tester ({ANONYMOUS}: without a tester key), by status"
-CLIENT_CALLS_HELP = "Upstream requests each tester's questions caused"
+class Family(NamedTuple):
+    """A per-request metric's name, help text and labels, declared once for both ways of
+    keeping them (`RequestCounts`, `RequestInstruments`)."""
+
+    name: str
+    documentation: str
+    labels: tuple[str, ...] = ()
+
+
+REQUESTS = Family("sportstats_requests", "HTTP requests answered", ("endpoint", "status"))
+DURATION = Family(
+    "sportstats_request_duration_seconds", "Time to answer an HTTP request", ("endpoint",)
+)
+IN_FLIGHT = Family("sportstats_requests_in_flight", "HTTP requests being answered now")
+CACHE_ANSWERS = Family(
+    "sportstats_cache_answers",
+    "Data answers by cache state, as in X-Cache (HIT, MISS, STALE, UPDATING)",
+    ("endpoint", "state"),
+)
+CLIENT_REQUESTS = Family(
+    "sportstats_client_requests",
+    f"Requests per tester ({ANONYMOUS}: without a tester key), by status",
+    ("client", "status"),
+)
+CLIENT_CALLS = Family(
+    "sportstats_client_upstream_calls",
+    "Upstream requests each tester's questions caused",
+    ("client",),
+)
+# The `le` labels of the duration buckets, as prometheus-client writes them.
+_BUCKET_EDGES = (*(repr(float(b)) for b in REQUEST_BUCKETS_S), "+Inf")
 
 
 class RequestCounts(Collector):
@@ -197,39 +221,27 @@ class RequestCounts(Collector):
             total = durations.setdefault(endpoint, [0.0] * (len(REQUEST_BUCKETS_S) + 2))
             for i, value in enumerate(row[2:]):
                 total[i] += value
-        yield _counter_family(
-            "sportstats_requests", REQUESTS_HELP, ["endpoint", "status"], requests
-        )
+        yield _counter_family(REQUESTS, requests)
         duration = HistogramMetricFamily(
-            "sportstats_request_duration_seconds", DURATION_HELP, labels=["endpoint"]
+            DURATION.name, DURATION.documentation, labels=DURATION.labels
         )
         for endpoint, (seconds, *buckets) in durations.items():
             cumulative = list(accumulate(buckets))
-            edges = [*(repr(float(b)) for b in REQUEST_BUCKETS_S), "+Inf"]
-            duration.add_metric([endpoint], list(zip(edges, cumulative, strict=True)), seconds)
+            duration.add_metric(
+                [endpoint], list(zip(_BUCKET_EDGES, cumulative, strict=True)), seconds
+            )
         yield duration
-        yield GaugeMetricFamily("sportstats_requests_in_flight", IN_FLIGHT_HELP, self.in_flight)
-        yield _counter_family(
-            "sportstats_cache_answers", CACHE_ANSWERS_HELP, ["endpoint", "state"], cache_answers
-        )
-        yield _counter_family(
-            "sportstats_client_requests",
-            CLIENT_REQUESTS_HELP,
-            ["client", "status"],
-            client_requests,
-        )
-        yield _counter_family(
-            "sportstats_client_upstream_calls", CLIENT_CALLS_HELP, ["client"], client_calls
-        )
+        yield GaugeMetricFamily(IN_FLIGHT.name, IN_FLIGHT.documentation, self.in_flight)
+        yield _counter_family(CACHE_ANSWERS, cache_answers)
+        yield _counter_family(CLIENT_REQUESTS, client_requests)
+        yield _counter_family(CLIENT_CALLS, client_calls)
 
 
-def _counter_family(
-    name: str, documentation: str, labels: list[str], values: TallyCounter
-) -> CounterMetricFamily:
-    family = CounterMetricFamily(name, documentation, labels=labels)
+def _counter_family(family: Family, values: TallyCounter) -> CounterMetricFamily:
+    counter = CounterMetricFamily(family.name, family.documentation, labels=family.labels)
     for label_values, value in values.items():
-        family.add_metric(list(label_values), value)
-    return family
+        counter.add_metric(list(label_values), value)
+    return counter
 
 
 class RequestInstruments:
@@ -240,28 +252,12 @@ class RequestInstruments:
     def __init__(self, registry: CollectorRegistry) -> None:
         r = registry
         self._children: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        self.requests = Counter(
-            "sportstats_requests", REQUESTS_HELP, ["endpoint", "status"], registry=r
-        )
-        self.duration = Histogram(
-            "sportstats_request_duration_seconds",
-            DURATION_HELP,
-            ["endpoint"],
-            buckets=REQUEST_BUCKETS_S,
-            registry=r,
-        )
-        self.in_flight = Gauge(
-            "sportstats_requests_in_flight", IN_FLIGHT_HELP, registry=r, multiprocess_mode="livesum"
-        )
-        self.cache_answers = Counter(
-            "sportstats_cache_answers", CACHE_ANSWERS_HELP, ["endpoint", "state"], registry=r
-        )
-        self.client_requests = Counter(
-            "sportstats_client_requests", CLIENT_REQUESTS_HELP, ["client", "status"], registry=r
-        )
-        self.client_calls = Counter(
-            "sportstats_client_upstream_calls", CLIENT_CALLS_HELP, ["client"], registry=r
-        )
+        self.requests = Counter(*REQUESTS, registry=r)
+        self.duration = Histogram(*DURATION, buckets=REQUEST_BUCKETS_S, registry=r)
+        self.in_flight = Gauge(*IN_FLIGHT, registry=r, multiprocess_mode="livesum")
+        self.cache_answers = Counter(*CACHE_ANSWERS, registry=r)
+        self.client_requests = Counter(*CLIENT_REQUESTS, registry=r)
+        self.client_calls = Counter(*CLIENT_CALLS, registry=r)
 
     def started(self) -> None:
         self.in_flight.inc()

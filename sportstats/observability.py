@@ -74,8 +74,9 @@ def endpoint_of(request: web.Request) -> str:
 class RequestRecord:
     """One request as the operator sees it: its id, its duration, the upstream calls it caused.
 
-    Made when the request comes in (`begin`), closed once it is answered (`close`): then it
-    writes the request's one access-log line and counts it in the metrics. A plain object, not
+    Made when the request comes in, closed once it is answered (`answered`, or `raised` for a
+    request that ends by an exception): then it writes the request's one access-log line and
+    counts it in the metrics. A plain object, not
     a middleware layer of its own: the app's one middleware (`app.front`) opens and closes it.
     """
 
