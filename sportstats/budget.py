@@ -86,13 +86,15 @@ class LocalBudget(SlidingWindowBudget):
         return max(0, self.requests_per_minute - len(self._sent))
 
 
-# KEYS[1]: the log; ARGV: now (ms), window (ms), limit, member. Returns 0 or ms until a slot frees.
+# KEYS[1]: the log; ARGV: window (ms), limit, member. Returns 0 or ms until a slot frees. The
+# time is read inside the script, so concurrent callers never see a slot taken "in the future".
 _TAKE_SLOT = """
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
+local now = redis.call('TIME')
+now = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local window = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], window)
   return 0
 end
@@ -120,12 +122,10 @@ class RedisBudget(SlidingWindowBudget):
             return await self._fallback._try()
 
     async def _try_shared(self) -> float:
-        # Redis server time, so that processes on machines with skewed clocks agree.
-        seconds, micros = await self._redis.time()
-        now_ms = seconds * 1000 + micros // 1000
-        member = f"{now_ms}:{uuid.uuid4().hex}"
+        # On Redis's clock, so that processes on machines with skewed clocks agree.
         wait_ms = await self._script(
-            keys=[self._key], args=[now_ms, int(WINDOW_S * 1000), self.requests_per_minute, member]
+            keys=[self._key],
+            args=[int(WINDOW_S * 1000), self.requests_per_minute, uuid.uuid4().hex],
         )
         return int(wait_ms) / 1000
 
