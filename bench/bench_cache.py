@@ -58,13 +58,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 import fake_upstream  # noqa: E402
 
 from sportstats.app import create_app, upstream_ctx  # noqa: E402
-from sportstats.auth import CLIENT_ADDRESS, TESTER  # noqa: E402
-from sportstats.cache import AnswerCache, BoundedMemoryCache, Produced  # noqa: E402
-from sportstats.endpoints import BY_NAME  # noqa: E402
-from sportstats.errors import error_response  # noqa: E402
-from sportstats.keys import ACCESS, LIMITS, METRICS, SETTINGS, UPSTREAM  # noqa: E402
-from sportstats.routes import data_handler  # noqa: E402
+from sportstats.cache import AnswerCache, MemoryStore, Produced  # noqa: E402
+from sportstats.core.endpoints import BY_NAME  # noqa: E402
+from sportstats.ops.auth import CLIENT_ADDRESS, TESTER  # noqa: E402
 from sportstats.settings import CacheSettings, Settings, load_settings  # noqa: E402
+from sportstats.web.errors import error_response  # noqa: E402
+from sportstats.web.keys import ACCESS, BOUNDS, LIMITS, METRICS, SETTINGS, UPSTREAM  # noqa: E402
+from sportstats.web.routes import data_handler  # noqa: E402
 
 HOST = "127.0.0.1"
 HIT_PATH = "/teams"
@@ -208,7 +208,7 @@ async def idle(*args) -> None:
 
 
 def no_metrics(app: web.Application) -> None:
-    app[METRICS].in_flight = Idle()
+    app[METRICS].request_started = Idle()
     app[METRICS].observe_request = Idle()
 
 
@@ -217,7 +217,7 @@ def no_checks(app: web.Application) -> None:
         request[CLIENT_ADDRESS] = request.remote
         request[TESTER] = None
 
-    app[LIMITS].check_request = Idle()
+    app[BOUNDS].check = Idle()
     app[ACCESS].admit = record_client
     app[LIMITS].rate_limit = idle
 
@@ -519,8 +519,9 @@ async def fill(settings: CacheSettings, questions: int) -> tuple[int, int, int]:
     """
     gc.collect()
     tracemalloc.start()
-    backend = BoundedMemoryCache(settings.max_entries, settings.max_bytes)
-    cache = AnswerCache(backend, settings)
+    store = MemoryStore(settings.max_entries, settings.max_bytes)
+    backend = store.backend
+    cache = AnswerCache(store, settings)
     for n in range(questions):
 
         async def produce(n: int = n) -> Produced:

@@ -7,10 +7,10 @@ import sys
 from typing import NoReturn
 
 from .app import create_app
-from .limits import run_app
-from .observability import configure_logging
+from .ops.record import configure_logging
 from .settings import API_KEY_ENV, SettingsError, load_settings
-from .tls import server_ssl_context
+from .web.runner import run_app
+from .web.tls import server_ssl_context
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -1,7 +1,7 @@
-"""The app factory: settings in, a ready `web.Application` out.
+"""The app factory: settings in, a ready `web.Application` out, every room plugged in here.
 
 Resources live in `cleanup_ctx` generators, each made before its `yield` and closed after it: the
-one upstream `ClientSession`, the Redis connection (when configured), the cache.
+one upstream `ClientSession`, the Redis client (when configured, closed once, here), the cache.
 """
 
 from __future__ import annotations
@@ -10,23 +10,25 @@ import logging
 from collections.abc import AsyncIterator
 
 import aiohttp
-from aiocache.base import BaseCache
 from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
 
-from .answers import Answers
-from .auth import AccessControl
-from .budget import LocalBudget, RedisBudget, UpstreamBudget
-from .cache import AnswerCache, BoundedMemoryCache, RedisAnswerBackend
-from .cors import setup_cors
-from .errors import error_response
-from .keys import ACCESS, ANSWERS, CACHE, LIMITS, SETTINGS, UPSTREAM
-from .limits import JsonErrorAppRunner, Limits, handler_args, security_headers
-from .metrics import Metrics
-from .observability import RequestRecord, configure_logging, setup_observability
-from .routes import setup_routes
+from .cache import AnswerCache, AnswerStore, MemoryStore, RedisLock, RedisStore
+from .core.answers import Answers
+from .mcp.transport import setup_mcp_routes
+from .ops.auth import AccessControl
+from .ops.limits import ClientLimits
+from .ops.metrics import Metrics
+from .ops.record import configure_logging
 from .settings import Settings, load_settings
-from .upstream import UpstreamClient
+from .upstream.budget import LocalBudget, RedisBudget, UpstreamBudget
+from .upstream.client import UpstreamClient
+from .web.bounds import RequestBounds, handler_args, security_headers
+from .web.cors import setup_cors
+from .web.front import front
+from .web.keys import ACCESS, ANSWERS, BOUNDS, CACHE, LIMITS, SETTINGS, UPSTREAM
+from .web.probes import setup_observability
+from .web.routes import setup_routes
+from .web.runner import JsonErrorAppRunner
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +40,20 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     redis = None
     budget: UpstreamBudget
+    store: AnswerStore
+    lock = None
     if settings.redis_url:
         import redis.asyncio as aioredis
 
         redis = aioredis.from_url(settings.redis_url)
-        backend: BaseCache = RedisAnswerBackend(redis, settings.redis_prefix)
+        store = RedisStore(redis, settings.redis_prefix)
+        lock = RedisLock(redis, settings.redis_prefix)
         budget = RedisBudget(
             redis, settings.upstream.requests_per_minute, f"{settings.redis_prefix}budget"
         )
         app[LIMITS].share(redis, settings.redis_prefix)
     else:
-        backend = BoundedMemoryCache(settings.cache.max_entries, settings.cache.max_bytes)
+        store = MemoryStore(settings.cache.max_entries, settings.cache.max_bytes)
         budget = LocalBudget(settings.upstream.requests_per_minute)
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=CONNECTIONS_TO_UPSTREAM),
@@ -58,7 +63,7 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     upstream = UpstreamClient(
         session, settings.upstream_url, settings.api_key, settings.upstream, budget
     )
-    cache = AnswerCache(backend, settings.cache, redis, settings.redis_prefix)
+    cache = AnswerCache(store, settings.cache, lock)
     app[UPSTREAM] = upstream
     app[CACHE] = cache
     app[ANSWERS] = Answers(upstream, cache)
@@ -72,50 +77,24 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
         log.info("closed: background refreshes, upstream session%s", redis and ", Redis" or "")
 
 
-def front(limits: Limits, access: AccessControl, metrics: Metrics) -> Middleware:
-    """The app's one middleware: the request's record (id, access log, metrics), every refusal
-    before a handler runs (request bounds, credentials, client rate), and the JSON error for
-    any failure.
-
-    One layer calling plain functions, rather than a middleware per concern: a cache hit pays
-    for each layer it passes (`python bench/bench_cache.py layers`).
-    """
-
-    @web.middleware
-    async def front(request: web.Request, handler: Handler) -> web.StreamResponse:
-        record = RequestRecord(request, metrics)
-        try:
-            try:
-                limits.check_request(request)
-                access.admit(request)
-                await limits.rate_limit(request)
-                response = await handler(request)
-            except Exception as exc:
-                response = error_response(request, exc)
-        except BaseException as exc:  # a redirect raised again, or the client went away
-            record.raised(exc)
-            raise
-        return record.answered(response)
-
-    return front
-
-
 def create_app(settings: Settings) -> web.Application:
     access = AccessControl(settings.auth, settings.metrics_token, settings.config_file)
-    limits = Limits(settings.limits)
+    limits = ClientLimits(settings.limits)
+    bounds = RequestBounds(settings.limits)
     metrics = Metrics()
     app = web.Application(
-        middlewares=[front(limits, access, metrics)],
+        middlewares=[front(bounds, access, limits, metrics)],
         client_max_size=settings.limits.max_body_bytes,
         handler_args=handler_args(settings.limits),
     )
     app[SETTINGS] = settings
     app[ACCESS] = access
+    app[BOUNDS] = bounds
     app[LIMITS] = limits
     app.cleanup_ctx.append(access.reload_on_sighup)
     app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(upstream_ctx)
-    routes = setup_observability(app, metrics) + setup_routes(app)
+    routes = setup_observability(app, metrics) + setup_routes(app) + setup_mcp_routes(app)
     setup_cors(app, settings.cors_origins, routes)
     return app
 

@@ -1,21 +1,53 @@
-"""The JSON error every client sees, and the middleware that renders it.
+"""Errors as values: what went wrong, said so that an assistant can relay it to its user.
 
-Assistants relay error messages to users, so each error says what was wrong and what to do
-(`hint`), never a stack trace.
+Two kinds, raised where they happen and rendered at the edges (`web.errors` for HTTP, the MCP
+tools for tool results), with the same words on both:
+- `ApiError`: a request refused as asked (bad parameter, no credential, too many requests,
+  oversized): it carries its status, code, message and recovery hint, since the refusal is about
+  the request itself;
+- `UpstreamFailure` and its kinds: the data service could not answer (quota spent, unavailable,
+  refused, timed out, a bad answer). They carry facts (`retry_after_s`, the upstream status) and
+  a message; the edges' one table adds the HTTP status and the hint that names our routes.
+
+Every error code is a constant here, and each error is built in one place.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+from typing import Any, ClassVar
 
-from aiohttp import web
-
-log = logging.getLogger(__name__)
+# Codes of refused requests.
+INVALID_PARAMETER = "invalid_parameter"
+UNKNOWN_PARAMETER = "unknown_parameter"
+MISSING_PARAMETER = "missing_parameter"
+INVALID_DATE_RANGE = "invalid_date_range"
+TOO_MANY_PARAMETERS = "too_many_parameters"
+BAD_REQUEST = "bad_request"
+NOT_FOUND = "not_found"
+METHOD_NOT_ALLOWED = "method_not_allowed"
+REQUEST_TOO_LARGE = "request_too_large"
+URI_TOO_LONG = "uri_too_long"
+HEADERS_TOO_LARGE = "headers_too_large"
+HTTP_ERROR = "http_error"
+UNAUTHORIZED = "unauthorized"
+FORBIDDEN = "forbidden"
+TOO_MANY_REQUESTS = "too_many_requests"
+INTERNAL_ERROR = "internal_error"
+SERVER_TIMEOUT = "timeout"
+# Codes of upstream failures.
+UPSTREAM_QUOTA_SPENT = "upstream_quota_spent"
+UPSTREAM_UNAVAILABLE = "upstream_unavailable"
+UPSTREAM_UNREACHABLE = "upstream_unreachable"
+UPSTREAM_TIMEOUT = "upstream_timeout"
+UPSTREAM_BAD_RESPONSE = "upstream_bad_response"
+UPSTREAM_REFUSED = "upstream_refused"
+UPSTREAM_RATE_LIMITED = "upstream_rate_limited"
+UPSTREAM_ERROR = "upstream_error"
+UPSTREAM_REJECTED = "upstream_rejected"
 
 
 class ApiError(Exception):
-    """An answer that is not a table: status, machine code, human message and recovery hint."""
+    """A request refused as asked: status, machine code, human message and recovery hint."""
 
     def __init__(
         self,
@@ -35,49 +67,96 @@ class ApiError(Exception):
     def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, "hint": self.hint}}
 
-    def response(self) -> web.Response:
-        return web.json_response(self.body(), status=self.status, headers=self.headers)
-
 
 def bad_parameter(
-    name: str, given: object, allowed: str, code: str = "invalid_parameter"
+    name: str, given: object, allowed: str, code: str = INVALID_PARAMETER
 ) -> ApiError:
     """A 400 that names the parameter, what was given and what is allowed."""
     shown = repr(given) if not isinstance(given, str) else f"'{given[:80]}'"
     return ApiError(
-        400,
-        code,
-        f"Parameter '{name}' is invalid: got {shown}.",
-        f"Allowed: {allowed}.",
+        400, code, f"Parameter '{name}' is invalid: got {shown}.", f"Allowed: {allowed}."
     )
 
 
-# Statuses aiohttp raises itself (routing, method, oversized input) and their codes.
-_HTTP_CODES = {
-    400: "bad_request",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "request_too_large",
-    414: "uri_too_long",
-    431: "headers_too_large",
-}
+def internal_error() -> ApiError:
+    """What a caller sees of a failure we did not foresee (it is logged, never shown)."""
+    return ApiError(500, INTERNAL_ERROR, "The server failed to answer.", "Try again shortly.")
 
 
-def error_response(request: web.Request, exc: Exception) -> web.Response:
-    """The JSON error for a failure while answering `request`; unexpected ones are logged without
-    leaking them. A redirect (an `HTTPException` under 400) is not an error: it is raised again."""
-    if isinstance(exc, ApiError):
-        return exc.response()
-    if isinstance(exc, web.HTTPException):
-        if exc.status < 400:
-            raise exc
-        code = _HTTP_CODES.get(exc.status, "http_error")
-        hint = "See /openapi.yaml for the endpoints and their parameters."
-        if exc.status == 405:
-            hint = "Only GET, HEAD and OPTIONS are served on the data endpoints."
-        headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
-        return ApiError(exc.status, code, exc.reason, hint, headers).response()
-    log.error("unhandled error on %s", request.path, exc_info=exc)
-    return ApiError(
-        500, "internal_error", "The server failed to answer.", "Try again shortly."
-    ).response()
+class UpstreamFailure(Exception):
+    """The data service could not answer. `transient` kinds may be answered from a stale copy;
+    a refusal (401/403, 404, other 4xx) never is."""
+
+    code: ClassVar[str]
+    transient: ClassVar[bool] = True
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after_s = retry_after_s
+
+    @property
+    def retry_after_whole_s(self) -> int | None:
+        """`retry_after_s` as the whole seconds of a Retry-After header (at least 1)."""
+        if self.retry_after_s is None:
+            return None
+        return max(1, int(self.retry_after_s + 0.999))
+
+
+class QuotaSpent(UpstreamFailure):
+    """Our own budget of upstream requests is spent for now."""
+
+    code = UPSTREAM_QUOTA_SPENT
+
+
+class UpstreamUnavailable(UpstreamFailure):
+    """Calls are paused (open breaker), or the upstream said when it is back."""
+
+    code = UPSTREAM_UNAVAILABLE
+
+
+class UpstreamUnreachable(UpstreamFailure):
+    code = UPSTREAM_UNREACHABLE
+
+
+class UpstreamTimedOut(UpstreamFailure):
+    """No answer within the question's deadline."""
+
+    code = UPSTREAM_TIMEOUT
+
+
+class AnswerTooSlow(UpstreamTimedOut):
+    """The fetch this question waits for (another caller's, or another process's) is too slow."""
+
+
+class UpstreamBadAnswer(UpstreamFailure):
+    code = UPSTREAM_BAD_RESPONSE
+
+
+class UpstreamRateLimited(UpstreamFailure):
+    code = UPSTREAM_RATE_LIMITED
+
+
+class UpstreamFailed(UpstreamFailure):
+    """A 5xx answer."""
+
+    code = UPSTREAM_ERROR
+
+
+class UpstreamRefused(UpstreamFailure):
+    """401/403: the key is refused, or its plan does not cover the path."""
+
+    code = UPSTREAM_REFUSED
+    transient = False
+
+
+class UpstreamNotFound(UpstreamFailure):
+    code = NOT_FOUND
+    transient = False
+
+
+class UpstreamRejected(UpstreamFailure):
+    """Another 4xx: the upstream does not take the request as sent."""
+
+    code = UPSTREAM_REJECTED
+    transient = False

@@ -16,10 +16,12 @@ import pytest
 from aioresponses import aioresponses
 from conftest import sent
 
-import sportstats.answers
-import sportstats.breaker
-import sportstats.cache
-from sportstats.keys import CACHE
+import sportstats.cache.flight
+import sportstats.cache.freshness
+import sportstats.cache.store
+import sportstats.core.answers
+import sportstats.upstream.breaker
+from sportstats.web.keys import CACHE
 
 FAST: dict[str, Any] = {
     "upstream": {
@@ -62,7 +64,13 @@ class Clock:
 def install_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     """Let the cache, the answers and the breaker read time from a `Clock`."""
     clock = Clock()
-    for module in (sportstats.cache, sportstats.answers, sportstats.breaker):
+    for module in (
+        sportstats.cache.freshness,
+        sportstats.cache.flight,
+        sportstats.cache.store,
+        sportstats.core.answers,
+        sportstats.upstream.breaker,
+    ):
         monkeypatch.setattr(module, "time", clock)
     return clock
 

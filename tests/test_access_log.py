@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from sportstats.access_log import logfmt_value
+from sportstats.ops.access_log import logfmt_value
 from tests.conftest import API_KEY as CONFTEST_API_KEY
 from tests.conftest import load_fixture, upstream_route
 from tests.fake_upstream import API_KEY as UPSTREAM_KEY

@@ -20,11 +20,11 @@ import yaml
 from aioresponses import aioresponses
 from conftest import API_KEY, load_fixture, make_settings, sent, upstream_route
 
-from sportstats import auth
-from sportstats.keys import ACCESS
-from sportstats.plugin import manifest_json
+from sportstats.ops import auth
 from sportstats.settings import AuthSettings, SettingsError, load_settings
 from sportstats.settings import TesterKey as Key
+from sportstats.web.keys import ACCESS
+from sportstats.web.plugin import manifest_json
 
 SERVICE_TOKEN = "service-token-0123456789"
 ALICE = "alice-key-0123456789abcdef"
@@ -238,7 +238,7 @@ async def test_reloading_the_config_file_revokes_a_key_and_a_bad_file_keeps_the_
 
     for bad in ("auth: [unclosed", "auth:\n  keys:\n    - name: carol\n      key: short\n"):
         config.write_text(bad)
-        with caplog.at_level(logging.ERROR, logger="sportstats.auth"):
+        with caplog.at_level(logging.ERROR, logger="sportstats.ops.auth"):
             assert not access.reload_keys()
         assert "not reloaded, 1 kept" in caplog.text
         assert (await client.get("/teams", headers=bearer(ALICE))).status == 200

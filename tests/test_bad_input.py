@@ -22,9 +22,9 @@ from fault_upstream import FaultUpstream, listen
 from yarl import URL
 
 from sportstats.app import create_app
-from sportstats.endpoints import ENDPOINTS, Endpoint
-from sportstats.limits import JsonErrorAppRunner
-from sportstats.params import MAX_ARRAY_VALUES, MAX_TEXT_CHARS, Param
+from sportstats.core.endpoints import ENDPOINTS, Endpoint
+from sportstats.core.params import MAX_ARRAY_VALUES, MAX_TEXT_CHARS, Param
+from sportstats.web.runner import JsonErrorAppRunner
 
 BAD_STATUSES = {400, 404, 405, 413, 414, 431}
 INJECTIONS = [

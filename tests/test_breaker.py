@@ -9,8 +9,8 @@ import pytest
 from cache_support import calls, fast, install_clock
 from conftest import load_fixture, upstream_route
 
-from sportstats.breaker import CircuitBreaker
-from sportstats.keys import UPSTREAM
+from sportstats.upstream.breaker import CircuitBreaker
+from sportstats.web.keys import UPSTREAM
 
 PLAYERS = load_fixture("players_page_ASSEMBLED.json")
 PLAYERS_TTL_S = 6 * 3600

@@ -10,8 +10,8 @@ import redis.asyncio as aioredis
 from cache_support import calls, fast
 from conftest import REDIS_URL, load_fixture, upstream_route
 
-import sportstats.budget
-from sportstats.budget import BudgetSpent, LocalBudget, RedisBudget, RetryBudget
+import sportstats.upstream.budget
+from sportstats.upstream.budget import BudgetSpent, LocalBudget, RedisBudget, RetryBudget
 
 PLAYERS = load_fixture("players_page_ASSEMBLED.json")
 
@@ -65,7 +65,7 @@ async def test_every_retry_takes_a_slot_of_the_budget(make_client: Any, upstream
 @pytest.fixture
 def short_window(monkeypatch: pytest.MonkeyPatch) -> float:
     """A 0.3 s budget window instead of a minute, so that waiting for a slot is quick."""
-    monkeypatch.setattr(sportstats.budget, "WINDOW_S", 0.3)
+    monkeypatch.setattr(sportstats.upstream.budget, "WINDOW_S", 0.3)
     return 0.3
 
 

@@ -17,11 +17,12 @@ from sportstats.cache import (
     AnswerCache,
     BoundedMemoryCache,
     Entry,
+    MemoryStore,
     Produced,
-    RedisAnswerBackend,
-    answer_body,
-    ttl_for,
+    RedisStore,
 )
+from sportstats.cache.entry import answer_body
+from sportstats.core.endpoints import BY_NAME
 from sportstats.settings import CacheSettings, SettingsError, load_settings
 
 PLAYERS = load_fixture("players_page_ASSEMBLED.json")
@@ -377,15 +378,20 @@ def test_ttl_follows_how_fast_the_data_changes(
     current = 2025
     season = current if season == "current" else season
 
-    assert ttl_for(endpoint, games, CacheSettings(), season, current) == expected_s
+    items = [{"game": game} for game in games] if endpoint == "stats" else games  # a box score
+
+    freshness = BY_NAME[endpoint].freshness
+    assert freshness.ttl_s(CacheSettings(), items, season, current) == expected_s
 
 
 def test_ttls_come_from_the_configuration() -> None:
     settings = CacheSettings(ttl_s={"games": 100, "teams": 7})
 
-    assert ttl_for("teams", [], settings) == 7
-    assert ttl_for("games", [{"status": "Final", "date": "2001-01-01"}], settings) == 100
-    assert ttl_for("games", [{"status": "1st Qtr", "date": "2001-01-01"}], settings) == 30
+    teams, games = BY_NAME["teams"].freshness, BY_NAME["games"].freshness
+
+    assert teams.ttl_s(settings, []) == 7
+    assert games.ttl_s(settings, [{"status": "Final", "date": "2001-01-01"}]) == 100
+    assert games.ttl_s(settings, [{"status": "1st Qtr", "date": "2001-01-01"}]) == 30
 
 
 async def test_cache_entry_renders_the_state_into_the_stored_answer() -> None:
@@ -403,7 +409,7 @@ async def test_cache_entry_renders_the_state_into_the_stored_answer() -> None:
 
 
 async def test_a_fetch_with_nothing_to_keep_is_not_stored() -> None:
-    cache = AnswerCache(BoundedMemoryCache(10, 10**6), CacheSettings())
+    cache = AnswerCache(MemoryStore(10, 10**6), CacheSettings())
     answer = {"columns": [], "data": [], "meta": {}}
 
     async def produce() -> Produced:
@@ -411,12 +417,12 @@ async def test_a_fetch_with_nothing_to_keep_is_not_stored() -> None:
 
     await cache.fetch("k", produce)
 
-    assert len(cache.backend) == 0
+    assert len(cache.store.backend) == 0
 
 
 async def test_fresh_finds_only_a_fresh_in_process_entry(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = install_clock(monkeypatch)
-    cache = AnswerCache(BoundedMemoryCache(10, 10**6), CacheSettings())
+    cache = AnswerCache(MemoryStore(10, 10**6), CacheSettings())
     answer = {"columns": [], "data": [{"a": 1}], "meta": {}}
 
     async def produce() -> Produced:
@@ -431,7 +437,7 @@ async def test_fresh_finds_only_a_fresh_in_process_entry(monkeypatch: pytest.Mon
 
 
 async def test_fresh_leaves_the_redis_backend_to_fetch() -> None:
-    cache = AnswerCache(RedisAnswerBackend(object(), "unused:"), CacheSettings())
+    cache = AnswerCache(RedisStore(object(), "unused:"), CacheSettings())
     assert cache.fresh("k") is None
 
 

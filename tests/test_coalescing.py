@@ -9,10 +9,11 @@ import pytest
 from cache_support import answer_when, calls, fast
 from conftest import load_fixture, upstream_route
 
-from sportstats.cache import AnswerCache, BoundedMemoryCache, Produced
-from sportstats.keys import CACHE
+from sportstats.cache import AnswerCache, MemoryStore, Produced
+from sportstats.errors import UpstreamFailure
 from sportstats.settings import CacheSettings
-from sportstats.upstream import UpstreamError
+from sportstats.web.errors import as_api_error
+from sportstats.web.keys import CACHE
 
 PLAYERS = load_fixture("players_page_ASSEMBLED.json")
 CONCURRENT = 50
@@ -106,7 +107,7 @@ async def test_spellings_of_one_question_coalesce_too(make_client: Any, upstream
 
 
 async def test_a_caller_that_goes_away_does_not_cancel_the_shared_fetch() -> None:
-    cache = AnswerCache(BoundedMemoryCache(10, 10**6), CacheSettings())
+    cache = AnswerCache(MemoryStore(10, 10**6), CacheSettings())
     started, release = asyncio.Event(), asyncio.Event()
     produced = 0
 
@@ -132,18 +133,15 @@ async def test_a_caller_that_goes_away_does_not_cancel_the_shared_fetch() -> Non
 
 
 async def test_a_waiter_gives_up_after_the_bounded_wait() -> None:
-    cache = AnswerCache(BoundedMemoryCache(10, 10**6), CacheSettings(coalesce_wait_s=0.1))
+    cache = AnswerCache(MemoryStore(10, 10**6), CacheSettings(coalesce_wait_s=0.1))
 
     async def never() -> Produced:
         await asyncio.sleep(3600)
         raise AssertionError("unreachable")
 
-    with pytest.raises(UpstreamError) as raised:
+    with pytest.raises(UpstreamFailure) as raised:
         await cache.fetch("k", never)
     await cache.close()
 
-    assert (raised.value.status, raised.value.code, raised.value.transient) == (
-        504,
-        "upstream_timeout",
-        True,
-    )
+    shown = as_api_error(raised.value)
+    assert (shown.status, shown.code, raised.value.transient) == (504, "upstream_timeout", True)

@@ -10,9 +10,9 @@ import aiohttp
 import pytest
 
 from sportstats.app import gunicorn_app
-from sportstats.keys import SETTINGS
-from sportstats.limits import JsonErrorAppRunner
 from sportstats.settings import SettingsError, load_settings
+from sportstats.web.keys import SETTINGS
+from sportstats.web.runner import JsonErrorAppRunner
 from tests.conftest import REDIS_URL
 from tests.fake_upstream import API_KEY, CALLS, make_app
 from tests.server_process import ROOT, ServerProcess, clean_environment, free_port

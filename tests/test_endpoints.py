@@ -16,8 +16,8 @@ from conftest import (
     upstream_url,
 )
 
-from sportstats.answers import MAX_BODY_CHARS
-from sportstats.params import current_season
+from sportstats.core.answers import MAX_BODY_CHARS
+from sportstats.core.params import current_season
 
 EMPTY_PAGE = {"data": [], "meta": {"per_page": 25}}
 

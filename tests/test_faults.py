@@ -22,8 +22,8 @@ from fault_upstream import GARBAGE_BODIES, FaultUpstream, recorded_answer
 from yarl import URL
 
 from sportstats.app import create_app
-from sportstats.endpoints import BY_NAME
-from sportstats.plugin import ERROR_SCHEMA, answer_schema
+from sportstats.core.endpoints import BY_NAME
+from sportstats.web.plugin import ERROR_SCHEMA, answer_schema
 
 DEADLINE_S = 1.5
 SLACK_S = 1.0  # a correctness bound (the deadline is kept), not a speed benchmark

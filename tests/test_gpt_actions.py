@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sportstats.endpoints import ENDPOINTS
+from sportstats.core.endpoints import ENDPOINTS
 
 # The GPT editor refuses an Action whose texts exceed these, or whose server is not https.
 SUMMARY_LIMIT = 300

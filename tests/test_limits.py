@@ -17,9 +17,11 @@ from conftest import REDIS_URL, load_fixture, make_settings, sent, upstream_rout
 from mcp_types.version import LATEST_HANDSHAKE_VERSION
 
 from sportstats.app import create_app
-from sportstats.keys import LIMITS
-from sportstats.limits import SECURITY_HEADERS, JsonErrorAppRunner, RateLimiter, handler_args
+from sportstats.ops.limits import RateLimiter
 from sportstats.settings import LimitsSettings, SettingsError
+from sportstats.web.bounds import SECURITY_HEADERS, handler_args
+from sportstats.web.keys import LIMITS
+from sportstats.web.runner import JsonErrorAppRunner
 
 SMALL = {"max_url_bytes": 512, "max_header_bytes": 2048, "max_headers": 20, "max_body_bytes": 1024}
 ALICE = "alice-key-0123456789abcdef"

@@ -41,10 +41,11 @@ from mcp_types.version import (
 from multidict import CIMultiDict
 
 from sportstats.app import create_app
-from sportstats.endpoints import BY_NAME, ENDPOINTS
-from sportstats.mcp_server import DISCOVERY_TTL_MS, MAX_BATCH_MESSAGES
-from sportstats.plugin import answer_schema
-from sportstats.tables import markdown_table
+from sportstats.core.endpoints import BY_NAME, ENDPOINTS
+from sportstats.core.tables import markdown_table
+from sportstats.mcp.methods import DISCOVERY_TTL_MS
+from sportstats.mcp.transport import MAX_BATCH_MESSAGES
+from sportstats.web.plugin import answer_schema
 
 PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
 JSON_HEADERS = {"Accept": "application/json, text/event-stream"}

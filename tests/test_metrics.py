@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from sportstats.app import create_app
-from sportstats.metrics import RequestCounts, RequestInstruments
+from sportstats.ops.metrics import RequestCounts, RequestInstruments
 from tests.conftest import load_fixture, make_settings, upstream_route
 
 TEAMS = upstream_route("/teams")
@@ -181,7 +181,7 @@ async def test_unknown_paths_share_one_label(client):
 async def test_stale_and_revalidating_answers_are_counted_by_state(
     make_client, upstream, monkeypatch
 ):
-    from sportstats.keys import CACHE
+    from sportstats.web.keys import CACHE
     from tests.cache_support import fast, install_clock
 
     clock = install_clock(monkeypatch)

@@ -10,9 +10,8 @@ from conftest import upstream_route
 from multidict import MultiDict
 from yarl import URL
 
-from sportstats.endpoints import GAMES, PLAYERS, SEASON_AVERAGES, STATS
-from sportstats.errors import ApiError
-from sportstats.params import (
+from sportstats.core.endpoints import GAMES, PLAYERS, SEASON_AVERAGES, STATS
+from sportstats.core.params import (
     LIMIT_DEFAULT,
     MAX_MEMOISED_QUERY_CHARS,
     Query,
@@ -22,6 +21,7 @@ from sportstats.params import (
     parse_query,
     upstream_params,
 )
+from sportstats.errors import ApiError
 
 NEXT_YEAR = dt.date.today().year + 1
 MANY_IDS = ",".join(str(n) for n in range(1, 27))

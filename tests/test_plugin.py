@@ -21,9 +21,9 @@ from conftest import (
 )
 from openapi_spec_validator import validate
 
-from sportstats import plugin
 from sportstats.app import create_app
-from sportstats.endpoints import BY_NAME, ENDPOINTS
+from sportstats.core.endpoints import BY_NAME, ENDPOINTS
+from sportstats.web import plugin
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSISTANT_ORIGINS = ("https://chatgpt.com", "https://chat.openai.com")
@@ -151,7 +151,7 @@ async def test_the_logo_is_a_real_png(client: Any) -> None:
 
 
 def test_the_committed_plugin_files_are_what_the_code_generates() -> None:
-    """Run `python -m sportstats.plugin .` after changing an endpoint or the manifest."""
+    """Run `python -m sportstats.web.plugin .` after changing an endpoint or the manifest."""
     committed_spec = (ROOT / "openapi.yaml").read_text(encoding="utf-8")
     committed_manifest = (ROOT / "ai-plugin.json").read_text(encoding="utf-8")
     assert committed_spec == plugin.spec_yaml(plugin.LOCAL_URL)

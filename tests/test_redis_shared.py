@@ -11,9 +11,9 @@ import redis.asyncio as aioredis
 from cache_support import answer_when, calls, fast, install_clock
 from conftest import API_KEY, REDIS_URL, load_fixture, upstream_route
 
-from sportstats.cache import AnswerCache, Entry, Produced, RedisAnswerBackend
-from sportstats.keys import CACHE
+from sportstats.cache import AnswerCache, Entry, Produced, RedisLock, RedisStore
 from sportstats.settings import CacheSettings
+from sportstats.web.keys import CACHE
 
 PLAYERS = load_fixture("players_page_ASSEMBLED.json")
 AVERAGES = load_fixture("season_averages_237_2019.json")
@@ -143,7 +143,7 @@ async def test_a_process_that_missed_just_before_another_stored_does_not_fetch_a
 ) -> None:
     conn = aioredis.from_url(REDIS_URL)
     one, two = (
-        AnswerCache(RedisAnswerBackend(conn, redis_prefix), CacheSettings(), conn, redis_prefix)
+        AnswerCache(RedisStore(conn, redis_prefix), CacheSettings(), RedisLock(conn, redis_prefix))
         for _ in range(2)
     )
     produced: list[str] = []

@@ -13,7 +13,7 @@ from cache_support import calls, fast, install_clock
 from conftest import load_fixture, upstream_route
 from fault_upstream import FaultUpstream
 
-from sportstats.upstream import UpstreamClient, parse_retry_after
+from sportstats.upstream.client import UpstreamClient, parse_retry_after
 
 PLAYERS = load_fixture("players_page_ASSEMBLED.json")
 PLAYERS_TTL_S = 6 * 3600

@@ -22,9 +22,9 @@ from fault_upstream import FaultUpstream, listen
 from schemathesis import GenerationMode, checks
 
 from sportstats.app import create_app
-from sportstats.endpoints import ENDPOINTS, Endpoint
-from sportstats.limits import JsonErrorAppRunner
-from sportstats.params import last_season
+from sportstats.core.endpoints import ENDPOINTS, Endpoint
+from sportstats.core.params import last_season
+from sportstats.web.runner import JsonErrorAppRunner
 
 EXAMPLES_PER_OPERATION = 250
 SAMPLE = {"ids": [237]}

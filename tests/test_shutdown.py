@@ -87,7 +87,7 @@ async def test_new_connections_are_refused_once_shutdown_began(aiohttp_server):
 async def test_closing_the_app_cancels_its_background_refreshes(make_client, upstream, monkeypatch):
     """What SIGTERM's cleanup does to a refresh still waiting on the upstream: it is cancelled,
     not left running past the app (the process test above shows the cleanup runs on SIGTERM)."""
-    from sportstats.keys import CACHE
+    from sportstats.web.keys import CACHE
     from tests.cache_support import fast, install_clock
     from tests.conftest import load_fixture, upstream_route
 
@@ -103,7 +103,7 @@ async def test_closing_the_app_cancels_its_background_refreshes(make_client, ups
     assert (await client.get("/teams")).headers["X-Cache"] == "MISS"
     clock.advance(601)
     assert (await client.get("/teams")).headers["X-Cache"] == "UPDATING"
-    refreshes = list(client.app[CACHE]._background)
+    refreshes = list(client.app[CACHE].flight._background)
     assert refreshes and not any(task.done() for task in refreshes)
 
     await client.close()

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from conftest import load_fixture, upstream_route
 
-from sportstats import tables
-from sportstats.endpoints import ENDPOINTS
+from sportstats.core import tables
+from sportstats.core.endpoints import ENDPOINTS
 
 SCALARS = (str, int, float, bool, type(None))
 

@@ -27,9 +27,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from sportstats.app import create_app
-from sportstats.limits import JsonErrorAppRunner
 from sportstats.settings import SettingsError
-from sportstats.tls import server_ssl_context
+from sportstats.web.runner import JsonErrorAppRunner
+from sportstats.web.tls import server_ssl_context
 
 ROOT = Path(__file__).parent.parent
 

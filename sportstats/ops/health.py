@@ -13,8 +13,9 @@ import asyncio
 import time
 from typing import Any
 
-from .cache import AnswerCache
-from .upstream import UpstreamClient, UpstreamError
+from ..cache import AnswerCache
+from ..errors import UpstreamFailure, UpstreamRateLimited
+from ..upstream.client import UpstreamClient
 
 PROBE_PATH = "/teams"  # the cheapest upstream question: one small page, on every plan
 PROBE_DEADLINE_S = 5.0
@@ -42,13 +43,12 @@ class Readiness:
         return not failed, {"status": status, "failed": failed, "checks": checks}
 
     async def cache_check(self, cache: AnswerCache) -> Check:
-        if cache.redis is None:
-            return {"ok": True, "backend": "memory"}
+        backend = cache.store.kind
         try:
-            await asyncio.wait_for(cache.redis.ping(), PING_TIMEOUT_S)
+            await asyncio.wait_for(cache.store.ping(), PING_TIMEOUT_S)
         except Exception as exc:  # the type only: the message could hold the Redis URL
-            return {"ok": False, "backend": "redis", "error": f"ping failed: {type(exc).__name__}"}
-        return {"ok": True, "backend": "redis"}
+            return {"ok": False, "backend": backend, "error": f"ping failed: {type(exc).__name__}"}
+        return {"ok": True, "backend": backend}
 
     async def upstream_check(self, upstream: UpstreamClient) -> Check:
         last = upstream.last_success
@@ -64,8 +64,8 @@ class Readiness:
         deadline = asyncio.get_running_loop().time() + PROBE_DEADLINE_S
         try:
             await upstream.get(PROBE_PATH, [], deadline)
-        except UpstreamError as exc:
-            if exc.code == "upstream_rate_limited":  # it answers; it only slows us down
+        except UpstreamFailure as exc:
+            if isinstance(exc, UpstreamRateLimited):  # it answers; it only slows us down
                 return {"ok": True, "probed": True, "note": exc.message}
             failure = {"ok": False, "probed": True, "error": exc.code, "message": exc.message}
         except Exception as exc:  # e.g. the shared budget's Redis is down

@@ -1,7 +1,7 @@
 """The plugin files: manifest, OpenAPI spec and logo, with the public URL filled in.
 
 The spec is generated from the endpoint declarations, so it cannot drift from what is validated
-and served. `python -m sportstats.plugin` rewrites the committed copies (`openapi.yaml`,
+and served. `python -m sportstats.web.plugin` rewrites the committed copies (`openapi.yaml`,
 `ai-plugin.json`) for a local server; a test fails when they are out of date.
 """
 
@@ -17,11 +17,11 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import __version__
-from .auth import manifest_auth
-from .endpoints import ENDPOINTS, Endpoint
+from .. import __version__
+from ..core.endpoints import ENDPOINTS, Endpoint
+from ..core.tables import column_schema
+from ..ops.auth import manifest_auth
 from .keys import ACCESS, SETTINGS
-from .tables import column_schema
 
 LOCAL_URL = "http://localhost:5001"
 NAME_FOR_MODEL = "sportstats"

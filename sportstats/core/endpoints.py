@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import tables
-from .params import Param, Query
+from .params import Param, Query, current_season
+from .policy import CURRENT_TEAMS, Freshness, ItemFilter, PerPlayer, the_item, the_items_game
 from .tables import Table
 
 IDS_NOTE = "Repeat the parameter or separate values with commas."
@@ -41,8 +42,12 @@ class Endpoint:
     params: tuple[Param, ...]
     summary: str
     description: str
+    freshness: Freshness
     paged: bool = True
-    per_player: bool = False  # upstream takes one player_id per call: fan out and merge
+    item_filter: ItemFilter | None = None
+    per_player: PerPlayer | None = None
+    # The question as answered, where it has defaults that depend on the day.
+    complete: Callable[[Query], Query] | None = None
     # The question as the upstream is asked it, where that differs from how it was put.
     upstream_query: Callable[[Query], Query] | None = None
 
@@ -71,6 +76,11 @@ def full_name_as_parts(query: Query) -> Query:
     return query.replace(query=None, first_name=words[0], last_name=" ".join(words[1:]))
 
 
+def current_season_by_default(query: Query) -> Query:
+    """Season averages without a season are the current season's."""
+    return query if query.get("season") else query.replace(season=current_season())
+
+
 PLAYERS = Endpoint(
     name="players",
     upstream_path="/players",
@@ -92,6 +102,7 @@ PLAYERS = Endpoint(
     summary="Find NBA players by name, team or id",
     description="NBA players, current and retired, with position, team, height, weight, draft."
     " Search by a name part or a full name, or filter by team or id.",
+    freshness=Freshness("players"),
     upstream_query=full_name_as_parts,
 )
 
@@ -111,7 +122,9 @@ TEAMS = Endpoint(
     summary="List the 30 current NBA teams",
     description="The 30 current NBA teams with ids, conference and division;"
     " defunct franchises are left out.",
+    freshness=Freshness("teams"),
     paged=False,
+    item_filter=CURRENT_TEAMS,
 )
 
 GAMES = Endpoint(
@@ -122,6 +135,7 @@ GAMES = Endpoint(
     summary="NBA games: scores, schedule and live status",
     description="NBA games with home and visiting team, score and status (Final, live quarter,"
     " or scheduled tip-off in UTC). Filter by season, team, dates.",
+    freshness=Freshness("games", game_of=the_item),
 )
 
 STATS = Endpoint(
@@ -132,6 +146,7 @@ STATS = Endpoint(
     summary="NBA box-score lines: one player in one game",
     description="Per-game player stats (min, pts, reb, ast, stl, blk, shooting). Filter by"
     " player_ids, game_ids, seasons or dates. A whole game's box score: game_ids=ID&limit=100.",
+    freshness=Freshness("stats", game_of=the_items_game),
 )
 
 SEASON_AVERAGES = Endpoint(
@@ -154,8 +169,10 @@ SEASON_AVERAGES = Endpoint(
     summary="NBA season averages per player",
     description="Per-game averages of one season for one or more players. A player with no"
     " games that season is listed in meta, not as an error.",
+    freshness=Freshness("season_averages", by_season=True),
     paged=False,
-    per_player=True,
+    per_player=PerPlayer(ids_param="player_ids", upstream_param="player_id"),
+    complete=current_season_by_default,
 )
 
 ENDPOINTS: tuple[Endpoint, ...] = (PLAYERS, TEAMS, GAMES, STATS, SEASON_AVERAGES)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from multidict import MultiMapping
 from yarl import URL
 
-from .errors import ApiError, bad_parameter
+from ..errors import ApiError, bad_parameter
 
 MAX_ARRAY_VALUES = 25
 MAX_TEXT_CHARS = 64

@@ -1,4 +1,4 @@
-"""What the operator sees: one access-log line per request with its id, /metrics and /readyz.
+"""What the operator sees of each request: its id, one access-log line, its metrics.
 
 The access log replaces aiohttp's own (which prints the request line, query string included,
 where a key could sit): it names the client by tester name, never by key, and logs the route,
@@ -12,26 +12,21 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
 
 from aiohttp import web
 
+from ..upstream.client import UpstreamEvent
 from .access_log import REQUEST_ID_HEADER, log_access, new_request_id
 from .auth import CLIENT_ADDRESS, TESTER
-from .cache import BoundedMemoryCache
-from .health import Readiness
-from .keys import CACHE, METRICS, READINESS, SETTINGS, UPSTREAM
-from .metrics import CONTENT_TYPE, Metrics
-from .upstream import UpstreamEvent
+from .metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 REQUEST_ID = "sportstats.request_id"  # where the id is kept on the request
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 CLIENT_CLOSED = 499  # nginx's status for "the client went away before the answer"
-BUDGET_READ_TIMEOUT_S = 1.0
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 # The upstream calls made for the current request: a one-item list, shared with the tasks the
@@ -77,7 +72,7 @@ class RequestRecord:
     Made when the request comes in, closed once it is answered (`answered`, or `raised` for a
     request that ends by an exception): then it writes the request's one access-log line and
     counts it in the metrics. A plain object, not
-    a middleware layer of its own: the app's one middleware (`app.front`) opens and closes it.
+    a middleware layer of its own: the app's one middleware (`web.front`) opens and closes it.
     """
 
     __slots__ = ("request", "request_id", "metrics", "calls", "started", "_token")
@@ -137,61 +132,3 @@ def observe_upstream(metrics: Metrics) -> Callable[[UpstreamEvent], None]:
         metrics.observe_upstream(event)
 
     return observe
-
-
-async def metrics_view(request: web.Request) -> web.Response:
-    """Prometheus text format. The access control guards it: with `metrics_token` set only that
-    token opens it, else it needs what the data endpoints need."""
-    metrics = request.app[METRICS]
-    budget = request.app[UPSTREAM].budget
-    try:
-        remaining = await asyncio.wait_for(budget.remaining(), BUDGET_READ_TIMEOUT_S)
-        metrics.budget_remaining.set(remaining)
-    except Exception as exc:  # a Redis hiccup must not hide the other metrics
-        log.warning("cannot read the upstream budget for metrics: %s", type(exc).__name__)
-    return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
-
-
-def _state(app: web.Application) -> dict[str, Any]:
-    """The values `StateCollector` exports, read from the running app's objects."""
-    cache, upstream = app.get(CACHE), app.get(UPSTREAM)
-    if cache is None or upstream is None:
-        return {}
-    memory = cache.backend if isinstance(cache.backend, BoundedMemoryCache) else None
-    return {
-        "coalesced": cache.coalesced,
-        "breaker_open": upstream.breaker.state == "open",
-        "last_success": upstream.last_success,
-        "cache_entries": len(memory) if memory is not None else None,
-        "cache_bytes": memory.bytes if memory is not None else None,
-    }
-
-
-async def readyz(request: web.Request) -> web.Response:
-    """200 when ready for traffic, else 503; the body says which check failed."""
-    app = request.app
-    ready, body = await app[READINESS].report(app[CACHE], app[UPSTREAM])
-    return web.json_response(body, status=200 if ready else 503)
-
-
-async def observer_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Attach the metrics to the upstream client once it exists (after `upstream_ctx`)."""
-    app[UPSTREAM].observer = observe_upstream(app[METRICS])
-    app[READINESS] = Readiness(app[SETTINGS].readiness_max_age_s)
-    yield
-    await app[READINESS].close()
-
-
-def setup_observability(app: web.Application, metrics: Metrics) -> list[web.AbstractRoute]:
-    """Metrics, readiness, the upstream observer and their routes (returned, for CORS).
-
-    Call after `upstream_ctx` is in `cleanup_ctx`; the app's middleware keeps a
-    `RequestRecord` of every request, which counts it in `metrics`.
-    """
-    app[METRICS] = metrics
-    metrics.watch(lambda: _state(app))
-    app.cleanup_ctx.append(observer_ctx)
-    return [
-        app.router.add_get("/metrics", metrics_view, name="metrics"),
-        app.router.add_get("/readyz", readyz, name="readyz"),
-    ]

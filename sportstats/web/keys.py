@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .answers import Answers
-from .auth import AccessControl
-from .cache import AnswerCache
-from .health import Readiness
-from .limits import Limits
-from .metrics import Metrics
-from .settings import Settings
-from .upstream import UpstreamClient
+from ..cache import AnswerCache
+from ..core.answers import Answers
+from ..ops.auth import AccessControl
+from ..ops.health import Readiness
+from ..ops.limits import ClientLimits
+from ..ops.metrics import Metrics
+from ..settings import Settings
+from ..upstream.client import UpstreamClient
+from .bounds import RequestBounds
 
 SETTINGS = web.AppKey("settings", Settings)
 UPSTREAM = web.AppKey("upstream", UpstreamClient)
 CACHE = web.AppKey("cache", AnswerCache)
 ANSWERS = web.AppKey("answers", Answers)
 ACCESS = web.AppKey("access", AccessControl)  # .usage: accepted requests per tester
-LIMITS = web.AppKey("limits", Limits)
+BOUNDS = web.AppKey("bounds", RequestBounds)
+LIMITS = web.AppKey("limits", ClientLimits)
 METRICS = web.AppKey("metrics", Metrics)
 READINESS = web.AppKey("readiness", Readiness)

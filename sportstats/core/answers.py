@@ -13,10 +13,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .cache import X_CACHE, AnswerCache, Entry, Produced, parse_body, ttl_for
+from .. import errors
+from ..cache import X_CACHE, AnswerCache, Entry, Produced, parse_body
+from ..errors import UpstreamFailure
+from ..upstream.client import UpstreamClient
 from .endpoints import PLAYERS, Endpoint
 from .params import Query, current_season, upstream_params
-from .upstream import UpstreamClient, UpstreamError
 
 # Assistants cut or refuse answers over 100,000 characters; leave room for their framing.
 MAX_BODY_CHARS = 90_000
@@ -60,10 +62,8 @@ class Answers:
 
     @staticmethod
     def _complete(endpoint: Endpoint, query: Query) -> Query:
-        """The question as answered: season averages default to the current season."""
-        if endpoint.per_player and not query.get("season"):
-            return query.replace(season=current_season())
-        return query
+        """The question as answered (e.g. season averages default to the current season)."""
+        return endpoint.complete(query) if endpoint.complete else query
 
     async def _entry(self, endpoint: Endpoint, query: Query, deadline: float) -> tuple[Entry, str]:
         """The entry for a completed question (see `_complete`), from the cache or upstream."""
@@ -76,37 +76,27 @@ class Answers:
         """One upstream call, shaped into an answer."""
         asked = endpoint.upstream_query(query) if endpoint.upstream_query else query
         pairs = upstream_params(endpoint.params, asked)
-        if endpoint.per_player:  # the upstream takes one `player_id`, not `player_ids[]`
-            pairs = [("player_id" if k == "player_ids[]" else k, v) for k, v in pairs]
+        if endpoint.per_player:
+            pairs = endpoint.per_player.single(pairs)
         payload = await self.upstream.get(endpoint.upstream_path, pairs, deadline)
         items = payload.get("data")
         if isinstance(items, dict):
             items = [items]
         if not isinstance(items, list):
-            raise UpstreamError(
-                502,
-                "upstream_bad_response",
-                "The upstream data service sent an answer without a data list.",
-                "Try again in a minute.",
-                transient=True,
+            raise errors.UpstreamBadAnswer(
+                "The upstream data service sent an answer without a data list."
             )
         meta: dict[str, Any] = {"source": f"{SOURCE} {endpoint.upstream_path}"}
-        if endpoint.name == "teams":
-            current = [
-                t for t in items if isinstance(t, dict) and str(t.get("conference", "")).strip()
-            ]
-            if len(current) < len(items):
-                meta["defunct_teams_left_out"] = len(items) - len(current)
-            items = current
+        if endpoint.item_filter is not None:
+            items = endpoint.item_filter.apply(items, meta)
         upstream_meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
         next_cursor = upstream_meta.get("next_cursor") if endpoint.paged else None
         if isinstance(next_cursor, bool) or not isinstance(next_cursor, int):
             next_cursor = None  # a cursor we could not take back as `cursor` is no cursor
         rows = endpoint.table.rows(items)
         answer = build_answer(endpoint, rows, next_cursor, meta, query)
-        games = [g for g in (_game_of(endpoint.name, item) for item in items) if g]
-        ttl = ttl_for(
-            endpoint.name, games, self.cache.settings, query.get("season"), current_season()
+        ttl = endpoint.freshness.ttl_s(
+            self.cache.settings, items, query.get("season"), current_season()
         )
         if not rows:
             ttl = min(ttl, self.cache.settings.empty_ttl_s)
@@ -118,24 +108,25 @@ class Answers:
         Each player's averages are cached on their own, so a later question about an overlapping
         set of players costs only the players not yet asked about.
         """
-        player_ids = query.get("player_ids")
+        ids_param = endpoint.per_player.ids_param
+        player_ids = query.get(ids_param)
         lookups = [
             self.cache.fetch(
                 f"{endpoint.name}/player?{sub.key}",
                 lambda sub=sub: self._produce(endpoint, sub, deadline),
             )
-            for sub in (query.replace(player_ids=(pid,)) for pid in player_ids)
+            for sub in (query.replace(**{ids_param: (pid,)}) for pid in player_ids)
         ]
         *results, names = await asyncio.gather(
             *lookups, self.names(player_ids, deadline), return_exceptions=True
         )
         rows: list[dict[str, Any]] = []
-        errors: list[dict[str, Any]] = []
+        failures: list[dict[str, Any]] = []
         missing: list[int] = []
         stale_since: float | None = None
         for pid, result in zip(player_ids, results, strict=True):
-            if isinstance(result, UpstreamError):
-                errors.append({"player_id": pid, "code": result.code, "message": result.message})
+            if isinstance(result, UpstreamFailure):
+                failures.append({"player_id": pid, "code": result.code, "message": result.message})
             elif isinstance(result, BaseException):
                 raise result
             else:
@@ -147,22 +138,24 @@ class Answers:
                     rows.extend(found)
                 else:
                     missing.append(pid)
-        if len(errors) == len(player_ids):
-            raise next(r for r in results if isinstance(r, UpstreamError))
+        if len(failures) == len(player_ids):
+            raise next(r for r in results if isinstance(r, UpstreamFailure))
         meta: dict[str, Any] = {"source": f"{SOURCE} {endpoint.upstream_path}"}
         if isinstance(names, BaseException) or not names:
             names = {}
             meta["names_unavailable"] = True
         for row in rows:
             row["player"] = names.get(row["player_id"])
-        if errors:
-            meta["errors"] = errors
+        if failures:
+            meta["errors"] = failures
         if missing:
             meta["missing_player_ids"] = missing
-        ttl = ttl_for(endpoint.name, [], self.cache.settings, query.get("season"), current_season())
+        ttl = endpoint.freshness.ttl_s(
+            self.cache.settings, rows, query.get("season"), current_season()
+        )
         answer = build_answer(endpoint, rows, None, meta, query)
         # A partial answer is not kept: the next try fetches only the players that failed.
-        return Produced(answer, 0 if errors or not names else ttl, stale_since)
+        return Produced(answer, 0 if failures or not names else ttl, stale_since)
 
     async def names(self, player_ids: tuple[int, ...], deadline: float) -> dict[int, str]:
         """Player names by id, through the (cached) players endpoint."""
@@ -173,16 +166,6 @@ class Answers:
 
 def _key(endpoint: Endpoint, query: Query) -> str:
     return f"{endpoint.name}?{query.key}"
-
-
-def _game_of(endpoint: str, item: Any) -> dict[str, Any] | None:
-    if not isinstance(item, dict):
-        return None
-    if endpoint == "games":
-        return item
-    if endpoint == "stats":
-        return item.get("game") if isinstance(item.get("game"), dict) else None
-    return None
 
 
 def build_answer(
@@ -206,8 +189,8 @@ def build_answer(
             f"No {endpoint.name.replace('_', ' ')} matched {asked}; try a wider question"
             " (another season, fewer filters, one name part)."
         )
-    elif meta.get("defunct_teams_left_out"):
-        meta["note"] = f"The {len(rows)} current teams; defunct franchises are left out."
+    elif endpoint.item_filter is not None and meta.get(endpoint.item_filter.meta_key):
+        meta["note"] = endpoint.item_filter.note.format(count=len(rows))
     answer = {"columns": list(endpoint.table.columns), "data": rows, "meta": meta}
     size = len(json.dumps(answer, ensure_ascii=False, separators=(",", ":")))
     if size > MAX_BODY_CHARS:

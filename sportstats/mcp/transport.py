@@ -31,35 +31,15 @@ from mcp_types import (
     DEFAULT_NEGOTIATED_VERSION,
     INVALID_PARAMS,
     INVALID_REQUEST,
-    METHOD_NOT_FOUND,
     PARSE_ERROR,
     SERVER_INFO_META_KEY,
-    CallToolResult,
-    DiscoverResult,
-    EmptyResult,
-    Implementation,
-    InitializeResult,
-    ListToolsResult,
-    Result,
-    ServerCapabilities,
-    TextContent,
-    Tool,
-    ToolAnnotations,
-    ToolsCapability,
 )
 from mcp_types import methods as mcp_methods
-from mcp_types.version import (
-    HANDSHAKE_PROTOCOL_VERSIONS,
-    LATEST_HANDSHAKE_VERSION,
-    MODERN_PROTOCOL_VERSIONS,
-)
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
-from . import __version__
-from .endpoints import ENDPOINTS, Endpoint
-from .errors import ApiError
-from .keys import ANSWERS
-from .mcp_wire import (
+from .methods import SERVER_INFO_STAMP, dispatch, negotiate
+from .wire import (
     PROTOCOL_VERSION_HEADER,
     Message,
     RpcError,
@@ -74,9 +54,6 @@ from .mcp_wire import (
     rejection_message,
     rpc_error_response,
 )
-from .params import parse_query
-from .plugin import NAME_FOR_HUMAN, NAME_FOR_MODEL, answer_schema
-from .tables import markdown_table
 
 log = logging.getLogger(__name__)
 
@@ -84,58 +61,6 @@ log = logging.getLogger(__name__)
 # once against the per-client rate limit, so its size is bounded.
 BATCH_VERSIONS = frozenset({"2025-03-26"})
 MAX_BATCH_MESSAGES = 10
-# The methods of each era: 2026-07-28 drops `initialize` and `ping` and adds `server/discover`.
-HANDSHAKE_METHODS = frozenset({"initialize", "ping", "tools/list", "tools/call"})
-PER_REQUEST_METHODS = frozenset({"server/discover", "tools/list", "tools/call"})
-# How long a 2026-07-28 client may reuse `server/discover` and `tools/list`: they change only
-# with a new release, and they hold nothing user-specific (any cache may share them).
-DISCOVERY_TTL_MS = 3_600_000
-DISCOVERY_CACHE_SCOPE = "public"
-SERVER_INFO = Implementation(
-    name=NAME_FOR_MODEL,
-    title=NAME_FOR_HUMAN,
-    version=__version__,
-    description="NBA players, teams, games, box scores and season averages, as tables.",
-)
-SERVER_INFO_STAMP = SERVER_INFO.model_dump(by_alias=True, mode="json", exclude_none=True)
-INSTRUCTIONS = (
-    "NBA (basketball) data only, from the BALLDONTLIE NBA API. Chain tools by id: get_players"
-    " gives player_id, get_teams team_id, get_games game_id; then get_stats or"
-    " get_season_averages. Seasons are named by the year they began (2024 = 2024-25). Each result"
-    " is a markdown table plus one line of meta; pass next_cursor as cursor for the next page."
-    " On an error, tell the user its message and follow its hint."
-)
-
-
-def input_schema(endpoint: Endpoint) -> dict[str, Any]:
-    """The tool's arguments: one property per declared parameter, as in `openapi.yaml`."""
-    return {
-        "type": "object",
-        "properties": {
-            p.name: {**p.schema(), "description": p.description} for p in endpoint.params
-        },
-        "required": [p.name for p in endpoint.params if p.required],
-        "additionalProperties": False,
-    }
-
-
-def tool(endpoint: Endpoint) -> Tool:
-    return Tool(
-        name=endpoint.tool_name,
-        title=endpoint.summary,
-        description=endpoint.description,
-        input_schema=input_schema(endpoint),
-        output_schema=answer_schema(endpoint),
-        annotations=ToolAnnotations(
-            title=endpoint.summary, read_only_hint=True, open_world_hint=True
-        ),
-    )
-
-
-TOOLS = {endpoint.tool_name: endpoint for endpoint in ENDPOINTS}
-
-
-CAPABILITIES = ServerCapabilities(tools=ToolsCapability(list_changed=False))
 
 
 async def post_view(request: web.Request) -> web.Response:
@@ -241,82 +166,6 @@ async def reply(
         # Every 2026-07-28 response SHOULD name the server that produced it.
         wire["_meta"] = {**wire.get("_meta", {}), SERVER_INFO_META_KEY: SERVER_INFO_STAMP}
     return {"jsonrpc": "2.0", "id": request_id, "result": wire}
-
-
-def negotiate(params: dict[str, Any] | None) -> str:
-    """The client's revision if we speak it, else our latest (the client then decides)."""
-    requested = (params or {}).get("protocolVersion")
-    return requested if requested in HANDSHAKE_PROTOCOL_VERSIONS else LATEST_HANDSHAKE_VERSION
-
-
-async def dispatch(
-    request: web.Request, method: str, params: dict[str, Any] | None, version: str
-) -> dict[str, Any]:
-    served = PER_REQUEST_METHODS if version in MODERN_PROTOCOL_VERSIONS else HANDSHAKE_METHODS
-    if method not in served:
-        raise RpcError(METHOD_NOT_FOUND, f"Method not found: {method[:60]}")
-    parsed = mcp_methods.parse_client_request(method, version, params)
-    result: Result
-    if method == "initialize":
-        result = InitializeResult(
-            protocol_version=version,
-            capabilities=CAPABILITIES,
-            server_info=SERVER_INFO,
-            instructions=INSTRUCTIONS,
-        )
-    elif method == "server/discover":
-        result = DiscoverResult(
-            supported_versions=list(MODERN_PROTOCOL_VERSIONS),
-            capabilities=CAPABILITIES,
-            instructions=INSTRUCTIONS,
-            ttl_ms=DISCOVERY_TTL_MS,
-            cache_scope=DISCOVERY_CACHE_SCOPE,
-        )
-    elif method == "ping":
-        result = EmptyResult()
-    elif method == "tools/list":
-        result = ListToolsResult(
-            tools=[tool(endpoint) for endpoint in ENDPOINTS],
-            ttl_ms=DISCOVERY_TTL_MS,
-            cache_scope=DISCOVERY_CACHE_SCOPE,
-        )
-    else:
-        endpoint = TOOLS.get(parsed.params.name)
-        if endpoint is None:
-            raise RpcError(
-                INVALID_PARAMS,
-                f"Unknown tool: {parsed.params.name[:60]}",
-                {"tools": list(TOOLS)},
-            )
-        result = await call_tool(request, endpoint, parsed.params.arguments or {})
-    return result.model_dump(by_alias=True, mode="json", exclude_none=True)
-
-
-async def call_tool(
-    request: web.Request, endpoint: Endpoint, arguments: dict[str, Any]
-) -> CallToolResult:
-    """The HTTP endpoint's path exactly; its errors become tool results the model can act on."""
-    try:
-        # JSON null means "not given", as an empty query value does over HTTP.
-        given = {name: value for name, value in arguments.items() if value is not None}
-        query = parse_query(endpoint.params, given)
-        answered = await request.app[ANSWERS].reply(endpoint, query)
-    except ApiError as exc:
-        return error_result(exc)
-    except Exception:
-        log.exception("unhandled error in tool %s", endpoint.tool_name)
-        return error_result(
-            ApiError(500, "internal_error", "The server failed to answer.", "Try again shortly.")
-        )
-    answer_body = answered.answer()
-    return CallToolResult(
-        content=[TextContent(text=markdown_table(answer_body))], structured_content=answer_body
-    )
-
-
-def error_result(exc: ApiError) -> CallToolResult:
-    text = f"Error ({exc.code}): {exc.message}" + (f"\nHint: {exc.hint}" if exc.hint else "")
-    return CallToolResult(content=[TextContent(text=text)], is_error=True)
 
 
 async def method_not_allowed_view(request: web.Request) -> web.Response:

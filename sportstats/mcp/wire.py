@@ -38,7 +38,7 @@ from mcp_types import (
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
-from .keys import SETTINGS
+from ..web.keys import SETTINGS
 
 PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version"
 NOT_ONE_MESSAGE = "Invalid Request: the body must be one JSON-RPC request or notification object."

@@ -22,8 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .errors import ApiError
-from .settings import AuthSettings, SettingsError, parse_tester_keys, read_config_file
+from ..errors import ApiError
+from ..settings import AuthSettings, SettingsError, parse_tester_keys, read_config_file
 
 log = logging.getLogger(__name__)
 

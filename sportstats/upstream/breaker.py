@@ -1,12 +1,18 @@
 """A circuit breaker: after repeated upstream failures, stop calling for a while, then probe.
 
-States as usual: closed (calls flow), open (calls fail fast until `cooldown_s` has passed),
-half-open (one probe call; success closes, failure opens again).
+    closed    --`failure_threshold` failures in a row-->  open
+    open      --`cooldown_s` passed-->                    half-open (one probe may go)
+    half-open --the probe succeeds-->                     closed
+    half-open --the probe fails-->                        open (the cooldown starts again)
+
+A success anywhere resets the count; a probe that was never sent (`release`) lets another go.
 """
 
 from __future__ import annotations
 
 import time
+
+CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
 
 
 class CircuitBreaker:
@@ -20,10 +26,10 @@ class CircuitBreaker:
     @property
     def state(self) -> str:
         if self.opened_at is None:
-            return "closed"
+            return CLOSED
         if time.monotonic() - self.opened_at >= self.cooldown_s:
-            return "half-open"
-        return "open"
+            return HALF_OPEN
+        return OPEN
 
     def retry_after_s(self) -> float:
         if self.opened_at is None:
@@ -33,9 +39,9 @@ class CircuitBreaker:
     def allow(self) -> bool:
         """May a call go now? In half-open state only one probe at a time may."""
         state = self.state
-        if state == "closed":
+        if state == CLOSED:
             return True
-        if state == "half-open" and not self._probing:
+        if state == HALF_OPEN and not self._probing:
             self._probing = True
             return True
         return False
@@ -43,6 +49,13 @@ class CircuitBreaker:
     def release(self) -> None:
         """The allowed call was never sent: let another probe go."""
         self._probing = False
+
+    def record(self, service_up: bool) -> None:
+        """An answer came: the service looked up (even if it refused us) or down."""
+        if service_up:
+            self.record_success()
+        else:
+            self.record_failure()
 
     def record_success(self) -> None:
         self.failures = 0

@@ -1,4 +1,4 @@
-"""Routes: the five data endpoints through one generic handler, the plugin files, health."""
+"""The data routes: the five endpoints through one generic handler, and the plugin files."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from . import mcp_server, plugin
-from .endpoints import ENDPOINTS, Endpoint
+from ..core.endpoints import ENDPOINTS, Endpoint
+from ..core.params import QueryMemo
+from . import plugin
 from .keys import ANSWERS
-from .params import QueryMemo
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -28,19 +28,13 @@ def data_handler(endpoint: Endpoint) -> Handler:
     return handle
 
 
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
-
-
 def setup_routes(app: web.Application) -> list[web.AbstractRoute]:
-    """Add every route; returns them so CORS can be set on each."""
+    """Add the data routes and the plugin files; returns them so CORS can be set on each."""
     routes = [app.router.add_get(e.path, data_handler(e), name=e.name) for e in ENDPOINTS]
     routes += [
         app.router.add_get("/.well-known/ai-plugin.json", plugin.manifest_view, name="manifest"),
         app.router.add_get("/openapi.yaml", plugin.spec_view, name="openapi"),
         app.router.add_get("/logo.png", plugin.logo_view, name="logo"),
         app.router.add_get("/legal", plugin.legal_view, name="legal"),
-        app.router.add_get("/healthz", healthz, name="healthz"),
     ]
-    routes += mcp_server.setup_mcp_routes(app)
     return routes

@@ -1,0 +1,114 @@
+"""What differs between endpoints besides their parameters and table: freshness, item filters,
+per-player fan-out. Each endpoint's declaration holds these objects; no code asks its name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..settings import CacheSettings
+from .tables import is_settled
+
+Item = Any
+Game = dict[str, Any]
+
+RECENT_DAYS = 2  # a final score is final, but box scores get corrected for a day or so
+
+
+def the_item(item: Item) -> Game | None:
+    """A games answer: each item is a game."""
+    return item if isinstance(item, dict) else None
+
+
+def the_items_game(item: Item) -> Game | None:
+    """A stats answer: each item is a player's line in one game."""
+    game = item.get("game") if isinstance(item, dict) else None
+    return game if isinstance(game, dict) else None
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How long an endpoint's answers stay fresh, by how fast their data changes.
+
+    The base TTL is the option `cache.ttl_s.<ttl_option>`, for settled data. Answers about games
+    (`game_of` finds each item's game) are capped for live or scheduled games and games of today
+    (`live_ttl_s`), finished games of the last two days (`recent_ttl_s`), and no games at all
+    (`empty_ttl_s`); answers of one season (`by_season`) are capped while the season runs
+    (`current_season_ttl_s`).
+    """
+
+    ttl_option: str
+    game_of: Callable[[Item], Game | None] | None = None
+    by_season: bool = False
+
+    def ttl_s(
+        self,
+        settings: CacheSettings,
+        items: Sequence[Item],
+        season: int | None = None,
+        current_season: int | None = None,
+        today: dt.date | None = None,
+    ) -> float:
+        base = float(settings.ttl_s[self.ttl_option])
+        if self.by_season:
+            if season is not None and season == current_season:
+                return min(base, settings.current_season_ttl_s)
+            return base
+        if self.game_of is None:
+            return base
+        games = [game for game in map(self.game_of, items) if game]
+        if not games:
+            return min(base, settings.empty_ttl_s)
+        today = today or dt.date.today()
+        days = [str(game.get("date", ""))[:10] for game in games]
+        if not all(is_settled(game) for game in games) or max(days) >= today.isoformat():
+            return min(base, settings.live_ttl_s)
+        if max(days) >= (today - dt.timedelta(days=RECENT_DAYS)).isoformat():
+            return min(base, settings.recent_ttl_s)
+        return base
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """Items the upstream lists that an answer leaves out, counted in `meta[<meta_key>]`."""
+
+    keep: Callable[[Item], bool]
+    meta_key: str
+    note: str  # the answer's note when some were left out; `{count}` is the rows kept
+
+    def apply(self, items: list[Item], meta: dict[str, Any]) -> list[Item]:
+        kept = [item for item in items if self.keep(item)]
+        if len(kept) < len(items):
+            meta[self.meta_key] = len(items) - len(kept)
+        return kept
+
+
+def is_current_team(team: Item) -> bool:
+    """Defunct franchises are listed upstream without a conference."""
+    return isinstance(team, dict) and bool(str(team.get("conference", "")).strip())
+
+
+CURRENT_TEAMS = ItemFilter(
+    is_current_team,
+    "defunct_teams_left_out",
+    "The {count} current teams; defunct franchises are left out.",
+)
+
+
+@dataclass(frozen=True)
+class PerPlayer:
+    """The upstream takes one player per call: fan out one cached call per player and merge.
+
+    `ids_param` is our array parameter, `upstream_param` the upstream's single-value name for it.
+    """
+
+    ids_param: str
+    upstream_param: str
+
+    def single(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """One player's upstream query pairs: the array name `player_ids[]` as `player_id`."""
+        array_name = f"{self.ids_param}[]"
+        return [(self.upstream_param if k == array_name else k, v) for k, v in pairs]

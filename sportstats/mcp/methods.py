@@ -1,0 +1,105 @@
+"""The MCP methods this server answers, per era: the handshake, discovery, tools."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from mcp_types import (
+    INVALID_PARAMS,
+    METHOD_NOT_FOUND,
+    DiscoverResult,
+    EmptyResult,
+    Implementation,
+    InitializeResult,
+    ListToolsResult,
+    Result,
+    ServerCapabilities,
+    ToolsCapability,
+)
+from mcp_types import methods as mcp_methods
+from mcp_types.version import (
+    HANDSHAKE_PROTOCOL_VERSIONS,
+    LATEST_HANDSHAKE_VERSION,
+    MODERN_PROTOCOL_VERSIONS,
+)
+
+from .. import __version__
+from ..core.endpoints import ENDPOINTS
+from ..web.plugin import NAME_FOR_HUMAN, NAME_FOR_MODEL
+from .tools import TOOLS, call_tool, tool
+from .wire import RpcError
+
+# The methods of each era: 2026-07-28 drops `initialize` and `ping` and adds `server/discover`.
+HANDSHAKE_METHODS = frozenset({"initialize", "ping", "tools/list", "tools/call"})
+PER_REQUEST_METHODS = frozenset({"server/discover", "tools/list", "tools/call"})
+# How long a 2026-07-28 client may reuse `server/discover` and `tools/list`: they change only
+# with a new release, and they hold nothing user-specific (any cache may share them).
+DISCOVERY_TTL_MS = 3_600_000
+DISCOVERY_CACHE_SCOPE = "public"
+SERVER_INFO = Implementation(
+    name=NAME_FOR_MODEL,
+    title=NAME_FOR_HUMAN,
+    version=__version__,
+    description="NBA players, teams, games, box scores and season averages, as tables.",
+)
+SERVER_INFO_STAMP = SERVER_INFO.model_dump(by_alias=True, mode="json", exclude_none=True)
+INSTRUCTIONS = (
+    "NBA (basketball) data only, from the BALLDONTLIE NBA API. Chain tools by id: get_players"
+    " gives player_id, get_teams team_id, get_games game_id; then get_stats or"
+    " get_season_averages. Seasons are named by the year they began (2024 = 2024-25). Each result"
+    " is a markdown table plus one line of meta; pass next_cursor as cursor for the next page."
+    " On an error, tell the user its message and follow its hint."
+)
+
+
+CAPABILITIES = ServerCapabilities(tools=ToolsCapability(list_changed=False))
+
+
+def negotiate(params: dict[str, Any] | None) -> str:
+    """The client's revision if we speak it, else our latest (the client then decides)."""
+    requested = (params or {}).get("protocolVersion")
+    return requested if requested in HANDSHAKE_PROTOCOL_VERSIONS else LATEST_HANDSHAKE_VERSION
+
+
+async def dispatch(
+    request: web.Request, method: str, params: dict[str, Any] | None, version: str
+) -> dict[str, Any]:
+    served = PER_REQUEST_METHODS if version in MODERN_PROTOCOL_VERSIONS else HANDSHAKE_METHODS
+    if method not in served:
+        raise RpcError(METHOD_NOT_FOUND, f"Method not found: {method[:60]}")
+    parsed = mcp_methods.parse_client_request(method, version, params)
+    result: Result
+    if method == "initialize":
+        result = InitializeResult(
+            protocol_version=version,
+            capabilities=CAPABILITIES,
+            server_info=SERVER_INFO,
+            instructions=INSTRUCTIONS,
+        )
+    elif method == "server/discover":
+        result = DiscoverResult(
+            supported_versions=list(MODERN_PROTOCOL_VERSIONS),
+            capabilities=CAPABILITIES,
+            instructions=INSTRUCTIONS,
+            ttl_ms=DISCOVERY_TTL_MS,
+            cache_scope=DISCOVERY_CACHE_SCOPE,
+        )
+    elif method == "ping":
+        result = EmptyResult()
+    elif method == "tools/list":
+        result = ListToolsResult(
+            tools=[tool(endpoint) for endpoint in ENDPOINTS],
+            ttl_ms=DISCOVERY_TTL_MS,
+            cache_scope=DISCOVERY_CACHE_SCOPE,
+        )
+    else:
+        endpoint = TOOLS.get(parsed.params.name)
+        if endpoint is None:
+            raise RpcError(
+                INVALID_PARAMS,
+                f"Unknown tool: {parsed.params.name[:60]}",
+                {"tools": list(TOOLS)},
+            )
+        result = await call_tool(request, endpoint, parsed.params.arguments or {})
+    return result.model_dump(by_alias=True, mode="json", exclude_none=True)

@@ -1,0 +1,143 @@
+"""What one client may ask: a token bucket per client (tester name, else client address).
+
+`burst` requests at once, refilled at `requests_per_minute`; past it, 429 with `Retry-After`. Its
+memory is bounded: the least recently seen clients are forgotten first (a forgotten client comes
+back with a full bucket, as it would after a pause). With Redis the buckets live there, shared by
+every worker (`SharedRateLimiter`), so several workers do not multiply a client's rate.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from .. import errors
+from ..errors import ApiError
+from ..settings import LimitsSettings
+from .auth import CLIENT_ADDRESS, PROBE_PATHS, TESTER
+
+log = logging.getLogger(__name__)
+
+
+class RateLimiter:
+    """One token bucket per client, in a bounded LRU map."""
+
+    def __init__(
+        self,
+        requests_per_minute: int,
+        burst: int,
+        max_clients: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate_per_s = requests_per_minute / 60
+        self.burst = burst
+        self.max_clients = max_clients
+        self.clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # tokens, when
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def take(self, client: str) -> float:
+        """Spend one of `client`'s requests: 0 when allowed, else the seconds until one is."""
+        now = self.clock()
+        tokens, then = self._buckets.pop(client, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - then) * self.rate_per_s)
+        wait_s = 0.0
+        if tokens >= 1:
+            tokens -= 1
+        else:
+            wait_s = (1 - tokens) / self.rate_per_s
+        self._buckets[client] = (tokens, now)
+        while len(self._buckets) > self.max_clients:
+            self._buckets.popitem(last=False)
+        return wait_s
+
+
+# KEYS[1]: the client's bucket; ARGV: tokens per ms, burst. Returns the wait in ms, as text.
+_TAKE_TOKEN = """
+local now = redis.call('TIME')
+now = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(bucket[1]) or burst
+local at = tonumber(bucket[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
+return tostring(wait)
+"""
+
+
+class SharedRateLimiter:
+    """The token buckets in Redis, one hash per client, updated atomically on Redis's clock.
+
+    A bucket expires once it would be full again, so Redis holds only recent clients. If Redis
+    fails, the process's own `RateLimiter` answers until it is back.
+    """
+
+    def __init__(self, redis: Any, prefix: str, local: RateLimiter) -> None:
+        self.prefix = f"{prefix}client:"
+        self.local = local
+        self._script = redis.register_script(_TAKE_TOKEN)
+
+    async def take(self, client: str) -> float:
+        rate_per_ms = self.local.rate_per_s / 1000
+        try:
+            wait_ms = await self._script(
+                keys=[self.prefix + client], args=[repr(rate_per_ms), self.local.burst]
+            )
+        except Exception as exc:  # Redis down: each process keeps to the limit on its own
+            log.warning("shared rate limit unavailable (%s); using this process's", exc)
+            return self.local.take(client)
+        return float(wait_ms) / 1000
+
+
+class ClientLimits:
+    """The per-client rate limit, as a check that raises the JSON error.
+
+    A plain method, not a middleware, so that the app runs every check of a request in one
+    middleware (`web.front`): each middleware layer costs a cache hit a few microseconds.
+    """
+
+    def __init__(self, settings: LimitsSettings) -> None:
+        self.settings = settings
+        self.limiter = (
+            RateLimiter(settings.requests_per_minute, settings.burst, settings.max_clients)
+            if settings.requests_per_minute
+            else None
+        )
+        self.shared: SharedRateLimiter | None = None
+
+    def share(self, redis: Any, prefix: str) -> None:
+        """Keep the buckets in Redis from now on (called once the app's Redis client exists)."""
+        if self.limiter is not None:
+            self.shared = SharedRateLimiter(redis, prefix, self.limiter)
+
+    async def rate_limit(self, request: web.Request) -> None:
+        """At most `requests_per_minute` per tester (or per address), in bursts of `burst`."""
+        if self.limiter is None or request.method == "OPTIONS" or request.path in PROBE_PATHS:
+            return
+        client = request.get(TESTER) or request.get(CLIENT_ADDRESS) or request.remote or ""
+        if self.shared is not None:
+            wait_s = await self.shared.take(client)
+        else:
+            wait_s = self.limiter.take(client)
+        if wait_s:
+            retry_after = max(1, math.ceil(wait_s))
+            raise ApiError(
+                429,
+                errors.TOO_MANY_REQUESTS,
+                f"Too many requests from this client: at most {self.settings.requests_per_minute}"
+                f" per minute, {self.settings.burst} at once.",
+                f"Wait {retry_after} s (Retry-After) before asking again.",
+                {"Retry-After": str(retry_after)},
+            )

@@ -1,0 +1,208 @@
+"""The upstream client: one session, the key, the deadline, retries, and clear error mapping.
+
+Every call carries an absolute deadline (loop time). Within it a call is retried only where that
+is safe (connection errors, timeouts, 429 with a Retry-After that fits, 500/502/503/504), with
+full-jitter exponential backoff, and only while the retry budget and circuit breaker allow. Every
+attempt first takes a slot of the upstream budget, so the upstream never sees more than its quota.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from .. import errors
+from ..errors import UpstreamFailure
+from ..settings import UpstreamSettings
+from .breaker import CircuitBreaker
+from .budget import BudgetSpent, RetryBudget, UpstreamBudget
+from .verdicts import Answered, Verdict, judge
+
+log = logging.getLogger(__name__)
+
+# Outcomes of attempts held back unsent.
+HELD_BACK = frozenset({"breaker_open", "budget_spent", "deadline"})
+
+
+@dataclass(frozen=True)
+class UpstreamEvent:
+    """One upstream attempt as metrics and the access log see it.
+
+    `outcome` is the HTTP status ("200", "429", ...), "timeout" or "unreachable" for an attempt
+    that was sent; "breaker_open", "budget_spent" or "deadline" for one held back unsent.
+    """
+
+    path: str
+    outcome: str
+    sent: bool
+    retry: bool
+    duration_s: float
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds, from either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+class UpstreamClient:
+    """Calls the BALLDONTLIE API. The API key goes in one header and nowhere else."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        api_key: str,
+        settings: UpstreamSettings,
+        budget: UpstreamBudget,
+        breaker: CircuitBreaker | None = None,
+        retry_budget: RetryBudget | None = None,
+    ) -> None:
+        self.session = session
+        self.base_url = URL(base_url.rstrip("/"))
+        self._headers = {"Authorization": api_key, "Accept": "application/json"}
+        self.settings = settings
+        self.budget = budget
+        self.breaker = breaker or CircuitBreaker(
+            settings.breaker_failures, settings.breaker_cooldown_s
+        )
+        self.retry_budget = retry_budget or RetryBudget()
+        self.calls = 0  # attempts sent, for tests, benchmarks and metrics
+        self.last_success: float | None = None  # wall-clock time of the last good answer
+        self.observer: Callable[[UpstreamEvent], None] | None = None  # told of every attempt
+
+    def url(self, path: str, params: Sequence[tuple[str, str]]) -> URL:
+        return URL(str(self.base_url) + path).with_query(list(params))
+
+    def deadline(self) -> float:
+        """An absolute deadline (loop time) for one question, from now."""
+        return asyncio.get_running_loop().time() + self.settings.deadline_s
+
+    async def get(self, path: str, params: Sequence[tuple[str, str]], deadline: float) -> Any:
+        """GET `path` and return its JSON, or raise an `UpstreamFailure` before `deadline`."""
+        loop = asyncio.get_running_loop()
+        url = self.url(path, params)
+        last: UpstreamFailure | None = None
+        for attempt_no in range(1, self.settings.max_attempts + 1):
+            if attempt_no > 1 and not self.retry_budget.allows_retry():
+                log.warning("retry budget spent; not retrying %s", path)
+                break
+            verdict = await self._attempt(url, path, deadline, retry=attempt_no > 1)
+            if verdict.failure is None:
+                self.retry_budget.record_success()
+                return verdict.payload
+            last = verdict.failure
+            if not verdict.retryable:
+                break
+            self.retry_budget.record_failure()
+            if attempt_no == self.settings.max_attempts:
+                break
+            delay = verdict.retry_after_s
+            if delay is None:
+                cap = min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2**attempt_no)
+                delay = random.uniform(0, cap)
+            if delay >= deadline - loop.time() - 0.05:  # no time left for the answer
+                break
+            await self._wait(delay)
+        assert last is not None
+        raise last
+
+    async def _wait(self, delay_s: float) -> None:
+        """The pause before a retry (its own method, so tests can see the delays)."""
+        await asyncio.sleep(delay_s)
+
+    async def _attempt(self, url: URL, path: str, deadline: float, retry: bool) -> Verdict:
+        started = asyncio.get_running_loop().time()
+        verdict, outcome = await self._send(url, path, deadline)
+        if self.observer is not None:
+            sent = outcome not in HELD_BACK
+            elapsed = asyncio.get_running_loop().time() - started
+            self.observer(UpstreamEvent(path, outcome, sent, retry, elapsed))
+        return verdict
+
+    async def _send(self, url: URL, path: str, deadline: float) -> tuple[Verdict, str]:
+        """One attempt, if the breaker and the budget let it go: its verdict and outcome."""
+        loop = asyncio.get_running_loop()
+        if not self.breaker.allow():
+            wait = self.breaker.retry_after_s()
+            return Verdict(failure=_paused(wait)), "breaker_open"
+        try:
+            remaining = deadline - loop.time()
+            await self.budget.acquire(min(self.settings.budget_wait_s, max(0.0, remaining - 1)))
+        except asyncio.CancelledError:
+            self.breaker.release()
+            raise
+        except BudgetSpent as spent:
+            self.breaker.release()
+            return Verdict(failure=self._quota_spent(spent.retry_after_s)), "budget_spent"
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            self.breaker.release()
+            return Verdict(failure=self._timeout(path)), "deadline"
+        self.calls += 1
+        try:
+            async with self.session.get(
+                url, headers=self._headers, timeout=aiohttp.ClientTimeout(total=remaining)
+            ) as response:
+                body = await response.read()
+                status = response.status
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        except asyncio.CancelledError:
+            self.breaker.release()  # a cancelled probe must not keep the breaker shut
+            raise
+        except TimeoutError:
+            self.breaker.record_failure()
+            return Verdict(failure=self._timeout(path), retryable=True), "timeout"
+        except aiohttp.ClientError as exc:
+            self.breaker.record_failure()
+            log.warning("upstream %s unreachable: %s", path, type(exc).__name__)
+            unreachable = errors.UpstreamUnreachable(
+                "The upstream data service could not be reached."
+            )
+            return Verdict(failure=unreachable, retryable=True), "unreachable"
+        if status != 200:
+            log.warning("upstream %s answered HTTP %s", path, status)
+        verdict = judge(Answered(path, status, body, retry_after, deadline - loop.time()))
+        self.breaker.record(verdict.service_up)
+        if verdict.failure is None:
+            self.last_success = time.time()
+        return verdict, str(status)
+
+    def _quota_spent(self, retry_after_s: float) -> errors.QuotaSpent:
+        return errors.QuotaSpent(
+            f"The upstream request quota ({self.budget.requests_per_minute} a minute)"
+            " is spent for now.",
+            retry_after_s=retry_after_s,
+        )
+
+    def _timeout(self, path: str) -> errors.UpstreamTimedOut:
+        return errors.UpstreamTimedOut(
+            f"The upstream data service did not answer {path} in time"
+            f" ({self.settings.deadline_s:g} s)."
+        )
+
+
+def _paused(wait_s: float) -> errors.UpstreamUnavailable:
+    return errors.UpstreamUnavailable(
+        "The upstream data service failed repeatedly; calls are paused briefly.",
+        retry_after_s=wait_s,
+    )

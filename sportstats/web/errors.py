@@ -1,0 +1,97 @@
+"""The edge's one table of errors: each failure as an HTTP status, code, message and hint.
+
+Domain errors (`errors.UpstreamFailure` kinds) get their status and a hint that names our routes
+here; the MCP tools render the same `ApiError` as a tool result, so both surfaces say the same.
+aiohttp's own refusals (routing, methods, oversized input) become the same JSON error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from aiohttp import web
+
+from .. import errors
+from ..errors import ApiError, UpstreamFailure, internal_error
+
+log = logging.getLogger(__name__)
+
+LATER = "Try again in a minute."
+
+
+def _in_seconds(then: str = "") -> Callable[[UpstreamFailure], str]:
+    """The hint of a failure that says when to come back."""
+    return lambda exc: f"Try again in {exc.retry_after_whole_s} seconds{then}."
+
+
+# Failure kind -> (HTTP status, the hint). The most specific kind is listed first.
+UPSTREAM_FAILURES: dict[type[UpstreamFailure], tuple[int, Callable[[UpstreamFailure], str]]] = {
+    errors.QuotaSpent: (429, _in_seconds("; answers already cached are still served")),
+    errors.UpstreamUnavailable: (503, _in_seconds()),
+    errors.UpstreamRateLimited: (429, _in_seconds()),
+    errors.AnswerTooSlow: (504, lambda exc: LATER),
+    errors.UpstreamTimedOut: (
+        504,
+        lambda exc: (
+            "Try again in a minute, or narrow the question (fewer players, a shorter date range)."
+        ),
+    ),
+    errors.UpstreamUnreachable: (502, lambda exc: LATER),
+    errors.UpstreamBadAnswer: (502, lambda exc: LATER),
+    errors.UpstreamFailed: (502, lambda exc: LATER),
+    errors.UpstreamRefused: (
+        502,
+        lambda exc: "Ask the server's operator to check BALLDONTLIE_API_KEY and its plan.",
+    ),
+    errors.UpstreamNotFound: (
+        404,
+        lambda exc: "Look the id up with /players, /teams or /games first.",
+    ),
+    errors.UpstreamRejected: (
+        502,
+        lambda exc: "Check the parameters against /openapi.yaml; if they are right, report it.",
+    ),
+}
+
+# Statuses aiohttp raises itself (routing, method, oversized input) and their codes.
+HTTP_CODES = {
+    400: errors.BAD_REQUEST,
+    404: errors.NOT_FOUND,
+    405: errors.METHOD_NOT_ALLOWED,
+    413: errors.REQUEST_TOO_LARGE,
+    414: errors.URI_TOO_LONG,
+    431: errors.HEADERS_TOO_LARGE,
+}
+
+
+def as_api_error(exc: UpstreamFailure) -> ApiError:
+    """An upstream failure as the caller sees it."""
+    status, hint = next(row for kind, row in UPSTREAM_FAILURES.items() if isinstance(exc, kind))
+    seconds = exc.retry_after_whole_s
+    headers = {"Retry-After": str(seconds)} if seconds is not None else None
+    return ApiError(status, exc.code, exc.message, hint(exc), headers)
+
+
+def json_error(error: ApiError) -> web.Response:
+    return web.json_response(error.body(), status=error.status, headers=error.headers)
+
+
+def error_response(request: web.Request, exc: Exception) -> web.Response:
+    """The JSON error for a failure while answering `request`; unexpected ones are logged without
+    leaking them. A redirect (an `HTTPException` under 400) is not an error: it is raised again."""
+    if isinstance(exc, ApiError):
+        return json_error(exc)
+    if isinstance(exc, UpstreamFailure):
+        return json_error(as_api_error(exc))
+    if isinstance(exc, web.HTTPException):
+        if exc.status < 400:
+            raise exc
+        code = HTTP_CODES.get(exc.status, errors.HTTP_ERROR)
+        hint = "See /openapi.yaml for the endpoints and their parameters."
+        if exc.status == 405:
+            hint = "Only GET, HEAD and OPTIONS are served on the data endpoints."
+        headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+        return json_error(ApiError(exc.status, code, exc.reason, hint, headers))
+    log.error("unhandled error on %s", request.path, exc_info=exc)
+    return json_error(internal_error())

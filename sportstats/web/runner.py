@@ -1,0 +1,142 @@
+"""Serving the app: aiohttp's server, with the JSON error even for what its HTTP parser refuses.
+
+aiohttp's HTTP parser refuses oversized or malformed requests before any middleware runs and
+answers them in plain text; `run_app` and gunicorn's worker serve with a protocol handler that
+answers those with the JSON error too (`JsonErrorRequestHandler`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import ssl
+from typing import Any
+
+from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage, HttpProcessingError, LineTooLong
+from aiohttp.web_protocol import RequestHandler
+
+from .. import errors
+from ..errors import ApiError, internal_error
+from ..ops.access_log import REQUEST_ID_HEADER, log_access, new_request_id
+from .bounds import SECURITY_HEADERS, SERVER_NAME
+from .errors import json_error
+
+log = logging.getLogger(__name__)
+
+
+class JsonErrorRequestHandler(RequestHandler):
+    """aiohttp's protocol handler, answering requests its parser refuses with the JSON error.
+
+    aiohttp renders those (and failures outside every middleware) itself, as text or HTML, and
+    logs them with a traceback; here they are the JSON error with the security headers, logged
+    in one line without the offending bytes (they may hold a key).
+    """
+
+    __slots__ = ()
+
+    def handle_error(
+        self,
+        request: Any,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        error = self._describe(status, exc)
+        if error.status >= 500:
+            self.log_exception("Error handling request from %s", request.remote, exc_info=exc)
+        else:
+            log.info("refused a malformed request from %s: %s", request.remote, error.code)
+        if request.writer.output_size > 0:
+            raise ConnectionError("response already started, cannot send the error")
+        request_id = new_request_id()
+        address = request.remote or "-"
+        # Its method may be unparsed or garbage: log a fixed word, not what was sent.
+        log_access(request_id, None, address, "-", "unparsed", error.status)
+        response = json_error(error)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        response.headers.update(SECURITY_HEADERS)
+        response.headers["Server"] = SERVER_NAME
+        response.headers["Cache-Control"] = "no-store"
+        response.force_close()
+        return response
+
+    def _describe(self, status: int, exc: BaseException | None) -> ApiError:
+        if isinstance(exc, LineTooLong) and str(exc.args[1]) == str(self.max_line_size):
+            return ApiError(
+                414, errors.URI_TOO_LONG, "The URL is too long.", "Ask for less per request."
+            )
+        if isinstance(exc, LineTooLong) or (
+            isinstance(exc, BadHttpMessage) and "headers" in exc.message
+        ):
+            return ApiError(
+                431,
+                errors.HEADERS_TOO_LARGE,
+                "The request headers are too large or too many.",
+                "Send fewer or shorter headers.",
+            )
+        if isinstance(exc, HttpProcessingError) or 400 <= status < 500:
+            return ApiError(
+                400,
+                errors.BAD_REQUEST,
+                "The request is not valid HTTP.",
+                "Send an HTTP/1.1 GET request; see /openapi.yaml.",
+            )
+        if status == 504:
+            return ApiError(
+                504, errors.SERVER_TIMEOUT, "The server took too long.", "Try again shortly."
+            )
+        return internal_error()
+
+
+class JsonErrorServer(web.Server):
+    """aiohttp's low-level server, with `JsonErrorRequestHandler` per connection."""
+
+    def __call__(self) -> RequestHandler:
+        return JsonErrorRequestHandler(self, loop=self._loop, **self._kwargs)
+
+
+class JsonErrorAppRunner(web.AppRunner):
+    """`web.AppRunner` serving through `JsonErrorServer`."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        return JsonErrorServer(
+            server.request_handler,
+            request_factory=server.request_factory,
+            handler_cancellation=server.handler_cancellation,
+            loop=asyncio.get_running_loop(),
+            **server._kwargs,
+        )
+
+
+def run_app(
+    app: web.Application,
+    *,
+    host: str,
+    port: int,
+    ssl_context: ssl.SSLContext | None = None,
+    shutdown_timeout: float = 60.0,
+    **runner_kwargs: Any,
+) -> None:
+    """Like `web.run_app` (SIGINT and SIGTERM stop it gracefully), through `JsonErrorAppRunner`."""
+
+    async def serve() -> None:
+        # The signals end the wait below, so that cleanup runs in this task and lets requests in
+        # flight finish; a GracefulExit raised out of asyncio.run would cancel them all at once.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, stop.set)
+        runner = JsonErrorAppRunner(app, shutdown_timeout=shutdown_timeout, **runner_kwargs)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port, ssl_context=ssl_context).start()
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
