@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from aioresponses import aioresponses
-from conftest import sent
 
 import sportstats.cache.flight
 import sportstats.cache.freshness
@@ -22,6 +21,7 @@ import sportstats.cache.store
 import sportstats.core.answers
 import sportstats.upstream.breaker
 from sportstats.web.keys import CACHE
+from tests.conftest import sent
 
 FAST: dict[str, Any] = {
     "upstream": {

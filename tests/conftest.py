@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,50 +21,62 @@ from yarl import URL
 
 from sportstats.app import create_app
 from sportstats.settings import Settings, load_settings
+from tests.server_process import free_port
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API_KEY = "test-key-not-secret"
 UPSTREAM = "https://api.balldontlie.io/v1"
-REDIS_URL = "redis://127.0.0.1:6379/0"
+# A Redis the tests may use instead of starting their own (e.g. redis://127.0.0.1:6390/0).
+REDIS_URL_ENV = "SPORTSTATS_TEST_REDIS_URL"
+REDIS_START_S = 10.0
 
 
-def _redis_listening() -> bool:
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """The URL of a real Redis for this run: the one `SPORTSTATS_TEST_REDIS_URL` names, else a
+    `redis-server` started here on a free port, keeping nothing on disk, stopped at the end.
+
+    Fails (never skips) without the `redis-server` program, saying what to install.
+    """
+    given = os.environ.get(REDIS_URL_ENV)
+    if given:
+        yield given
+        return
+    program = shutil.which("redis-server")
+    if program is None:
+        pytest.fail(
+            f"the Redis tests need the redis-server program (e.g. Debian's redis-server"
+            f" package), or {REDIS_URL_ENV} naming a Redis to use",
+            pytrace=False,
+        )
+    port = free_port()
+    server = subprocess.Popen(
+        [program, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
     try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+        give_up = time.monotonic() + REDIS_START_S
+        while not _listening(port):
+            if server.poll() is not None or time.monotonic() > give_up:
+                pytest.fail(f"redis-server did not start on port {port}", pytrace=False)
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
     except OSError:
         return False
     return True
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """The Redis tests need a real Redis on 127.0.0.1:6379: start one if none listens.
-
-    It keeps nothing on disk and is left running for the next run. Without the `redis-server`
-    program the Redis tests fail (never skip), saying what to install.
-    """
-    if _redis_listening() or shutil.which("redis-server") is None:
-        return
-    subprocess.run(
-        [
-            "redis-server",
-            "--daemonize",
-            "yes",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            "6379",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        check=False,
-        stdout=subprocess.DEVNULL,
-    )
-    for _ in range(50):
-        if _redis_listening():
-            return
-        time.sleep(0.1)
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    return redis_server
 
 
 def load_fixture(name: str) -> Any:
@@ -130,25 +143,24 @@ async def client(make_client: Callable[..., Any]) -> Any:
 
 
 @pytest.fixture
-async def redis_prefix() -> AsyncIterator[str]:
-    """A fresh key prefix in the real Redis on 127.0.0.1:6379, deleted afterwards.
-
-    Fails (never skips) when Redis is not there: CI starts one.
-    """
+async def redis_prefix(redis_url: str) -> AsyncIterator[str]:
+    """A fresh key prefix in the tests' Redis; every key under it is deleted afterwards."""
     import redis.asyncio as aioredis
 
     prefix = f"sportstats-test-{uuid.uuid4().hex[:8]}:"
-    conn = aioredis.from_url(REDIS_URL)
-    try:
-        await conn.ping()
-    except Exception as exc:
-        pytest.fail(
-            f"no Redis on 127.0.0.1:6379 ({exc}); install redis-server, e.g. the Debian"
-            " package, and the tests start it",
-            pytrace=False,
-        )
     yield prefix
+    conn = aioredis.from_url(redis_url)
     keys = [key async for key in conn.scan_iter(f"{prefix}*")]
     if keys:
         await conn.delete(*keys)
     await conn.aclose()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tiers: a test that uses the Redis fixtures is `redis`; one marked `process`, `faults` or
+    `fuzz` keeps that mark; every other test is `unit` (the fast tier: `pytest -m unit`)."""
+    for item in items:
+        if "redis_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.redis)
+        if not any(item.get_closest_marker(tier) for tier in ("redis", "process", "faults", "fuzz")):
+            item.add_marker(pytest.mark.unit)

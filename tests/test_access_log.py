@@ -115,6 +115,7 @@ WRONG_KEY = "wrong-key-0123456789abcdef"
 METRICS_TOKEN = "metrics-token-0123456789abcdef"
 
 
+@pytest.mark.process
 async def test_no_secret_reaches_the_log_of_the_real_server(aiohttp_server, tmp_path):
     """The upstream key, tester keys, a wrong key and the metrics token, sent in headers, queries
     and paths, on good and error paths: none appears in anything the server writes."""

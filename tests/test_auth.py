@@ -18,13 +18,13 @@ import aiohttp
 import pytest
 import yaml
 from aioresponses import aioresponses
-from conftest import API_KEY, load_fixture, make_settings, sent, upstream_route
 
 from sportstats.ops import auth
 from sportstats.settings import AuthSettings, SettingsError, load_settings
 from sportstats.settings import TesterKey as Key
 from sportstats.web.keys import ACCESS
 from sportstats.web.plugin import manifest_json
+from tests.conftest import API_KEY, load_fixture, make_settings, sent, upstream_route
 
 SERVICE_TOKEN = "service-token-0123456789"
 ALICE = "alice-key-0123456789abcdef"
@@ -282,6 +282,7 @@ def get_status(url: str, token: str) -> int:
         return int(exc.code)
 
 
+@pytest.mark.process
 def test_sighup_to_the_server_process_revokes_a_removed_key(tmp_path: Path) -> None:
     """The real thing: `python -m sportstats` with a config file, then `kill -HUP`."""
     config = tmp_path / "sportstats.yaml"

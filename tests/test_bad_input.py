@@ -17,14 +17,16 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import API_KEY, make_settings
-from fault_upstream import FaultUpstream, listen
 from yarl import URL
 
 from sportstats.app import create_app
 from sportstats.core.endpoints import ENDPOINTS, Endpoint
 from sportstats.core.params import MAX_ARRAY_VALUES, MAX_TEXT_CHARS, Param
 from sportstats.web.runner import JsonErrorAppRunner
+from tests.conftest import API_KEY, make_settings
+from tests.fault_upstream import FaultUpstream, listen
+
+pytestmark = pytest.mark.fuzz
 
 BAD_STATUSES = {400, 404, 405, 413, 414, 431}
 INJECTIONS = [

@@ -6,11 +6,11 @@ import asyncio
 from typing import Any
 
 import pytest
-from cache_support import calls, fast, install_clock
-from conftest import load_fixture, upstream_route
 
 from sportstats.upstream.breaker import CircuitBreaker
 from sportstats.web.keys import UPSTREAM
+from tests.cache_support import calls, fast, install_clock
+from tests.conftest import load_fixture, upstream_route
 
 PLAYERS = load_fixture("players_page_ASSEMBLED.json")
 PLAYERS_TTL_S = 6 * 3600

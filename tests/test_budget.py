@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from cache_support import calls, fast
-from conftest import REDIS_URL, load_fixture, upstream_route
 
 import sportstats.upstream.budget
 from sportstats.upstream.budget import BudgetSpent, LocalBudget, RedisBudget, RetryBudget
+from tests.cache_support import calls, fast
+from tests.conftest import load_fixture, upstream_route
 
 PLAYERS = load_fixture("players_page_ASSEMBLED.json")
 
@@ -108,8 +108,10 @@ async def test_the_budget_counts_requests_in_a_sliding_window(short_window: floa
     assert await budget.remaining() == 3
 
 
-async def test_the_redis_budget_is_one_budget_for_all_processes(redis_prefix: str) -> None:
-    connections = [aioredis.from_url(REDIS_URL) for _ in range(2)]
+async def test_the_redis_budget_is_one_budget_for_all_processes(
+    redis_prefix: str, redis_url: str
+) -> None:
+    connections = [aioredis.from_url(redis_url) for _ in range(2)]
     budgets = [RedisBudget(conn, 5, f"{redis_prefix}budget") for conn in connections]
 
     results = await asyncio.gather(

@@ -9,8 +9,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from cache_support import answer_when, calls, fast, install_clock, settle
-from conftest import API_KEY, load_fixture, make_settings, upstream_route
 
 from sportstats.__main__ import parser
 from sportstats.cache import (
@@ -24,6 +22,8 @@ from sportstats.cache import (
 from sportstats.cache.entry import answer_body
 from sportstats.core.endpoints import BY_NAME
 from sportstats.settings import CacheSettings, SettingsError, load_settings
+from tests.cache_support import answer_when, calls, fast, install_clock, settle
+from tests.conftest import API_KEY, load_fixture, make_settings, upstream_route
 
 PLAYERS = load_fixture("players_page_ASSEMBLED.json")
 EMPTY_PLAYERS = load_fixture("players_empty_search.json")

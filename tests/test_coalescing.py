@@ -6,14 +6,14 @@ import asyncio
 from typing import Any
 
 import pytest
-from cache_support import answer_when, calls, fast
-from conftest import load_fixture, upstream_route
 
 from sportstats.cache import AnswerCache, MemoryStore, Produced
 from sportstats.errors import UpstreamFailure
 from sportstats.settings import CacheSettings
 from sportstats.web.errors import as_api_error
 from sportstats.web.keys import CACHE
+from tests.cache_support import answer_when, calls, fast
+from tests.conftest import load_fixture, upstream_route
 
 PLAYERS = load_fixture("players_page_ASSEMBLED.json")
 CONCURRENT = 50

@@ -13,7 +13,6 @@ from sportstats.app import gunicorn_app
 from sportstats.settings import SettingsError, load_settings
 from sportstats.web.keys import SETTINGS
 from sportstats.web.runner import JsonErrorAppRunner
-from tests.conftest import REDIS_URL
 from tests.fake_upstream import API_KEY, CALLS, make_app
 from tests.server_process import ROOT, ServerProcess, clean_environment, free_port
 from tests.test_metrics import sample
@@ -63,6 +62,7 @@ async def test_gunicorn_app_builds_the_app_from_the_environment(monkeypatch, con
     assert runner.app[SETTINGS].shutdown_timeout_s == 7
 
 
+@pytest.mark.process
 def test_gunicorn_refuses_several_workers_without_redis():
     env = clean_environment(BALLDONTLIE_API_KEY="k", WEB_CONCURRENCY="2")
     done = subprocess.run(GUNICORN, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
@@ -70,6 +70,7 @@ def test_gunicorn_refuses_several_workers_without_redis():
     assert "several workers need redis_url" in done.stderr
 
 
+@pytest.mark.process
 def test_gunicorn_stops_at_a_bad_configuration(configured):
     env = clean_environment(SPORTSTATS_CONFIG=str(configured))  # no upstream key
     done = subprocess.run(GUNICORN, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
@@ -77,8 +78,9 @@ def test_gunicorn_stops_at_a_bad_configuration(configured):
     assert "sportstats: no upstream API key" in done.stderr
 
 
+@pytest.mark.process
 async def test_gunicorn_workers_share_one_cache_through_redis(
-    aiohttp_server, redis_prefix, configured
+    aiohttp_server, redis_url, redis_prefix, configured
 ):
     fake = await aiohttp_server(make_app(latency_s=0.2))
     port = free_port()
@@ -87,7 +89,7 @@ async def test_gunicorn_workers_share_one_cache_through_redis(
         BALLDONTLIE_API_KEY=API_KEY,
         SPORTSTATS_PORT=str(port),
         SPORTSTATS_UPSTREAM_URL=str(fake.make_url("/v1")),
-        SPORTSTATS_REDIS_URL=REDIS_URL,
+        SPORTSTATS_redis_url=redis_url,
         SPORTSTATS_REDIS_PREFIX=redis_prefix,
         WEB_CONCURRENCY="2",
     )

@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import fake_upstream
 import pytest
+
+from tests import fake_upstream
+
+pytestmark = pytest.mark.process
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_URL = "https://nba.example.org"

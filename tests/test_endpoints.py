@@ -6,7 +6,10 @@ import json
 from typing import Any
 
 import pytest
-from conftest import (
+
+from sportstats.core.answers import MAX_BODY_CHARS
+from sportstats.core.params import current_season
+from tests.conftest import (
     API_KEY,
     answer_season_averages,
     averages_url,
@@ -15,9 +18,6 @@ from conftest import (
     upstream_route,
     upstream_url,
 )
-
-from sportstats.core.answers import MAX_BODY_CHARS
-from sportstats.core.params import current_season
 
 EMPTY_PAGE = {"data": [], "meta": {"per_page": 25}}
 

@@ -17,13 +17,15 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import API_KEY, make_settings
-from fault_upstream import GARBAGE_BODIES, FaultUpstream, recorded_answer
 from yarl import URL
 
 from sportstats.app import create_app
 from sportstats.core.endpoints import BY_NAME
 from sportstats.web.plugin import ERROR_SCHEMA, answer_schema
+from tests.conftest import API_KEY, make_settings
+from tests.fault_upstream import GARBAGE_BODIES, FaultUpstream, recorded_answer
+
+pytestmark = pytest.mark.faults
 
 DEADLINE_S = 1.5
 SLACK_S = 1.0  # a correctness bound (the deadline is kept), not a speed benchmark

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import REDIS_URL, load_fixture, sent, upstream_route
+from tests.conftest import load_fixture, sent, upstream_route
 from tests.server_process import free_port
 
 TEAMS = upstream_route("/teams")
@@ -70,8 +70,8 @@ async def test_an_upstream_that_answers_429_counts_as_reachable(client, upstream
     assert body["checks"]["upstream"]["ok"] is True
 
 
-async def test_redis_backend_is_pinged(make_client, upstream, redis_prefix):
-    client = await make_client(redis_url=REDIS_URL, redis_prefix=redis_prefix)
+async def test_redis_backend_is_pinged(make_client, upstream, redis_url, redis_prefix):
+    client = await make_client(redis_url=redis_url, redis_prefix=redis_prefix)
     upstream.get(TEAMS, payload=load_fixture("teams_all.json"))
     status, body = await readyz(client)
     assert status == 200

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aioresponses import aioresponses
-from conftest import REDIS_URL, load_fixture, make_settings, sent, upstream_route
 from mcp_types.version import LATEST_HANDSHAKE_VERSION
 
 from sportstats.app import create_app
@@ -22,6 +21,7 @@ from sportstats.settings import LimitsSettings, SettingsError
 from sportstats.web.bounds import SECURITY_HEADERS, handler_args
 from sportstats.web.keys import LIMITS
 from sportstats.web.runner import JsonErrorAppRunner
+from tests.conftest import load_fixture, make_settings, sent, upstream_route
 
 SMALL = {"max_url_bytes": 512, "max_header_bytes": 2048, "max_headers": 20, "max_body_bytes": 1024}
 ALICE = "alice-key-0123456789abcdef"
@@ -253,7 +253,7 @@ async def test_each_tester_has_an_own_budget(make_client: Any, upstream: aioresp
 
 
 async def test_workers_sharing_redis_share_each_testers_bucket(
-    make_client: Any, upstream: aioresponses, redis_prefix: str
+    make_client: Any, upstream: aioresponses, redis_prefix: str, redis_url: str
 ) -> None:
     """Two app instances on one Redis (as gunicorn workers are): a tester's burst is spent across
     both, so more workers do not multiply a client's rate; another tester is not affected."""
@@ -261,7 +261,7 @@ async def test_workers_sharing_redis_share_each_testers_bucket(
     shared = {
         "auth": {"mode": "user", "keys": TESTERS},
         "limits": {"requests_per_minute": 6, "burst": 2},
-        "redis_url": REDIS_URL,
+        "redis_url": redis_url,
         "redis_prefix": redis_prefix,
     }
     one, two = await make_client(**shared), await make_client(**shared)

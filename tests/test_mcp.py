@@ -17,7 +17,6 @@ import httpx2
 import jsonschema
 import pytest
 import yaml
-from conftest import load_fixture, make_settings, sent, upstream_route
 from mcp import Client, ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
@@ -46,6 +45,7 @@ from sportstats.core.tables import markdown_table
 from sportstats.mcp.methods import DISCOVERY_TTL_MS
 from sportstats.mcp.transport import MAX_BATCH_MESSAGES
 from sportstats.web.plugin import answer_schema
+from tests.conftest import load_fixture, make_settings, sent, upstream_route
 
 PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
 JSON_HEADERS = {"Accept": "application/json, text/event-stream"}

@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from conftest import upstream_route
 from multidict import MultiDict
 from yarl import URL
 
@@ -22,6 +21,7 @@ from sportstats.core.params import (
     upstream_params,
 )
 from sportstats.errors import ApiError
+from tests.conftest import upstream_route
 
 NEXT_YEAR = dt.date.today().year + 1
 MANY_IDS = ",".join(str(n) for n in range(1, 27))

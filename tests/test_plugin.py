@@ -11,7 +11,12 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from conftest import (
+from openapi_spec_validator import validate
+
+from sportstats.app import create_app
+from sportstats.core.endpoints import BY_NAME, ENDPOINTS
+from sportstats.web import plugin
+from tests.conftest import (
     UPSTREAM,
     answer_season_averages,
     load_fixture,
@@ -19,11 +24,6 @@ from conftest import (
     sent,
     upstream_route,
 )
-from openapi_spec_validator import validate
-
-from sportstats.app import create_app
-from sportstats.core.endpoints import BY_NAME, ENDPOINTS
-from sportstats.web import plugin
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSISTANT_ORIGINS = ("https://chatgpt.com", "https://chat.openai.com")

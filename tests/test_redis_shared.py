@@ -1,4 +1,4 @@
-"""Two app instances on one Redis (real, on 127.0.0.1:6379) share one cache and one budget."""
+"""Two app instances on one real Redis share one cache and one budget."""
 
 from __future__ import annotations
 
@@ -8,21 +8,23 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from cache_support import answer_when, calls, fast, install_clock
-from conftest import API_KEY, REDIS_URL, load_fixture, upstream_route
 
 from sportstats.cache import AnswerCache, Entry, Produced, RedisLock, RedisStore
 from sportstats.settings import CacheSettings
 from sportstats.web.keys import CACHE
+from tests.cache_support import answer_when, calls, fast, install_clock
+from tests.conftest import API_KEY, load_fixture, upstream_route
 
 PLAYERS = load_fixture("players_page_ASSEMBLED.json")
 AVERAGES = load_fixture("season_averages_237_2019.json")
 PLAYERS_TTL_S = 6 * 3600
 
 
-async def two_instances(make_client: Any, redis_prefix: str, **overrides: Any) -> list[Any]:
+async def two_instances(
+    make_client: Any, redis_url: str, redis_prefix: str, **overrides: Any
+) -> list[Any]:
     """Two independent apps (own sessions, caches, budgets) configured with the same Redis."""
-    settings = fast(redis_url=REDIS_URL, redis_prefix=redis_prefix, **overrides)
+    settings = fast(redis_url=redis_url, redis_prefix=redis_prefix, **overrides)
     return [await make_client(**settings) for _ in range(2)]
 
 
@@ -39,10 +41,10 @@ def all_waiting(callers: int, *clients: Any) -> Any:
 
 
 async def test_an_answer_fetched_by_one_instance_is_a_hit_on_the_other(
-    make_client: Any, upstream: Any, redis_prefix: str
+    make_client: Any, upstream: Any, redis_prefix: str, redis_url: str
 ) -> None:
     upstream.get(upstream_route("/players"), payload=PLAYERS, repeat=True)
-    one, two = await two_instances(make_client, redis_prefix)
+    one, two = await two_instances(make_client, redis_url, redis_prefix)
 
     first = await one.get("/players?query=james&team_ids=14,2")
     second = await two.get("/players?team_ids=2&team_ids=14&query=james")
@@ -54,11 +56,14 @@ async def test_an_answer_fetched_by_one_instance_is_a_hit_on_the_other(
 
 
 async def test_the_budget_is_shared_by_both_instances(
-    make_client: Any, upstream: Any, redis_prefix: str
+    make_client: Any, upstream: Any, redis_prefix: str, redis_url: str
 ) -> None:
     upstream.get(upstream_route("/players"), payload=PLAYERS, repeat=True)
     one, two = await two_instances(
-        make_client, redis_prefix, upstream={"requests_per_minute": 3, "budget_wait_s": 0}
+        make_client,
+        redis_url,
+        redis_prefix,
+        upstream={"requests_per_minute": 3, "budget_wait_s": 0},
     )
 
     answers = await asyncio.gather(
@@ -72,9 +77,9 @@ async def test_the_budget_is_shared_by_both_instances(
 
 
 async def test_two_cold_concurrent_requests_on_two_instances_make_one_upstream_call(
-    make_client: Any, upstream: Any, redis_prefix: str
+    make_client: Any, upstream: Any, redis_prefix: str, redis_url: str
 ) -> None:
-    one, two = await two_instances(make_client, redis_prefix)
+    one, two = await two_instances(make_client, redis_url, redis_prefix)
     upstream.get(upstream_route("/players"), payload=PLAYERS, callback=all_waiting(2, one, two))
 
     answers = await asyncio.gather(one.get("/players?query=james"), two.get("/players?query=james"))
@@ -86,9 +91,9 @@ async def test_two_cold_concurrent_requests_on_two_instances_make_one_upstream_c
 
 
 async def test_many_concurrent_requests_spread_over_two_instances_make_one_call(
-    make_client: Any, upstream: Any, redis_prefix: str
+    make_client: Any, upstream: Any, redis_prefix: str, redis_url: str
 ) -> None:
-    one, two = await two_instances(make_client, redis_prefix)
+    one, two = await two_instances(make_client, redis_url, redis_prefix)
     upstream.get(upstream_route("/players"), payload=PLAYERS, callback=all_waiting(40, one, two))
 
     answers = await asyncio.gather(
@@ -100,12 +105,16 @@ async def test_many_concurrent_requests_spread_over_two_instances_make_one_call(
 
 
 async def test_a_copy_stored_by_one_instance_is_served_stale_by_the_other(
-    make_client: Any, upstream: Any, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+    make_client: Any,
+    upstream: Any,
+    redis_url: str,
+    redis_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clock = install_clock(monkeypatch)
     upstream.get(upstream_route("/players"), payload=PLAYERS)
     upstream.get(upstream_route("/players"), status=503, body="down", repeat=True)
-    one, two = await two_instances(make_client, redis_prefix)
+    one, two = await two_instances(make_client, redis_url, redis_prefix)
     fresh = await (await one.get("/players?query=james")).json()
     clock.advance(PLAYERS_TTL_S + 3600)
 
@@ -116,15 +125,15 @@ async def test_a_copy_stored_by_one_instance_is_served_stale_by_the_other(
 
 
 async def test_no_secret_in_any_redis_key_or_value(
-    make_client: Any, upstream: Any, redis_prefix: str
+    make_client: Any, upstream: Any, redis_prefix: str, redis_url: str
 ) -> None:
     upstream.get(upstream_route("/players"), payload=PLAYERS, repeat=True)
     upstream.get(upstream_route("/season_averages"), payload=AVERAGES, repeat=True)
-    one, _ = await two_instances(make_client, redis_prefix)
+    one, _ = await two_instances(make_client, redis_url, redis_prefix)
     assert (await one.get("/players?query=james")).status == 200
     assert (await one.get("/season_averages?season=2019&player_ids=237")).status == 200
 
-    conn = aioredis.from_url(REDIS_URL)
+    conn = aioredis.from_url(redis_url)
     keys = [key async for key in conn.scan_iter(f"{redis_prefix}*")]
     values = [await conn.get(key) for key in keys if await conn.type(key) == b"string"]
     await conn.aclose()
@@ -140,8 +149,9 @@ async def test_no_secret_in_any_redis_key_or_value(
 
 async def test_a_process_that_missed_just_before_another_stored_does_not_fetch_again(
     redis_prefix: str,
+    redis_url: str,
 ) -> None:
-    conn = aioredis.from_url(REDIS_URL)
+    conn = aioredis.from_url(redis_url)
     one, two = (
         AnswerCache(RedisStore(conn, redis_prefix), CacheSettings(), RedisLock(conn, redis_prefix))
         for _ in range(2)

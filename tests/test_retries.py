@@ -9,11 +9,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from cache_support import calls, fast, install_clock
-from conftest import load_fixture, upstream_route
-from fault_upstream import FaultUpstream
 
 from sportstats.upstream.client import UpstreamClient, parse_retry_after
+from tests.cache_support import calls, fast, install_clock
+from tests.conftest import load_fixture, upstream_route
+from tests.fault_upstream import FaultUpstream
 
 PLAYERS = load_fixture("players_page_ASSEMBLED.json")
 PLAYERS_TTL_S = 6 * 3600

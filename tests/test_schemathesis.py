@@ -17,14 +17,16 @@ from typing import Any
 
 import pytest
 import schemathesis
-from conftest import API_KEY, make_settings
-from fault_upstream import FaultUpstream, listen
 from schemathesis import GenerationMode, checks
 
 from sportstats.app import create_app
 from sportstats.core.endpoints import ENDPOINTS, Endpoint
 from sportstats.core.params import last_season
 from sportstats.web.runner import JsonErrorAppRunner
+from tests.conftest import API_KEY, make_settings
+from tests.fault_upstream import FaultUpstream, listen
+
+pytestmark = pytest.mark.fuzz
 
 EXAMPLES_PER_OPERATION = 250
 SAMPLE = {"ids": [237]}

@@ -183,6 +183,7 @@ def run_cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
+@pytest.mark.process
 def test_the_server_refuses_to_start_without_a_key_in_one_line_that_says_how() -> None:
     result = run_cli()
     assert result.returncode != 0
@@ -192,6 +193,7 @@ def test_the_server_refuses_to_start_without_a_key_in_one_line_that_says_how() -
     assert result.stdout == ""
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("args", "named"),
     [
@@ -217,6 +219,7 @@ def readme_command_line_options() -> dict[str, str]:
     return dict(re.findall(r"`(--[a-z-]+)` / `([a-z_]+)`", table))
 
 
+@pytest.mark.process
 def test_help_documents_every_option() -> None:
     """`--help` offers exactly the Settings fields README documents as command-line options."""
     result = run_cli("--help")

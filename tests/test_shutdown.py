@@ -5,23 +5,24 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
+import pytest
 
-from tests.conftest import REDIS_URL
 from tests.fake_upstream import API_KEY, CALLS, make_app
 from tests.server_process import ServerProcess, clean_environment
 
 UPSTREAM_LATENCY_S = 1.5
 
 
+@pytest.mark.process
 async def test_sigterm_lets_the_request_in_flight_finish_then_closes_all(
-    aiohttp_server, redis_prefix
+    aiohttp_server, redis_url, redis_prefix
 ):
     fake = await aiohttp_server(make_app(latency_s=UPSTREAM_LATENCY_S))
     server = ServerProcess.sportstats(
         "--upstream-url",
         str(fake.make_url("/v1")),
         "--redis-url",
-        REDIS_URL,
+        redis_url,
         env=clean_environment(
             BALLDONTLIE_API_KEY=API_KEY,
             SPORTSTATS_REDIS_PREFIX=redis_prefix,
@@ -51,6 +52,7 @@ async def test_sigterm_lets_the_request_in_flight_finish_then_closes_all(
         assert trouble not in log, log
 
 
+@pytest.mark.process
 async def test_new_connections_are_refused_once_shutdown_began(aiohttp_server):
     fake = await aiohttp_server(make_app(latency_s=UPSTREAM_LATENCY_S))
     server = ServerProcess.sportstats(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import load_fixture, upstream_route
 
 from sportstats.core import tables
 from sportstats.core.endpoints import ENDPOINTS
+from tests.conftest import load_fixture, upstream_route
 
 SCALARS = (str, int, float, bool, type(None))
 

@@ -20,7 +20,6 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from conftest import API_KEY, make_settings
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -30,6 +29,7 @@ from sportstats.app import create_app
 from sportstats.settings import SettingsError
 from sportstats.web.runner import JsonErrorAppRunner
 from sportstats.web.tls import server_ssl_context
+from tests.conftest import API_KEY, make_settings
 
 ROOT = Path(__file__).parent.parent
 
@@ -178,6 +178,7 @@ def run_cli(*args: str, **popen: Any) -> subprocess.Popen[bytes]:
     )
 
 
+@pytest.mark.process
 def test_the_command_line_serves_https_with_tls_cert_and_key(certificate: tuple[str, str]) -> None:
     port = free_port()
     server = run_cli("--port", str(port), "--tls-cert", certificate[0], "--tls-key", certificate[1])
@@ -202,6 +203,7 @@ def test_the_command_line_serves_https_with_tls_cert_and_key(certificate: tuple[
     assert server.returncode == 0  # SIGTERM is a graceful stop
 
 
+@pytest.mark.process
 def test_an_unusable_certificate_stops_the_server_with_one_line(
     certificate: tuple[str, str], tmp_path: Path
 ) -> None:

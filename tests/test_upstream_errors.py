@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-import fake_upstream
 import pytest
-from conftest import API_KEY, load_fixture, sent, upstream_route
+
+from tests import fake_upstream
+from tests.conftest import API_KEY, load_fixture, sent, upstream_route
 
 ONE_ATTEMPT = {"max_attempts": 1}
 
