@@ -162,5 +162,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "redis_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.redis)
-        if not any(item.get_closest_marker(tier) for tier in ("redis", "process", "faults", "fuzz")):
+        if not any(
+            item.get_closest_marker(tier) for tier in ("redis", "process", "faults", "fuzz")
+        ):
             item.add_marker(pytest.mark.unit)

@@ -10,7 +10,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from sportstats.__main__ import parser
 from sportstats.cache import (
     AnswerCache,
     BoundedMemoryCache,
@@ -22,6 +21,7 @@ from sportstats.cache import (
 from sportstats.cache.entry import answer_body
 from sportstats.core.endpoints import BY_NAME
 from sportstats.settings import CacheSettings, SettingsError, load_settings
+from sportstats.settings import command_line as parser
 from tests.cache_support import answer_when, calls, fast, install_clock, settle
 from tests.conftest import API_KEY, load_fixture, make_settings, upstream_route
 

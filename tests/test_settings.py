@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import subprocess
@@ -12,8 +11,10 @@ from typing import Any
 
 import pytest
 
-from sportstats.__main__ import parser
 from sportstats.settings import Settings, SettingsError, load_settings
+from sportstats.settings import command_line as parser
+from sportstats.settings.options import SECTIONS
+from sportstats.settings.table import options_table, rewrite
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = {"BALLDONTLIE_API_KEY": "k-123"}
@@ -212,30 +213,39 @@ def test_a_configuration_error_on_the_command_line_is_one_line_not_a_traceback(
     assert "usage:" not in result.stderr
 
 
-def readme_command_line_options() -> dict[str, str]:
-    """The README configuration table's command-line entries (`--x` / `x`): flag -> field."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = readme.split("| option | default | meaning |", 1)[1].split("\n\n", 1)[0]
-    return dict(re.findall(r"`(--[a-z-]+)` / `([a-z_]+)`", table))
-
-
 @pytest.mark.process
-def test_help_documents_every_option() -> None:
-    """`--help` offers exactly the Settings fields README documents as command-line options."""
+def test_help_offers_a_flag_for_every_option_declared_with_one() -> None:
     result = run_cli("--help")
     assert result.returncode == 0
-    documented = readme_command_line_options()
-    assert {"--host", "--port", "--tls-cert", "--tls-key"} <= set(documented)
-    fields = {field.name for field in dataclasses.fields(Settings)}
-    for flag, field in documented.items():
-        assert field in fields, f"README documents {flag} for a field Settings lacks: {field}"
-        assert flag == "--" + field.replace("_", "-")
+    declared = {
+        "--" + name.replace("_", "-")
+        for name, field in Settings.model_fields.items()
+        if isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("flag")
+    }
+    assert {"--host", "--port", "--tls-cert", "--tls-key", "--redis-url"} <= declared
     offered = set(re.findall(r"^  (?:-\w, )?(--[a-z-]+)", result.stdout, re.MULTILINE))
-    # --config names the file the other options come from; README documents it above the table.
-    assert offered - {"--help", "--config"} == set(documented)
-    assert "--config" in offered
+    # --config names the file the other options come from.
+    assert offered - {"--help", "--config"} == declared
     for words in ("BALLDONTLIE_API_KEY", "SPORTSTATS_", "precedence", "127.0.0.1", "5001"):
         assert words in result.stdout
+
+
+def test_readme_table_of_options_is_written_from_the_declarations() -> None:
+    """Run `python -m sportstats.settings README.md` after changing an option."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert rewrite(readme) == readme
+
+
+def test_readme_table_lists_every_option_with_its_default() -> None:
+    table = options_table()
+    for name in Settings.model_fields:
+        if name not in SECTIONS:
+            assert f"| `{name}` |" in table
+    for section, model in SECTIONS.items():
+        for name in model.model_fields:
+            assert f"| `{section}.{name}" in table
+    assert "| `port` | `--port` | `5001` |" in table
+    assert "| `cache.ttl_s.players` |   | `21600` (6 h) |" in table
 
 
 @pytest.mark.parametrize(
@@ -248,3 +258,13 @@ def test_help_documents_every_option() -> None:
 def test_a_placeholder_secret_from_the_example_config_is_refused(auth) -> None:
     with pytest.raises(SettingsError, match="placeholder"):
         load_settings(cli={"auth": auth}, environ=KEY)
+
+
+def test_an_unknown_environment_variable_is_named_with_the_allowed_ones() -> None:
+    message = settings_error(environ={**KEY, "SPORTSTATS_UPSTREAM__RETRIES": "3"})
+    assert "SPORTSTATS_UPSTREAM__RETRIES" in message and "max_attempts" in message
+    assert "SPORTSTATS_PROT" in settings_error(environ={**KEY, "SPORTSTATS_PROT": "1"})
+
+
+def test_a_number_option_refuses_true_and_false() -> None:
+    assert "port" in settings_error(environ=KEY, cli={"port": True})

@@ -1,0 +1,354 @@
+"""Every option, declared once: its name, type, default, description and checks.
+
+The YAML keys, the environment variables (`SPORTSTATS_` + name, `__` into a section), the
+command-line flags (options marked `flag`), `--help` and README's table all come from these
+declarations (`sources`, `table`). A check that fails raises `SettingsError` with one line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from yarl import URL
+
+API_KEY_ENV = "BALLDONTLIE_API_KEY"
+ENV_PREFIX = "SPORTSTATS_"
+PLACEHOLDER = "change-me"  # the example config's stand-in for secrets: refused, never served
+ASSISTANT_TIMEOUT_S = 45  # the assistant's call timeout: every answer must come before it
+MIN_TOKEN_CHARS = 16
+AUTH_MODES = ("none", "service", "user")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_TTLS_S = {
+    "players": 6 * 3600,
+    "teams": 24 * 3600,
+    "games": 3 * 86400,
+    "stats": 3 * 86400,
+    "season_averages": 3 * 86400,
+}
+
+
+class SettingsError(Exception):
+    """A configuration problem, told in one line."""
+
+
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a number, not true/false")
+    return value
+
+
+def _comma_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_no_bool)]
+Float = Annotated[float, BeforeValidator(_no_bool)]
+Names = Annotated[list[str], NoDecode, BeforeValidator(_comma_list)]
+
+
+def option(default: Any, meaning: str, *, flag: bool = False, shown: str | None = None, **kw: Any):
+    """A declared option: `meaning` is its README and `--help` text; `flag` gives it a
+    command-line flag; `shown` is its default as README says it, where the value would mislead."""
+    extra = {"flag": flag, "shown": shown}
+    if "default_factory" in kw:
+        return Field(description=meaning, json_schema_extra=extra, **kw)
+    return Field(default, description=meaning, json_schema_extra=extra, **kw)
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+class CacheSettings(Section):
+    """How long answers live, and how much memory the in-process cache may hold."""
+
+    max_entries: Int = option(10_000, "memory cache: most answers kept")
+    max_bytes: Int = option(
+        256 * 1024 * 1024, "memory cache: most bytes kept (keys, answers, bookkeeping)"
+    )
+    stale_max_age_s: Int = option(
+        86_400, "how long past its TTL a copy may still be served when the upstream fails"
+    )
+    revalidate_window_s: Int = option(
+        300, "how long past its TTL a copy is served while one refresh runs"
+    )
+    live_ttl_s: Int = option(30, "TTL cap for live, scheduled and today's games and their stats")
+    recent_ttl_s: Int = option(300, "TTL cap for games finished in the last 2 days")
+    current_season_ttl_s: Int = option(600, "TTL cap for the current season's averages")
+    empty_ttl_s: Int = option(60, "TTL cap for an empty answer")
+    coalesce_wait_s: Float = option(
+        25.0, "longest wait for another caller's (or process's) fetch of the same key"
+    )
+    ttl_s: dict[str, Int] = option(
+        None,
+        "base TTL of {item} answers, for settled data (finished past games, past seasons)",
+        default_factory=lambda: dict(DEFAULT_TTLS_S),
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> CacheSettings:
+        unknown = set(self.ttl_s) - set(DEFAULT_TTLS_S)
+        if unknown:
+            raise SettingsError(
+                f"unknown endpoint in cache.ttl_s: {', '.join(sorted(unknown))}"
+                f" (allowed: {', '.join(DEFAULT_TTLS_S)})"
+            )
+        self.ttl_s = {**DEFAULT_TTLS_S, **self.ttl_s}
+        _not_negative(self)
+        if self.max_entries < 1:
+            raise SettingsError("cache.max_entries must be at least 1")
+        return self
+
+
+class UpstreamSettings(Section):
+    """The upstream account's budget and how patiently we call it."""
+
+    requests_per_minute: Int = option(
+        30, "the account's quota: upstream requests in any 60 s (set 5 for today's free plan)"
+    )
+    max_attempts: Int = option(3, "attempts per upstream call, the first included")
+    deadline_s: Float = option(
+        20.0, "everything for one question, retries and waits included (above 0, under 45)"
+    )
+    budget_wait_s: Float = option(5.0, "longest wait for a budget slot before 429")
+    backoff_base_s: Float = option(0.25, "backoff base: retry *n* waits up to `base * 2^n`")
+    backoff_max_s: Float = option(4.0, "backoff cap")
+    breaker_failures: Int = option(5, "consecutive failed attempts that open the circuit breaker")
+    breaker_cooldown_s: Float = option(30.0, "how long the breaker stays open before a probe")
+
+    @model_validator(mode="after")
+    def _check(self) -> UpstreamSettings:
+        _not_negative(self)
+        if self.requests_per_minute < 1 or self.max_attempts < 1:
+            raise SettingsError("upstream.requests_per_minute and max_attempts must be at least 1")
+        if not 0 < self.deadline_s < ASSISTANT_TIMEOUT_S:
+            raise SettingsError(
+                f"upstream.deadline_s must be above 0 and under {ASSISTANT_TIMEOUT_S} (assistants"
+                f" give up after {ASSISTANT_TIMEOUT_S} s), got {self.deadline_s:g}"
+            )
+        return self
+
+
+@dataclass
+class TesterKey:
+    """One tester's key: the name appears in logs and metrics, the key never does."""
+
+    name: str
+    key: str = field(repr=False)
+
+
+def parse_tester_keys(value: Any, where: str = "auth.keys") -> list[TesterKey]:
+    """The tester list (`[{name, key}, ...]`) from a config file, checked: names and keys unique."""
+    if not isinstance(value, list):
+        raise SettingsError(f"{where} must be a list of {{name, key}} entries")
+    keys: list[TesterKey] = []
+    for number, item in enumerate(value, 1):
+        if isinstance(item, TesterKey):
+            item = {"name": item.name, "key": item.key}
+        if not isinstance(item, Mapping) or set(item) != {"name", "key"}:
+            raise SettingsError(f"{where} entry {number} must have exactly a name and a key")
+        name, key = str(item["name"] or "").strip(), str(item["key"] or "").strip()
+        if not name or len(key) < MIN_TOKEN_CHARS:
+            raise SettingsError(
+                f"{where} entry {number} needs a name and a key of at least"
+                f" {MIN_TOKEN_CHARS} characters"
+            )
+        if PLACEHOLDER in key:
+            raise SettingsError(f"{where} entry {number} still has the example's placeholder key")
+        if any(k.name == name for k in keys) or any(k.key == key for k in keys):
+            raise SettingsError(f"{where} entry {number} repeats a name or a key")
+        keys.append(TesterKey(name, key))
+    return keys
+
+
+class AuthSettings(Section):
+    """Who may call the data endpoints: anyone (none), one shared token (service) or testers."""
+
+    mode: str = option("none", "who may call: `none`, `service` or `user`")
+    service_token: str = option(
+        "", "service mode: the bearer token the assistant platform sends", repr=False
+    )
+    verification_token: str = option("", "service mode: the manifest's OpenAI verification token")
+    keys: Annotated[list[TesterKey], BeforeValidator(parse_tester_keys)] = option(
+        None, "user mode: the testers, `[{name, key}, ...]`", default_factory=list, repr=False
+    )
+    allow_networks: Names = option(
+        None, "CIDRs allowed to call; everyone else gets 403 (empty: all)", default_factory=list
+    )
+    trusted_proxies: Names = option(
+        None, "proxies whose X-Forwarded-For is honoured", default_factory=list
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> AuthSettings:
+        if self.mode not in AUTH_MODES:
+            raise SettingsError(f"auth.mode must be none, service or user, got {self.mode!r}")
+        if self.mode == "service" and len(self.service_token) < MIN_TOKEN_CHARS:
+            raise SettingsError(
+                f"auth.service_token (at least {MIN_TOKEN_CHARS} characters) is needed in service"
+                " mode, e.g. SPORTSTATS_AUTH__SERVICE_TOKEN"
+            )
+        for name in ("allow_networks", "trusted_proxies"):
+            for cidr in getattr(self, name):
+                try:
+                    ipaddress.ip_network(cidr, strict=False)
+                except ValueError:
+                    raise SettingsError(
+                        f"auth.{name} holds {cidr!r}, not a network such as 203.0.113.0/24"
+                    ) from None
+        return self
+
+
+class LimitsSettings(Section):
+    """What one client may ask: requests per minute (0: no limit) and the size of a request."""
+
+    requests_per_minute: Int = option(60, "requests per client a minute; 0 turns the limit off")
+    burst: Int = option(20, "requests per client at once")
+    max_clients: Int = option(10_000, "clients remembered (least recently seen forgotten first)")
+    max_url_bytes: Int = option(4096, "longest URL (414 beyond)")
+    max_query_params: Int = option(40, "most query parameters (400 beyond)")
+    max_headers: Int = option(64, "most headers (431 beyond)")
+    max_header_bytes: Int = option(16_384, "most bytes of headers in all (431 beyond)")
+    max_body_bytes: Int = option(65_536, "largest body (413 beyond)")
+
+    @model_validator(mode="after")
+    def _check(self) -> LimitsSettings:
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value < 0 or (value == 0 and name != "requests_per_minute"):
+                raise SettingsError(f"limits.{name} must be positive, got {value}")
+        return self
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="forbid", env_prefix=ENV_PREFIX)
+
+    host: str = option("127.0.0.1", "address to listen on", flag=True)
+    port: Int = option(5001, "port to listen on", flag=True)
+    upstream_url: str = option("https://api.balldontlie.io/v1", "the upstream API base", flag=True)
+    public_url: str | None = option(
+        None,
+        "the URL assistants reach the server at, written into the manifest and spec; without it"
+        " the request's scheme and host are used, honouring `X-Forwarded-Proto` /"
+        " `X-Forwarded-Host` from a TLS proxy (only from `auth.trusted_proxies` once any are"
+        " named)",
+        flag=True,
+        shown="from each request",
+    )
+    cors_origins: Names = option(
+        None,
+        "browser origins allowed by CORS (comma-separated)",
+        flag=True,
+        default_factory=lambda: ["https://chat.openai.com", "https://chatgpt.com"],
+    )
+    redis_url: str | None = option(
+        None,
+        "share cache, upstream budget and locks between processes, e.g. `redis://127.0.0.1:6379/0`",
+        flag=True,
+        shown="none (in-process memory)",
+    )
+    redis_prefix: str = option(
+        "sportstats:", "prefix of every Redis key; processes that share it share cache and budget"
+    )
+    log_level: str = option("INFO", "`DEBUG`, `INFO`, `WARNING` or `ERROR`", flag=True)
+    shutdown_timeout_s: Float = option(
+        30.0, "after SIGTERM, how long requests in flight may take to finish"
+    )
+    readiness_max_age_s: Float = option(
+        300.0, "`/readyz` trusts an upstream answer this recent; older, it probes the upstream"
+    )
+    metrics_token: str | None = option(
+        None,
+        "bearer token that alone opens `/metrics`; without it `/metrics` needs what the data"
+        " endpoints need",
+        repr=False,
+    )
+    tls_cert: str | None = option(
+        None, "PEM certificate chain: serve HTTPS directly, TLS 1.2 or later", flag=True
+    )
+    tls_key: str | None = option(None, "the PEM private key of `tls_cert`", flag=True)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
+
+    _api_key: str = PrivateAttr(default="")
+    _config_file: str | None = PrivateAttr(default=None)
+
+    @property
+    def api_key(self) -> str:
+        """The upstream key, from `BALLDONTLIE_API_KEY` only: never in a file or a listing."""
+        return self._api_key
+
+    @property
+    def config_file(self) -> str | None:
+        """Where the options came from (`auth.keys` reload from it on SIGHUP)."""
+        return self._config_file
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if PLACEHOLDER in (self.metrics_token or "") + self.auth.service_token:
+            raise SettingsError(
+                f"a token still holds the example's '{PLACEHOLDER}' placeholder: replace it with"
+                " a secret of your own"
+            )
+        if not 1 <= self.port <= 65535:
+            raise SettingsError(f"port must be 1-65535, got {self.port}")
+        for name in ("upstream_url", "public_url", "redis_url"):
+            value = getattr(self, name)
+            if value is not None:
+                _check_url(name, value, redis=name == "redis_url")
+        if self.public_url:
+            self.public_url = self.public_url.rstrip("/")
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise SettingsError(
+                f"log_level must be DEBUG, INFO, WARNING or ERROR, got {self.log_level}"
+            )
+        self.log_level = self.log_level.upper()
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise SettingsError("tls_cert and tls_key go together: set both or neither")
+        for name in ("tls_cert", "tls_key"):
+            path = getattr(self, name)
+            if path is not None and not os.path.isfile(path):
+                raise SettingsError(f"{name} is not a readable file: {path}")
+        for name in ("shutdown_timeout_s", "readiness_max_age_s"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{name} must not be negative, got {getattr(self, name)}")
+        return self
+
+
+SECTIONS: dict[str, type[Section]] = {
+    "cache": CacheSettings,
+    "upstream": UpstreamSettings,
+    "auth": AuthSettings,
+    "limits": LimitsSettings,
+}
+
+
+def _not_negative(values: BaseModel) -> None:
+    for name in type(values).model_fields:
+        value = getattr(values, name)
+        if isinstance(value, int | float) and value < 0:
+            raise SettingsError(f"{name} must not be negative, got {value}")
+
+
+def _check_url(name: str, value: str, redis: bool = False) -> None:
+    try:
+        url = URL(value)
+    except ValueError as exc:
+        raise SettingsError(f"{name} is not a URL: {value!r}") from exc
+    schemes = ("redis", "rediss", "unix") if redis else ("http", "https")
+    if url.scheme not in schemes or not (url.host or url.scheme == "unix"):
+        raise SettingsError(
+            f"{name} must be a {' or '.join(schemes)} URL with a host, got {value!r}"
+        )

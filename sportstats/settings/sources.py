@@ -1,0 +1,199 @@
+"""Where options come from: defaults < YAML file < environment < command line, merged by
+pydantic-settings, with every mistake told in one line.
+
+YAML keys are the option names, in sections `cache:`, `upstream:`, `auth:` and `limits:`.
+Environment variables are `SPORTSTATS_` + the upper-cased name, with `__` into a section
+(`SPORTSTATS_UPSTREAM__REQUESTS_PER_MINUTE`). Command-line flags exist for the options declared
+with `flag`. The upstream key comes from `BALLDONTLIE_API_KEY` only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+)
+from pydantic_settings.sources.utils import parse_env_vars
+
+from .options import API_KEY_ENV, ENV_PREFIX, SECTIONS, Settings, SettingsError
+
+CONFIG_ENV = ENV_PREFIX + "CONFIG"
+
+
+def read_config_file(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle) or {}
+    except OSError as exc:
+        raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise SettingsError(f"config file {path} is not valid YAML{where}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"config file {path} must hold a mapping of option: value")
+    return data
+
+
+class YamlFile(PydanticBaseSettingsSource):
+    """The YAML config file, read with pyyaml (whose errors we can tell in one line)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self.data = data
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self.data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+class Environment(EnvSettingsSource):
+    """pydantic-settings' environment source, over a given mapping (the tests give their own)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        super().__init__(settings_cls, env_prefix=ENV_PREFIX, env_nested_delimiter="__")
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self.environ, False, False, None)
+
+
+def _with_sources(cli: dict[str, Any], environ: Mapping[str, str], data: dict[str, Any]):
+    """`Settings` reading this load's sources, in precedence order (the first wins)."""
+
+    class Loading(Settings):
+        @classmethod
+        def settings_customise_sources(cls, settings_cls, **_: Any) -> tuple[Any, ...]:
+            return (
+                InitSettingsSource(settings_cls, cli),
+                Environment(settings_cls, environ),
+                YamlFile(settings_cls, data),
+            )
+
+    return Loading
+
+
+def _unknown_environment(environ: Mapping[str, str]) -> None:
+    """An environment variable that names no option is a typo: say so, as for a YAML key."""
+    for name in environ:
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        model: type[BaseModel] = Settings
+        for depth, part in enumerate(path):
+            if part not in model.model_fields:
+                allowed = ", ".join(sorted(model.model_fields))
+                raise SettingsError(f"unknown environment variable {name} (allowed: {allowed})")
+            if depth == 0 and part in SECTIONS:
+                model = SECTIONS[part]
+            else:
+                break
+
+
+def one_line(error: ValidationError, where: str) -> SettingsError:
+    """The first problem pydantic found, in one line that names the option."""
+    first = error.errors()[0]
+    loc = [str(part) for part in first["loc"]]
+    if first["type"] == "extra_forbidden":
+        model: type[BaseModel] = Settings
+        if len(loc) > 1 and loc[0] in SECTIONS:
+            model, where = SECTIONS[loc[0]], f"{where} {loc[0]}:"
+        unknown = sorted(
+            str(e["loc"][-1])
+            for e in error.errors()
+            if e["type"] == "extra_forbidden" and e["loc"][:-1] == first["loc"][:-1]
+        )
+        plural = "s" if len(unknown) > 1 else ""
+        return SettingsError(
+            f"unknown key{plural} {', '.join(unknown)} in {where}"
+            f" (allowed: {', '.join(sorted(model.model_fields))})"
+        )
+    name = ".".join(loc)
+    if first["type"] == "model_type":
+        return SettingsError(f"{name} in {where} must be a section of keys")
+    return SettingsError(f"{name} has a bad value: {first['input']!r}")
+
+
+def load_settings(
+    cli: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_file: str | None = None,
+    require_api_key: bool = True,
+) -> Settings:
+    """Merge every source in precedence order and validate once."""
+    environ = os.environ if environ is None else environ
+    config_file = config_file or environ.get(CONFIG_ENV)
+    data = read_config_file(config_file) if config_file else {}
+    _unknown_environment(environ)
+    given = {k: v for k, v in (cli or {}).items() if v is not None}
+    try:
+        loaded = _with_sources(given, environ, data)()
+    except ValidationError as exc:
+        raise one_line(exc, f"config file {config_file}" if config_file else "settings") from None
+    settings = Settings.model_construct(
+        **{name: getattr(loaded, name) for name in Settings.model_fields}
+    )
+    settings._api_key = environ.get(API_KEY_ENV, "").strip()
+    settings._config_file = config_file
+    if require_api_key and not settings.api_key:
+        raise SettingsError(
+            f"no upstream API key: set {API_KEY_ENV} (a BALLDONTLIE key) in the environment,"
+            f" e.g. `export {API_KEY_ENV}=your-key`"
+        )
+    return settings
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Command-line mistakes are one line, like every other configuration error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"sportstats: {message} (see --help)\n")
+
+
+def command_line() -> argparse.ArgumentParser:
+    """`python -m sportstats`'s flags: one per option declared with `flag`, its default shown."""
+    parser = OneLineParser(
+        prog="python -m sportstats",
+        description="NBA stats for AI assistants (plugin, GPT Action and MCP), over the"
+        f" BALLDONTLIE API. The API key is read from {API_KEY_ENV}. Every option can also be set"
+        " in the YAML config file (same name, underscores) or as SPORTSTATS_<NAME>;"
+        " precedence: defaults < config file < environment < command line.",
+    )
+    parser.add_argument("--config", metavar="FILE", help=f"YAML config file (also {CONFIG_ENV})")
+    for name, field in Settings.model_fields.items():
+        extra = field.json_schema_extra or {}
+        if not isinstance(extra, dict) or not extra.get("flag"):
+            continue
+        default = extra.get("shown") or shown_default(field)
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            type=int if field.annotation is int or str(field.annotation) == "int" else None,
+            help=f"{plain(field.description or '')} (default: {plain(default)})",
+        )
+    return parser
+
+
+def shown_default(field: FieldInfo) -> str:
+    value = field.get_default(call_default_factory=True)
+    if value is None:
+        return "none"
+    if isinstance(value, list):
+        return ",".join(map(str, value)) or "none"
+    return str(value)
+
+
+def plain(text: str) -> str:
+    """README's markdown as `--help` prints it: no backticks."""
+    return text.replace("`", "")
