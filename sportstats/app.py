@@ -26,7 +26,7 @@ from .web.bounds import RequestBounds, handler_args, security_headers
 from .web.cors import setup_cors
 from .web.front import front
 from .web.keys import ACCESS, ANSWERS, BOUNDS, CACHE, LIMITS, SETTINGS, UPSTREAM
-from .web.probes import setup_observability
+from .web.probes import setup_probes
 from .web.routes import setup_routes
 from .web.runner import JsonErrorAppRunner
 
@@ -94,7 +94,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(access.reload_on_sighup)
     app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(upstream_ctx)
-    routes = setup_observability(app, metrics) + setup_routes(app) + setup_mcp_routes(app)
+    routes = setup_probes(app, metrics) + setup_routes(app) + setup_mcp_routes(app)
     setup_cors(app, settings.cors_origins, routes)
     return app
 

@@ -193,3 +193,16 @@ async def test_upstream_failures_log_no_upstream_key(client, upstream, caplog):
     assert "answered HTTP 401" in caplog.text  # the failures were logged...
     assert CONFTEST_API_KEY not in caplog.text  # ...without the key
     assert len([r for r in caplog.records if r.name == "sportstats.access"]) == 4
+
+
+def test_a_request_matched_by_a_resource_without_routes_is_logged_as_unmatched() -> None:
+    """A mounted sub-application's resource (e.g. an ASGI app) matches without a route."""
+    from types import SimpleNamespace
+
+    from aiohttp.test_utils import make_mocked_request
+
+    from sportstats.ops.record import endpoint_of
+
+    request = make_mocked_request("POST", "/mounted/mcp")
+    request._match_info = SimpleNamespace(route=None)  # what such a resource's match gives
+    assert endpoint_of(request) == "unmatched"

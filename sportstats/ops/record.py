@@ -62,8 +62,9 @@ def client_of(request: web.Request) -> tuple[str | None, str]:
 
 def endpoint_of(request: web.Request) -> str:
     """The route's name (bounded, no user input); `unmatched` for unknown paths and methods."""
-    route = request.match_info.route
-    return (route.name if route.resource is not None else None) or "unmatched"
+    route = request.match_info.route  # None for a resource without routes (a mounted app)
+    resource = getattr(route, "resource", None)
+    return (route.name if resource is not None else None) or "unmatched"
 
 
 class RequestRecord:

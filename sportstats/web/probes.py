@@ -67,7 +67,7 @@ async def observer_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[READINESS].close()
 
 
-def setup_observability(app: web.Application, metrics: Metrics) -> list[web.AbstractRoute]:
+def setup_probes(app: web.Application, metrics: Metrics) -> list[web.AbstractRoute]:
     """Metrics, readiness, the upstream observer and their routes (returned, for CORS).
 
     Call after `upstream_ctx` is in `cleanup_ctx`; the app's middleware keeps a
