@@ -64,20 +64,6 @@ class Entry:
         return None
 
 
-@dataclass
-class Produced:
-    """What a miss produced: the answer (columns, data, meta) and how long it stays fresh.
-
-    `stale_since` is set when the answer was put together from stale cached parts (season
-    averages while the upstream fails): it is then served as stale, dated by its oldest part, and
-    not stored.
-    """
-
-    answer: dict[str, Any]
-    ttl_s: float
-    stale_since: float | None = None
-
-
 def answer_body(answer: dict[str, Any], fetched_at: float) -> str:
     """Serialise an answer with `meta.fetched_at`, cut just before the value of `meta.cache`."""
     meta = dict(answer["meta"])

@@ -30,6 +30,24 @@ POST_ONLY_PATHS = frozenset({"/mcp"})  # the MCP endpoint takes POST (and CORS p
 REQUEST_LINE_EXTRA_BYTES = 32  # method, spaces and HTTP version around the URL
 
 
+def uri_too_long(max_url_bytes: int) -> ApiError:
+    return ApiError(
+        414,
+        errors.URI_TOO_LONG,
+        f"The URL is longer than {max_url_bytes} bytes.",
+        "Ask for fewer ids or dates per request, or page with cursor.",
+    )
+
+
+def headers_too_large(max_headers: int, max_header_bytes: int) -> ApiError:
+    return ApiError(
+        431,
+        errors.HEADERS_TOO_LARGE,
+        f"Over {max_headers} headers or {max_header_bytes} bytes of headers.",
+        "Send fewer or shorter headers (cookies are not needed).",
+    )
+
+
 def _allowed_methods(path: str) -> tuple[str, ...]:
     return ("OPTIONS", "POST") if path in POST_ONLY_PATHS else ALLOWED_METHODS
 
@@ -53,12 +71,7 @@ class RequestBounds:
                 {"Allow": ", ".join(allowed)},
             )
         if len(request.raw_path) > s.max_url_bytes:
-            raise ApiError(
-                414,
-                errors.URI_TOO_LONG,
-                f"The URL is longer than {s.max_url_bytes} bytes.",
-                "Ask for fewer ids or dates per request, or page with cursor.",
-            )
+            raise uri_too_long(s.max_url_bytes)
         raw_query = request.rel_url.raw_query_string
         # Parse the query only when it may hold too many parameters: one more than separators.
         separators = raw_query.count("&") + raw_query.count(";")
@@ -72,12 +85,7 @@ class RequestBounds:
         raw_headers = request.raw_headers  # (name, value) pairs; ": " and CRLF make 4 more bytes
         header_bytes = sum(map(len, chain.from_iterable(raw_headers))) + 4 * len(raw_headers)
         if len(raw_headers) > s.max_headers or header_bytes > s.max_header_bytes:
-            raise ApiError(
-                431,
-                errors.HEADERS_TOO_LARGE,
-                f"Over {s.max_headers} headers or {s.max_header_bytes} bytes of headers.",
-                "Send fewer or shorter headers (cookies are not needed).",
-            )
+            raise headers_too_large(s.max_headers, s.max_header_bytes)
         if (request.content_length or 0) > s.max_body_bytes:
             raise ApiError(
                 413,

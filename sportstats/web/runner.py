@@ -21,7 +21,13 @@ from aiohttp.web_protocol import RequestHandler
 from .. import errors
 from ..errors import ApiError, internal_error
 from ..ops.access_log import REQUEST_ID_HEADER, log_access, new_request_id
-from .bounds import SECURITY_HEADERS, SERVER_NAME
+from .bounds import (
+    REQUEST_LINE_EXTRA_BYTES,
+    SECURITY_HEADERS,
+    SERVER_NAME,
+    headers_too_large,
+    uri_too_long,
+)
 from .errors import json_error
 
 log = logging.getLogger(__name__)
@@ -65,18 +71,11 @@ class JsonErrorRequestHandler(RequestHandler):
 
     def _describe(self, status: int, exc: BaseException | None) -> ApiError:
         if isinstance(exc, LineTooLong) and str(exc.args[1]) == str(self.max_line_size):
-            return ApiError(
-                414, errors.URI_TOO_LONG, "The URL is too long.", "Ask for less per request."
-            )
+            return uri_too_long(self.max_line_size - REQUEST_LINE_EXTRA_BYTES)
         if isinstance(exc, LineTooLong) or (
             isinstance(exc, BadHttpMessage) and "headers" in exc.message
         ):
-            return ApiError(
-                431,
-                errors.HEADERS_TOO_LARGE,
-                "The request headers are too large or too many.",
-                "Send fewer or shorter headers.",
-            )
+            return headers_too_large(self.max_headers, self.max_field_size)
         if isinstance(exc, HttpProcessingError) or 400 <= status < 500:
             return ApiError(
                 400,
