@@ -27,13 +27,13 @@ FIXTURES = Path(__file__).parent / "fixtures"
 API_KEY = "test-key-not-secret"
 UPSTREAM = "https://api.balldontlie.io/v1"
 # A Redis the tests may use instead of starting their own (e.g. redis://127.0.0.1:6390/0).
-REDIS_URL_ENV = "SPORTSTATS_TEST_REDIS_URL"
+REDIS_URL_ENV = "TEST_REDIS_URL"
 REDIS_START_S = 10.0
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
-    """The URL of a real Redis for this run: the one `SPORTSTATS_TEST_REDIS_URL` names, else a
+    """The URL of a real Redis for this run: the one `TEST_REDIS_URL` names, else a
     `redis-server` started here on a free port, keeping nothing on disk, stopped at the end.
 
     Fails (never skips) without the `redis-server` program, saying what to install.

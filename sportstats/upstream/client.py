@@ -1,4 +1,5 @@
-"""The upstream client: one session, the key, the deadline, retries, and clear error mapping.
+"""The upstream client: one session, the key, the deadline and retries (`verdicts` says what
+each answer means).
 
 Every call carries an absolute deadline (loop time). Within it a call is retried only where that
 is safe (connection errors, timeouts, 429 with a Retry-After that fits, 500/502/503/504), with
