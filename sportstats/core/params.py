@@ -18,6 +18,7 @@ from typing import Any, Literal
 from multidict import MultiMapping
 from yarl import URL
 
+from .. import errors
 from ..errors import ApiError, bad_parameter
 
 MAX_ARRAY_VALUES = 25
@@ -222,7 +223,7 @@ def parse_query(params: Iterable[Param], query: MultiMapping[str] | Mapping[str,
         if param is None or (key.endswith("[]") and not param.is_array):
             raise ApiError(
                 400,
-                "unknown_parameter",
+                errors.UNKNOWN_PARAMETER,
                 f"Unknown parameter '{key[:40]}'.",
                 "Allowed parameters: " + (", ".join(declared) or "none") + ".",
             )
@@ -240,7 +241,7 @@ def parse_query(params: Iterable[Param], query: MultiMapping[str] | Mapping[str,
         if param.required and param.name not in values:
             raise ApiError(
                 400,
-                "missing_parameter",
+                errors.MISSING_PARAMETER,
                 f"Parameter '{param.name}' is required.",
                 f"Give {param.name}: {param.allowed()}.",
             )
@@ -248,7 +249,7 @@ def parse_query(params: Iterable[Param], query: MultiMapping[str] | Mapping[str,
     if isinstance(start, str) and isinstance(end, str) and start > end:
         raise ApiError(
             400,
-            "invalid_date_range",
+            errors.INVALID_DATE_RANGE,
             f"start_date {start} is after end_date {end}.",
             "Give start_date on or before end_date.",
         )

@@ -22,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .. import errors
 from ..errors import ApiError
 from ..settings import AuthSettings, SettingsError, parse_tester_keys, read_config_file
 
@@ -170,7 +171,7 @@ class AccessControl:
             message = "The API key was not accepted."
             challenge = 'Bearer realm="sportstats", error="invalid_token"'
         return ApiError(
-            401, "unauthorized", message, CREDENTIALS_HINT, {"WWW-Authenticate": challenge}
+            401, errors.UNAUTHORIZED, message, CREDENTIALS_HINT, {"WWW-Authenticate": challenge}
         )
 
     def _authenticate(self, request: web.Request) -> None:
@@ -202,7 +203,7 @@ class AccessControl:
         ):
             raise ApiError(
                 403,
-                "forbidden",
+                errors.FORBIDDEN,
                 "This server does not serve your network.",
                 "Ask the server's operator to add your network to auth.allow_networks.",
             )
