@@ -89,7 +89,7 @@ def bad_values(param: Param) -> list[str]:
     elif kind == "bool":
         values += ["yes", "no", "1", "0", "on", "t", "truee", "true,false"] + INJECTIONS
     elif kind == "enum":
-        values += ["North", "Eastern", "E", "East West", "Pacific Ocean"] + INJECTIONS
+        values += ["North", "Easterly", "E", "East West", "Pacific Ocean"] + INJECTIONS
     elif kind == "text":
         # Any printable text up to the limit is a valid search, injections included.
         values += [

@@ -65,8 +65,7 @@ UPSTREAM_QUERIES = [
     ("/players?player_ids=237,115", "/players", [
         ("player_ids[]", "115"), ("player_ids[]", "237"), ("per_page", "25")]),
     ("/teams", "/teams", []),
-    ("/teams?conference=west&division=pacific", "/teams", [
-        ("conference", "West"), ("division", "Pacific")]),
+    ("/teams?conference=western&division=pacific", "/teams", []),  # filtered from the full list
     ("/games?seasons=2023&seasons=2024", "/games", [
         ("seasons[]", "2023"), ("seasons[]", "2024"), ("per_page", "25")]),
     ("/games?seasons=2023,2024", "/games", [
@@ -286,3 +285,40 @@ async def test_a_page_within_the_limit_is_not_marked_truncated(client: Any, upst
     answer = await ask(client, "/stats?seasons=2024")
     assert len(answer["data"]) == 20
     assert "truncated" not in answer["meta"]
+
+
+# --- teams: every filter answered from one cached full list ---------------------------------
+
+
+async def test_teams_filters_come_from_one_cached_full_list(client: Any, upstream: Any) -> None:
+    upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"))
+
+    everything = await ask(client, "/teams")
+    west = await ask(client, "/teams?conference=Western")
+    pacific = await ask(client, "/teams?conference=west&division=PACIFIC")
+    east = await ask(client, "/teams?conference=eastern")
+
+    assert sent(upstream) == [upstream_url("/teams")]  # one upstream call for all four
+    assert len(everything["data"]) == 30
+    assert {row["conference"] for row in west["data"]} == {"West"} and len(west["data"]) == 15
+    assert {row["abbreviation"] for row in pacific["data"]} == {"GSW", "LAC", "LAL", "PHX", "SAC"}
+    assert len(east["data"]) == 15 and west["meta"]["query"] == {"conference": "West"}
+    assert "note" not in west["meta"]  # the defunct-teams note belongs to the full list
+
+
+async def test_a_filtered_teams_answer_is_stale_when_the_full_list_is(
+    make_client: Any, upstream: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.cache_support import fast, install_clock
+
+    clock = install_clock(monkeypatch)
+    upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"))
+    upstream.get(upstream_route("/teams"), status=503, body="down", repeat=True)
+    client = await make_client(**fast())
+    await ask(client, "/teams")
+    clock.advance(86400 + 3600)  # past the TTL and the revalidation window, within stale_max_age
+
+    response = await client.get("/teams?conference=East")
+
+    assert (response.status, response.headers["X-Cache"]) == (200, "STALE")
+    assert len((await response.json())["data"]) == 15

@@ -67,7 +67,11 @@ class Answers:
 
     async def _entry(self, endpoint: Endpoint, query: Query, deadline: float) -> tuple[Entry, str]:
         """The entry for a completed question (see `_complete`), from the cache or upstream."""
-        produce = self._merge_players if endpoint.per_player else self._produce
+        produce = self._produce
+        if endpoint.per_player:
+            produce = self._merge_players
+        elif any(query.get(name) is not None for name in endpoint.local_filters):
+            produce = self._filter_complete_list
         return await self.cache.fetch(
             _key(endpoint, query), lambda: produce(endpoint, query, deadline)
         )
@@ -101,6 +105,27 @@ class Answers:
         if not rows:
             ttl = min(ttl, self.cache.settings.empty_ttl_s)
         return Produced(answer, ttl)
+
+    async def _filter_complete_list(
+        self, endpoint: Endpoint, query: Query, deadline: float
+    ) -> Produced:
+        """The rows of the endpoint's one complete list (cached on its own) that match the local
+        filters: one upstream call per TTL, whatever the filters; fresh as long as the list."""
+        complete = query.replace(**dict.fromkeys(endpoint.local_filters))
+        entry, state = await self.cache.fetch(
+            _key(endpoint, complete), lambda: self._produce(endpoint, complete, deadline)
+        )
+        wanted = {name: query.get(name) for name in endpoint.local_filters if query.get(name)}
+        rows = [
+            row
+            for row in parse_body(entry.body)["data"]
+            if all(row.get(name) == value for name, value in wanted.items())
+        ]
+        meta: dict[str, Any] = {"source": f"{SOURCE} {endpoint.upstream_path}"}
+        answer = build_answer(endpoint, rows, None, meta, query)
+        if state == "stale":
+            return Produced(answer, 0, stale_since=entry.fetched_at)
+        return Produced(answer, max(0.0, entry.fresh_until - time.time()))
 
     async def _merge_players(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
         """Season averages: one cached upstream call per player, concurrently, joined with names.

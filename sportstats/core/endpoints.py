@@ -45,6 +45,9 @@ class Endpoint:
     freshness: Freshness
     paged: bool = True
     item_filter: ItemFilter | None = None
+    # Filters answered from the endpoint's one complete (cached) list, not asked upstream: the
+    # table's column of the same name must equal the parameter's value.
+    local_filters: tuple[str, ...] = ()
     per_player: PerPlayer | None = None
     # The question as answered, where it has defaults that depend on the day.
     complete: Callable[[Query], Query] | None = None
@@ -111,7 +114,13 @@ TEAMS = Endpoint(
     upstream_path="/teams",
     table=tables.TEAMS,
     params=(
-        Param("conference", "enum", "East or West.", choices=("East", "West")),
+        Param(
+            "conference",
+            "enum",
+            "East or West (Eastern and Western are understood too).",
+            choices=("East", "West"),
+            aliases=(("Eastern", "East"), ("Western", "West")),
+        ),
         Param(
             "division",
             "enum",
@@ -125,6 +134,7 @@ TEAMS = Endpoint(
     freshness=Freshness("teams"),
     paged=False,
     item_filter=CURRENT_TEAMS,
+    local_filters=("conference", "division"),
 )
 
 GAMES = Endpoint(

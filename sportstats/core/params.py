@@ -63,6 +63,7 @@ class Param:
     description: str
     upstream: str | None = None  # upstream name without brackets; None: same as `name`
     choices: tuple[str, ...] = ()
+    aliases: tuple[tuple[str, str], ...] = ()  # (another word, the choice it means), for enums
     required: bool = False
 
     @property
@@ -87,7 +88,10 @@ class Param:
             "limit": f"an integer from 1 to {LIMIT_MAX} (default {LIMIT_DEFAULT})",
             "cursor": "the non-negative integer meta.next_cursor of the previous page",
             "bool": "true or false",
-            "enum": "one of " + ", ".join(self.choices),
+            "enum": "one of "
+            + ", ".join(self.choices)
+            + (f" (or {', '.join(word for word, _ in self.aliases)})" if self.aliases else "")
+            + ", in any case",
             "text": f"1 to {MAX_TEXT_CHARS} characters of text, no control characters",
         }[self.kind]
 
@@ -117,7 +121,7 @@ class Param:
             },
             "cursor": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
             "bool": {"type": "boolean"},
-            "enum": {"type": "string", "enum": list(self.choices)},
+            "enum": {"type": "string", "enum": [*self.choices, *(w for w, _ in self.aliases)]},
             "text": {
                 "type": "string",
                 "minLength": 1,
@@ -170,8 +174,8 @@ class Param:
                 raise bad_parameter(self.name, text, self.allowed())
             return lowered == "true"
         if kind == "enum":
-            for choice in self.choices:
-                if choice.lower() == text.lower():
+            for word, choice in (*((c, c) for c in self.choices), *self.aliases):
+                if word.lower() == text.lower():
                     return choice
             raise bad_parameter(self.name, text, self.allowed())
         if len(text) > MAX_TEXT_CHARS or not _TEXT_RE.fullmatch(text):
