@@ -399,12 +399,14 @@ async def test_cache_entry_renders_the_state_into_the_stored_answer() -> None:
     entry = Entry(answer_body(answer, 0.0), 0.0, 10.0, 20.0)
 
     for state in ("hit", "miss", "stale", "revalidating"):
-        rendered = json.loads(entry.render(state))
-        assert rendered["meta"] == {
-            "count": 1,
-            "fetched_at": "1970-01-01T00:00:00+00:00",
-            "cache": state,
-        }
+        for cost in (0, 3, 12):
+            rendered = json.loads(entry.render(state, cost))
+            assert rendered["meta"] == {
+                "count": 1,
+                "fetched_at": "1970-01-01T00:00:00+00:00",
+                "cache": state,
+                "upstream_calls": cost,
+            }
         assert rendered["data"] == [{"a": "é"}]
 
 

@@ -322,3 +322,19 @@ async def test_a_filtered_teams_answer_is_stale_when_the_full_list_is(
 
     assert (response.status, response.headers["X-Cache"]) == (200, "STALE")
     assert len((await response.json())["data"]) == 15
+
+
+async def test_meta_says_what_each_answer_cost_the_upstream(client: Any, upstream: Any) -> None:
+    upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"))
+    answer_season_averages(upstream, 2019, {237: AVERAGES_237, 115: AVERAGES_237}, NAMES)
+
+    cold = await ask(client, "/teams")
+    warm = await ask(client, "/teams")
+    filtered = await ask(client, "/teams?conference=West")
+    averages = await ask(client, "/season_averages?season=2019&player_ids=237,115")
+
+    assert (cold["meta"]["upstream_calls"], cold["meta"]["cache"]) == (1, "miss")
+    assert (warm["meta"]["upstream_calls"], warm["meta"]["cache"]) == (0, "hit")
+    assert filtered["meta"]["upstream_calls"] == 0  # from the cached full list
+    assert averages["meta"]["upstream_calls"] == 3  # one per player, one for their names
+    assert len(sent(upstream)) == 4

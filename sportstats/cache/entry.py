@@ -19,7 +19,12 @@ X_CACHE = {"hit": "HIT", "miss": "MISS", "stale": "STALE", "revalidating": "UPDA
 # Memory one Entry costs besides its body (object with slots, three floats), measured with
 # tracemalloc on CPython 3.11 (bench/bench_cache.py) and rounded up.
 ENTRY_OBJECT_BYTES = 150
-_STATE_ENDINGS = {state: f'{state}"}}}}'.encode() for state in STATES}
+# What follows the body: the state, then the upstream calls this answer cost its asker.
+_ENDINGS = {
+    (state, calls): f'{state}","upstream_calls":{calls}}}}}'.encode()
+    for state in STATES
+    for calls in range(5)
+}
 
 
 @dataclass(slots=True)
@@ -38,11 +43,15 @@ class Entry:
         the object and its floats."""
         return 2 * sys.getsizeof(self.body) + ENTRY_OBJECT_BYTES
 
-    def render(self, state: str) -> bytes:
-        """The answer as sent: the body encoded once, then one concatenation per request."""
+    def render(self, state: str, upstream_calls: int = 0) -> bytes:
+        """The answer as sent: the body encoded once, then one concatenation per request, with
+        `meta.cache` and `meta.upstream_calls` (what the upstream was asked for this answer)."""
         if self._encoded is None:
             self._encoded = self.body.encode()
-        return self._encoded + _STATE_ENDINGS[state]
+        ending = _ENDINGS.get((state, upstream_calls))
+        if ending is None:
+            ending = f'{state}","upstream_calls":{upstream_calls}}}}}'.encode()
+        return self._encoded + ending
 
     def to_dict(self) -> dict[str, Any]:
         return {

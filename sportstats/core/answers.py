@@ -16,7 +16,7 @@ from typing import Any
 from .. import errors
 from ..cache import X_CACHE, AnswerCache, Entry, Produced, parse_body
 from ..errors import UpstreamFailure
-from ..upstream.client import UpstreamClient
+from ..upstream.client import CallCount, UpstreamClient
 from .endpoints import PLAYERS, Endpoint
 from .params import Query, current_season, upstream_params
 
@@ -57,8 +57,12 @@ class Answers:
         entry = self.cache.fresh(_key(endpoint, query))  # the common case: no further awaits
         if entry is not None:
             return Reply(entry.render("hit"), "hit", entry)
-        entry, state = await self._entry(endpoint, query, self.upstream.deadline())
-        return Reply(entry.render(state), state, entry)
+        count = CallCount()
+        try:
+            entry, state = await self._entry(endpoint, query, self.upstream.deadline())
+        finally:
+            calls = count.stop()
+        return Reply(entry.render(state, calls), state, entry)
 
     @staticmethod
     def _complete(endpoint: Endpoint, query: Query) -> Query:

@@ -13,11 +13,10 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from contextvars import ContextVar
 
 from aiohttp import web
 
-from ..upstream.client import UpstreamEvent
+from ..upstream.client import CallCount, UpstreamEvent
 from .access_log import REQUEST_ID_HEADER, log_access, new_request_id
 from .auth import CLIENT_ADDRESS, TESTER
 from .metrics import Metrics
@@ -28,10 +27,6 @@ REQUEST_ID = "sportstats.request_id"  # where the id is kept on the request
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 CLIENT_CLOSED = 499  # nginx's status for "the client went away before the answer"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-
-# The upstream calls made for the current request: a one-item list, shared with the tasks the
-# request starts (they copy the context), so calls made in a cache fill count for the request.
-_upstream_calls: ContextVar[list[int] | None] = ContextVar("upstream_calls", default=None)
 
 
 def configure_logging(level: str) -> None:
@@ -76,14 +71,13 @@ class RequestRecord:
     a middleware layer of its own: the app's one middleware (`web.front`) opens and closes it.
     """
 
-    __slots__ = ("request", "request_id", "metrics", "calls", "started", "_token")
+    __slots__ = ("request", "request_id", "metrics", "calls", "started")
 
     def __init__(self, request: web.Request, metrics: Metrics) -> None:
         self.request = request
         self.request_id = request[REQUEST_ID] = request_id_of(request)
         self.metrics = metrics
-        self.calls = [0]
-        self._token = _upstream_calls.set(self.calls)
+        self.calls = CallCount()  # the calls made in a cache fill count for the request
         metrics.request_started()
         self.started = time.perf_counter()
 
@@ -104,11 +98,10 @@ class RequestRecord:
 
     def close(self, status: int, cache: str | None) -> None:
         duration_s = time.perf_counter() - self.started
-        _upstream_calls.reset(self._token)
+        calls = self.calls.stop()
         request = self.request
         endpoint = endpoint_of(request)
         name, address = client_of(request)
-        calls = self.calls[0]
         self.metrics.observe_request(endpoint, status, duration_s, name, cache, calls)
         log_access(
             self.request_id,
@@ -124,12 +117,5 @@ class RequestRecord:
 
 
 def observe_upstream(metrics: Metrics) -> Callable[[UpstreamEvent], None]:
-    """The UpstreamClient's observer: counts each attempt in the metrics and for its request."""
-
-    def observe(event: UpstreamEvent) -> None:
-        calls = _upstream_calls.get()
-        if calls is not None and event.sent:
-            calls[0] += 1
-        metrics.observe_upstream(event)
-
-    return observe
+    """The UpstreamClient's observer: counts each attempt in the metrics."""
+    return metrics.observe_upstream

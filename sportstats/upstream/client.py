@@ -15,6 +15,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,26 @@ from .budget import BudgetSpent, RetryBudget, UpstreamBudget
 from .verdicts import Answered, Verdict, judge
 
 log = logging.getLogger(__name__)
+
+# The call counts open in this context: a request's and, inside it, an answer's. Tasks a caller
+# starts copy the context, so calls made by a fetch it started count for it.
+_COUNTS: ContextVar[tuple[CallCount, ...]] = ContextVar("upstream_call_counts", default=())
+
+
+class CallCount:
+    """Upstream requests sent while it counts, by this task and the tasks it starts."""
+
+    __slots__ = ("sent", "_token")
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self._token = _COUNTS.set((*_COUNTS.get(), self))
+
+    def stop(self) -> int:
+        """Stop counting (in the context that started it); the calls counted."""
+        _COUNTS.reset(self._token)
+        return self.sent
+
 
 # Outcomes of attempts held back unsent.
 HELD_BACK = frozenset({"breaker_open", "budget_spent", "deadline"})
@@ -160,6 +181,8 @@ class UpstreamClient:
             self.breaker.release()
             return Verdict(failure=self._timeout(path)), "deadline"
         self.calls += 1
+        for count in _COUNTS.get():
+            count.sent += 1
         try:
             async with self.session.get(
                 url, headers=self._headers, timeout=aiohttp.ClientTimeout(total=remaining)

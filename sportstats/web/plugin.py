@@ -88,7 +88,15 @@ def manifest(base_url: str, auth: dict[str, Any] | None = None) -> dict[str, Any
 
 META_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["count", "next_cursor", "source", "query", "fetched_at", "cache"],
+    "required": [
+        "count",
+        "next_cursor",
+        "source",
+        "query",
+        "fetched_at",
+        "cache",
+        "upstream_calls",
+    ],
     "properties": {
         "count": {"type": "integer", "description": "Rows in data."},
         "next_cursor": {
@@ -100,6 +108,11 @@ META_SCHEMA: dict[str, Any] = {
         "note": {"type": "string", "description": "Why an answer is empty, partial or trimmed."},
         "fetched_at": {"type": "string", "description": "When the upstream produced the data."},
         "cache": {"type": "string", "enum": ["hit", "miss", "stale", "revalidating"]},
+        "upstream_calls": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Upstream requests this answer cost (0 when it came from the cache).",
+        },
         "truncated": {"type": "boolean"},
         "shown": {"type": "integer"},
         "total": {"type": "integer"},
