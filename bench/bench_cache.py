@@ -53,9 +53,7 @@ from yarl import URL
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
-import fake_upstream  # noqa: E402
 
 from sportstats.app import create_app, upstream_ctx  # noqa: E402
 from sportstats.cache import AnswerCache, MemoryStore, Produced  # noqa: E402
@@ -65,6 +63,7 @@ from sportstats.settings import CacheSettings, Settings, load_settings  # noqa: 
 from sportstats.web.errors import error_response  # noqa: E402
 from sportstats.web.keys import ACCESS, BOUNDS, LIMITS, METRICS, SETTINGS, UPSTREAM  # noqa: E402
 from sportstats.web.routes import data_handler  # noqa: E402
+from tests import fake_upstream  # noqa: E402
 
 HOST = "127.0.0.1"
 HIT_PATH = "/teams"

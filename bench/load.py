@@ -37,9 +37,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from server_process import clean_environment, free_port  # noqa: E402
+from tests.server_process import clean_environment, free_port  # noqa: E402
 
 HOST = "127.0.0.1"
 API_KEY = "load-test-upstream-key"
