@@ -64,6 +64,11 @@ TOOL_CALLS = [
     ),
     ("stats", {"game_ids": [1037684]}, {"/stats": "stats_game_1037684_2023-11-05_DET_vs_GSW.json"}),
     (
+        "stats",  # a team by name, resolved from the teams list, filtering a box score's rows
+        {"game_ids": [1037684], "team": ["Warriors"]},
+        {"/teams": "teams_all.json", "/stats": "stats_game_1037684_2023-11-05_DET_vs_GSW.json"},
+    ),
+    (
         "season_averages",
         {"season": 2019, "player_ids": [237]},
         {"/season_averages": "season_averages_237_2019.json", "/players": None},

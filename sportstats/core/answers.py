@@ -17,12 +17,15 @@ from .. import errors
 from ..cache import X_CACHE, AnswerCache, Entry, Produced, parse_body
 from ..errors import UpstreamFailure
 from ..upstream.client import CallCount, UpstreamClient
-from .endpoints import PLAYERS, Endpoint
-from .params import Query, current_season, upstream_params
+from .endpoints import PLAYERS, TEAMS, Endpoint
+from .params import LIMIT_MAX, Query, current_season, upstream_params
+from .policy import TeamNames
+from .teams import TeamIndex
 
 # Assistants cut or refuse answers over 100,000 characters; leave room for their framing.
 MAX_BODY_CHARS = 90_000
 SOURCE = "BALLDONTLIE NBA API"
+ALL_TEAMS = Query({})  # the one teams question every filter and name is answered from
 
 
 @dataclass
@@ -51,18 +54,42 @@ class Answers:
     def __init__(self, upstream: UpstreamClient, cache: AnswerCache) -> None:
         self.upstream = upstream
         self.cache = cache
+        self._teams: tuple[Entry, TeamIndex] | None = None  # the index of the cached list
 
     async def reply(self, endpoint: Endpoint, query: Query) -> Reply:
         query = self._complete(endpoint, query)
-        entry = self.cache.fresh(_key(endpoint, query))  # the common case: no further awaits
-        if entry is not None:
-            return Reply(entry.render("hit"), "hit", entry)
+        names = endpoint.team_names
+        by_name = names is not None and query.get(names.param) is not None
+        if not by_name:
+            entry = self.cache.fresh(_key(endpoint, query))  # the common case: no more awaits
+            if entry is not None:
+                return Reply(entry.render("hit"), "hit", entry)
         count = CallCount()
         try:
-            entry, state = await self._entry(endpoint, query, self.upstream.deadline())
+            deadline = self.upstream.deadline()
+            if by_name:
+                query = await self._resolve_teams(names, query, deadline)
+            entry, state = await self._entry(endpoint, query, deadline)
         finally:
             calls = count.stop()
         return Reply(entry.render(state, calls), state, entry)
+
+    async def _resolve_teams(self, names: TeamNames, query: Query, deadline: float) -> Query:
+        """Team names as ids, from the one cached teams list (an upstream call only when the
+        list is not cached)."""
+        key = _key(TEAMS, ALL_TEAMS)
+        entry = self.cache.fresh(key)
+        if entry is None:
+            entry, _ = await self.cache.fetch(
+                key, lambda: self._produce(TEAMS, ALL_TEAMS, deadline)
+            )
+        if self._teams is None or self._teams[0] is not entry:
+            self._teams = (entry, TeamIndex(parse_body(entry.body)["data"]))
+        ids = self._teams[1].resolve_all(query.get(names.param), names.param)
+        if names.into is None:
+            return query.replace(**{names.param: ids})
+        merged = tuple(sorted({*(query.get(names.into) or ()), *ids}))
+        return query.replace(**{names.param: None, names.into: merged})
 
     @staticmethod
     def _complete(endpoint: Endpoint, query: Query) -> Query:
@@ -74,7 +101,7 @@ class Answers:
         produce = self._produce
         if endpoint.per_player:
             produce = self._merge_players
-        elif any(query.get(name) is not None for name in endpoint.local_filters):
+        elif any(query.get(name) is not None for name, _ in endpoint.local_filters):
             produce = self._filter_complete_list
         return await self.cache.fetch(
             _key(endpoint, query), lambda: produce(endpoint, query, deadline)
@@ -113,20 +140,38 @@ class Answers:
     async def _filter_complete_list(
         self, endpoint: Endpoint, query: Query, deadline: float
     ) -> Produced:
-        """The rows of the endpoint's one complete list (cached on its own) that match the local
-        filters: one upstream call per TTL, whatever the filters; fresh as long as the list."""
-        complete = query.replace(**dict.fromkeys(endpoint.local_filters))
+        """The rows of the endpoint's complete list (or, paged, its widest page), cached on its
+        own, that match the local filters: one upstream call for every filter of it."""
+        complete = query.replace(**{name: None for name, _ in endpoint.local_filters})
+        if endpoint.paged:
+            complete = complete.replace(limit=LIMIT_MAX)
         entry, state = await self.cache.fetch(
             _key(endpoint, complete), lambda: self._produce(endpoint, complete, deadline)
         )
-        wanted = {name: query.get(name) for name in endpoint.local_filters if query.get(name)}
+        wanted = [
+            (column, query.get(name))
+            for name, column in endpoint.local_filters
+            if query.get(name) is not None
+        ]
+        whole = parse_body(entry.body)
         rows = [
             row
-            for row in parse_body(entry.body)["data"]
-            if all(row.get(name) == value for name, value in wanted.items())
+            for row in whole["data"]
+            if all(
+                row.get(column) in value if isinstance(value, tuple) else row.get(column) == value
+                for column, value in wanted
+            )
         ]
+        limit = query.get("limit") or len(rows)
         meta: dict[str, Any] = {"source": f"{SOURCE} {endpoint.upstream_path}"}
-        answer = build_answer(endpoint, rows, None, meta, query)
+        if len(rows) > limit:
+            meta.update(truncated=True, shown=limit, total=len(rows))
+        next_cursor = whole["meta"].get("next_cursor") if len(rows) <= limit else None
+        answer = build_answer(endpoint, rows[:limit], next_cursor, meta, query)
+        if len(rows) > limit:
+            answer["meta"]["note"] = (
+                f"Showing {limit} of {len(rows)} matching rows; ask with a larger limit."
+            )
         if state == "stale":
             return Produced(answer, 0, stale_since=entry.fetched_at)
         return Produced(answer, max(0.0, entry.fresh_until - time.time()))

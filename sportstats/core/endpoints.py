@@ -11,7 +11,15 @@ from dataclasses import dataclass
 
 from . import tables
 from .params import Param, Query, current_season
-from .policy import CURRENT_TEAMS, Freshness, ItemFilter, PerPlayer, the_item, the_items_game
+from .policy import (
+    CURRENT_TEAMS,
+    Freshness,
+    ItemFilter,
+    PerPlayer,
+    TeamNames,
+    the_item,
+    the_items_game,
+)
 from .tables import Table
 
 IDS_NOTE = "Repeat the parameter or separate values with commas."
@@ -30,6 +38,14 @@ END_DATE = Param("end_date", "date", "Last game day, YYYY-MM-DD (inclusive).")
 POSTSEASON = Param("postseason", "bool", "true: playoff games only; false: regular season only.")
 LIMIT = Param("limit", "limit", "Rows per page, 1-100 (default 25).", upstream="per_page")
 CURSOR = Param("cursor", "cursor", "Paging: pass meta.next_cursor of the previous answer.")
+TEAM = Param(
+    "team",
+    "names",
+    "Teams by abbreviation (LAL), nickname (Lakers), full name, city (Boston) or id;"
+    " comma-separated.",
+    local=True,
+    example="LAL",
+)
 
 
 @dataclass(frozen=True)
@@ -45,9 +61,10 @@ class Endpoint:
     freshness: Freshness
     paged: bool = True
     item_filter: ItemFilter | None = None
-    # Filters answered from the endpoint's one complete (cached) list, not asked upstream: the
-    # table's column of the same name must equal the parameter's value.
-    local_filters: tuple[str, ...] = ()
+    # Filters answered from the endpoint's complete (cached) list or page, not asked upstream:
+    # (parameter, the table's column whose value must equal it, or be one of its values).
+    local_filters: tuple[tuple[str, str], ...] = ()
+    team_names: TeamNames | None = None
     per_player: PerPlayer | None = None
     # The question as answered, where it has defaults that depend on the day.
     complete: Callable[[Query], Query] | None = None
@@ -97,6 +114,7 @@ PLAYERS = Endpoint(
         ),
         Param("first_name", "text", "Filter by first name."),
         Param("last_name", "text", "Filter by last name."),
+        TEAM,
         TEAM_IDS,
         PLAYER_IDS,
         LIMIT,
@@ -106,6 +124,7 @@ PLAYERS = Endpoint(
     description="NBA players, current and retired, with position, team, height, weight, draft."
     " Search by a name part or a full name, or filter by team or id.",
     freshness=Freshness("players"),
+    team_names=TeamNames("team", into="team_ids"),
     upstream_query=full_name_as_parts,
 )
 
@@ -134,29 +153,43 @@ TEAMS = Endpoint(
     freshness=Freshness("teams"),
     paged=False,
     item_filter=CURRENT_TEAMS,
-    local_filters=("conference", "division"),
+    local_filters=(("conference", "conference"), ("division", "division")),
 )
 
 GAMES = Endpoint(
     name="games",
     upstream_path="/games",
     table=tables.GAMES,
-    params=(SEASONS, TEAM_IDS, DATES, START_DATE, END_DATE, POSTSEASON, LIMIT, CURSOR),
+    params=(SEASONS, TEAM, TEAM_IDS, DATES, START_DATE, END_DATE, POSTSEASON, LIMIT, CURSOR),
     summary="NBA games: scores, schedule and live status",
     description="NBA games with home and visiting team, score and status (Final, live quarter,"
     " or scheduled tip-off in UTC). Filter by season, team, dates.",
     freshness=Freshness("games", game_of=the_item),
+    team_names=TeamNames("team", into="team_ids"),
 )
 
 STATS = Endpoint(
     name="stats",
     upstream_path="/stats",
     table=tables.STATS,
-    params=(PLAYER_IDS, GAME_IDS, SEASONS, DATES, START_DATE, END_DATE, POSTSEASON, LIMIT, CURSOR),
+    params=(
+        PLAYER_IDS,
+        GAME_IDS,
+        TEAM,
+        SEASONS,
+        DATES,
+        START_DATE,
+        END_DATE,
+        POSTSEASON,
+        LIMIT,
+        CURSOR,
+    ),  # fmt: skip
     summary="NBA box-score lines: one player in one game",
     description="Per-game player stats (min, pts, reb, ast, stl, blk, shooting). Filter by"
     " player_ids, game_ids, seasons or dates. A whole game's box score: game_ids=ID&limit=100.",
     freshness=Freshness("stats", game_of=the_items_game),
+    team_names=TeamNames("team"),
+    local_filters=(("team", "team_id"),),
 )
 
 SEASON_AVERAGES = Endpoint(

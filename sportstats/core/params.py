@@ -34,9 +34,9 @@ LIMIT_MAX = 100
 SEASON_START_MONTH = 10
 
 Kind = Literal[
-    "ids", "seasons", "dates", "date", "season", "limit", "cursor", "bool", "enum", "text"
+    "ids", "seasons", "dates", "date", "season", "limit", "cursor", "bool", "enum", "text", "names"
 ]
-ARRAY_KINDS = frozenset({"ids", "seasons", "dates"})
+ARRAY_KINDS = frozenset({"ids", "seasons", "dates", "names"})
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TEXT_RE = re.compile(TEXT_PATTERN)
 
@@ -64,6 +64,8 @@ class Param:
     upstream: str | None = None  # upstream name without brackets; None: same as `name`
     choices: tuple[str, ...] = ()
     aliases: tuple[tuple[str, str], ...] = ()  # (another word, the choice it means), for enums
+    local: bool = False  # answered by the core (names resolved, rows filtered), not sent upstream
+    example: str | None = None  # a valid value, for the spec (a name must name something real)
     required: bool = False
 
     @property
@@ -93,6 +95,7 @@ class Param:
             + (f" (or {', '.join(word for word, _ in self.aliases)})" if self.aliases else "")
             + ", in any case",
             "text": f"1 to {MAX_TEXT_CHARS} characters of text, no control characters",
+            "names": f"names or ids, at most {MAX_ARRAY_VALUES}, repeated or comma-separated",
         }[self.kind]
 
     def schema(self) -> dict[str, Any]:
@@ -108,6 +111,14 @@ class Param:
             item = {"type": "integer", "minimum": FIRST_SEASON}
         elif self.kind == "dates":
             item = {"type": "string", "format": "date"}
+        elif self.kind == "names":
+            item = {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_TEXT_CHARS,
+                "pattern": TEXT_PATTERN,
+                **({"example": self.example} if self.example else {}),
+            }
         if self.is_array:
             return {"type": "array", "items": item, "maxItems": MAX_ARRAY_VALUES}
         return {
@@ -308,7 +319,7 @@ def upstream_params(params: Iterable[Param], query: Query) -> list[tuple[str, st
     pairs: list[tuple[str, str]] = []
     for param in params:
         value = query.get(param.name)
-        if value is None:
+        if value is None or param.local:
             continue
         for item in value if isinstance(value, tuple) else (value,):
             text = ("true" if item else "false") if isinstance(item, bool) else str(item)

@@ -112,3 +112,15 @@ class PerPlayer:
         """One player's upstream query pairs: the array name `player_ids[]` as `player_id`."""
         array_name = f"{self.ids_param}[]"
         return [(self.upstream_param if k == array_name else k, v) for k, v in pairs]
+
+
+@dataclass(frozen=True)
+class TeamNames:
+    """A parameter that names teams (`team=Lakers,BOS`), resolved from the cached teams list.
+
+    Resolved into the array parameter `into` (the upstream filters by it), or, where the
+    upstream has no team filter, kept as ids that filter the rows by their `team_id` column.
+    """
+
+    param: str
+    into: str | None = None
