@@ -55,6 +55,7 @@ VALID = {
     "bool": "true",
     "text": "curry",
     "names": "LAL",
+    "sort": "-pts",
 }
 UNKNOWN_NAMES = [
     "id", "player_id", "team_id", "game_id", "search", "per_page", "page", "callback",
@@ -91,6 +92,8 @@ def bad_values(param: Param) -> list[str]:
         values += ["yes", "no", "1", "0", "on", "t", "truee", "true,false"] + INJECTIONS
     elif kind == "enum":
         values += ["North", "Easterly", "E", "East West", "Pacific Ocean"] + INJECTIONS
+    elif kind == "sort":
+        values += ["nonsense", "-nonsense", "--pts", "pts desc", "PTS", "-"] + INJECTIONS
     elif kind in ("text", "names"):
         # Any printable text up to the limit is a valid search, injections included (a team
         # name that names no team is refused after one cached lookup: tests/test_teams.py).
@@ -117,7 +120,7 @@ def corpus(endpoint: Endpoint) -> Iterator[tuple[str, list[tuple[str, str]]]]:
         for value in bad_values(param):
             yield f"{param.name}={value[:30]!r}", [*others, (param.name, value)]
         if not param.is_array:
-            valid = param.choices[0] if param.kind == "enum" else VALID[param.kind]
+            valid = param.choices[0] if param.kind in ("enum", "sort") else VALID[param.kind]
             yield f"{param.name} twice", [*others, (param.name, valid), (param.name, valid)]
             yield f"{param.name}[]", [*others, (f"{param.name}[]", valid)]
         else:

@@ -36,9 +36,7 @@ async def test_every_spelling_of_a_team_asks_the_upstream_by_its_id(
 ) -> None:
     serve(upstream)
     answer = await ask(client, f"/games?team={name}")
-    assert sent(upstream)[-1] == upstream_url(
-        "/games", [("team_ids[]", "14"), ("per_page", "25")]
-    )
+    assert sent(upstream)[-1] == upstream_url("/games", [("team_ids[]", "14"), ("per_page", "25")])
     assert answer["meta"]["query"] == {"limit": 25, "team_ids": [14]}
 
 

@@ -101,7 +101,7 @@ class Answers:
         produce = self._produce
         if endpoint.per_player:
             produce = self._merge_players
-        elif any(query.get(name) is not None for name, _ in endpoint.local_filters):
+        elif any(query.get(name) is not None for name in endpoint.local_params):
             produce = self._filter_complete_list
         return await self.cache.fetch(
             _key(endpoint, query), lambda: produce(endpoint, query, deadline)
@@ -140,37 +140,33 @@ class Answers:
     async def _filter_complete_list(
         self, endpoint: Endpoint, query: Query, deadline: float
     ) -> Produced:
-        """The rows of the endpoint's complete list (or, paged, its widest page), cached on its
-        own, that match the local filters: one upstream call for every filter of it."""
-        complete = query.replace(**{name: None for name, _ in endpoint.local_filters})
+        """Filtered and sorted here, from the endpoint's complete answer (paged: its widest
+        page), cached on its own: one upstream call for every filter and order of it."""
+        complete = query.replace(**dict.fromkeys(endpoint.local_params))
         if endpoint.paged:
             complete = complete.replace(limit=LIMIT_MAX)
         entry, state = await self.cache.fetch(
             _key(endpoint, complete), lambda: self._produce(endpoint, complete, deadline)
         )
-        wanted = [
-            (column, query.get(name))
-            for name, column in endpoint.local_filters
-            if query.get(name) is not None
-        ]
         whole = parse_body(entry.body)
-        rows = [
-            row
-            for row in whole["data"]
-            if all(
-                row.get(column) in value if isinstance(value, tuple) else row.get(column) == value
-                for column, value in wanted
-            )
-        ]
-        limit = query.get("limit") or len(rows)
+        rows = [row for row in whole["data"] if _kept(endpoint, query, row)]
+        next_cursor = whole["meta"].get("next_cursor")
         meta: dict[str, Any] = {"source": f"{SOURCE} {endpoint.upstream_path}"}
+        if query.get("sort"):
+            rows = sort_rows(rows, query.get("sort"))
+            meta["sorted"] = "page" if next_cursor is not None else "all"
+        limit = query.get("limit") or len(rows)
         if len(rows) > limit:
             meta.update(truncated=True, shown=limit, total=len(rows))
-        next_cursor = whole["meta"].get("next_cursor") if len(rows) <= limit else None
+            next_cursor = None
         answer = build_answer(endpoint, rows[:limit], next_cursor, meta, query)
         if len(rows) > limit:
             answer["meta"]["note"] = (
-                f"Showing {limit} of {len(rows)} matching rows; ask with a larger limit."
+                f"Showing the first {limit} of {len(rows)} rows; ask with a larger limit for more."
+            )
+        elif meta.get("sorted") == "page":
+            answer["meta"]["note"] = (
+                f"Sorted within these {len(rows)} rows only: there are more (next_cursor)."
             )
         if state == "stale":
             return Produced(answer, 0, stale_since=entry.fetched_at)
@@ -189,7 +185,7 @@ class Answers:
                 f"{endpoint.name}/player?{sub.key}",
                 lambda sub=sub: self._produce(endpoint, sub, deadline),
             )
-            for sub in (query.replace(**{ids_param: (pid,)}) for pid in player_ids)
+            for sub in (query.replace(**{ids_param: (pid,)}, sort=None) for pid in player_ids)
         ]
         *results, names = await asyncio.gather(
             *lookups, self.names(player_ids, deadline), return_exceptions=True
@@ -220,6 +216,9 @@ class Answers:
             meta["names_unavailable"] = True
         for row in rows:
             row["player"] = names.get(row["player_id"])
+        if query.get("sort"):
+            rows = sort_rows(rows, query.get("sort"))
+            meta["sorted"] = "all"
         if failures:
             meta["errors"] = failures
         if missing:
@@ -240,6 +239,25 @@ class Answers:
 
 def _key(endpoint: Endpoint, query: Query) -> str:
     return f"{endpoint.name}?{query.key}"
+
+
+def _kept(endpoint: Endpoint, query: Query, row: dict[str, Any]) -> bool:
+    """Does `row` pass the endpoint's local filters the question gives?"""
+    for name, column in endpoint.local_filters:
+        wanted = query.get(name)
+        if wanted is None:
+            continue
+        if row.get(column) not in (wanted if isinstance(wanted, tuple) else (wanted,)):
+            return False
+    return True
+
+
+def sort_rows(rows: list[dict[str, Any]], order: str) -> list[dict[str, Any]]:
+    """Rows by one column (`-` first: descending); rows without a value go last either way."""
+    column = order.lstrip("-")
+    valued = [row for row in rows if row.get(column) is not None]
+    empty = [row for row in rows if row.get(column) is None]
+    return sorted(valued, key=lambda row: row[column], reverse=order.startswith("-")) + empty
 
 
 def build_answer(

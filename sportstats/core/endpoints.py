@@ -48,6 +48,18 @@ TEAM = Param(
 )
 
 
+def sort_by(table: Table, example: str) -> Param:
+    """`sort` over a table's columns: the whole answer when it is complete, else the page."""
+    return Param(
+        "sort",
+        "sort",
+        f"Sort rows by a column, - for descending (e.g. {example}).",
+        choices=table.columns,
+        local=True,
+        example=example,
+    )
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One data endpoint: what the assistant may ask and how the upstream is asked."""
@@ -70,6 +82,13 @@ class Endpoint:
     complete: Callable[[Query], Query] | None = None
     # The question as the upstream is asked it, where that differs from how it was put.
     upstream_query: Callable[[Query], Query] | None = None
+
+    @property
+    def local_params(self) -> tuple[str, ...]:
+        """Parameters answered here from a wider cached answer: local filters, then `sort`."""
+        return tuple(name for name, _ in self.local_filters) + tuple(
+            p.name for p in self.params if p.kind == "sort"
+        )
 
     @property
     def path(self) -> str:
@@ -117,6 +136,7 @@ PLAYERS = Endpoint(
         TEAM,
         TEAM_IDS,
         PLAYER_IDS,
+        sort_by(tables.PLAYERS, "name"),
         LIMIT,
         CURSOR,
     ),
@@ -160,7 +180,18 @@ GAMES = Endpoint(
     name="games",
     upstream_path="/games",
     table=tables.GAMES,
-    params=(SEASONS, TEAM, TEAM_IDS, DATES, START_DATE, END_DATE, POSTSEASON, LIMIT, CURSOR),
+    params=(
+        SEASONS,
+        TEAM,
+        TEAM_IDS,
+        DATES,
+        START_DATE,
+        END_DATE,
+        POSTSEASON,
+        sort_by(tables.GAMES, "-date"),
+        LIMIT,
+        CURSOR,
+    ),
     summary="NBA games: scores, schedule and live status",
     description="NBA games with home and visiting team, score and status (Final, live quarter,"
     " or scheduled tip-off in UTC). Filter by season, team, dates.",
@@ -181,6 +212,7 @@ STATS = Endpoint(
         START_DATE,
         END_DATE,
         POSTSEASON,
+        sort_by(tables.STATS, "-pts"),
         LIMIT,
         CURSOR,
     ),  # fmt: skip
@@ -208,6 +240,7 @@ SEASON_AVERAGES = Endpoint(
             f"Player ids (from /players), one or more. {IDS_NOTE}",
             required=True,
         ),
+        sort_by(tables.SEASON_AVERAGES, "-pts"),
     ),
     summary="NBA season averages per player",
     description="Per-game averages of one season for one or more players. A player with no"

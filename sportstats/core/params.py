@@ -28,13 +28,26 @@ MAX_MEMOISED_QUERY_CHARS = 512  # longer query strings are parsed each time: the
 MAX_ID = 999_999_999_999  # twelve digits: longer numbers are refused before int()
 # Text may hold any character but control characters; the spec carries the same pattern.
 TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+SORT_PATTERN = r"^-?[a-z0-9_]+$"
+MAX_SORT_CHARS = 32
 FIRST_SEASON = 1946
 LIMIT_DEFAULT = 25
 LIMIT_MAX = 100
 SEASON_START_MONTH = 10
 
 Kind = Literal[
-    "ids", "seasons", "dates", "date", "season", "limit", "cursor", "bool", "enum", "text", "names"
+    "ids",
+    "seasons",
+    "dates",
+    "date",
+    "season",
+    "limit",
+    "cursor",
+    "bool",
+    "enum",
+    "text",
+    "names",
+    "sort",
 ]
 ARRAY_KINDS = frozenset({"ids", "seasons", "dates", "names"})
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -96,6 +109,7 @@ class Param:
             + ", in any case",
             "text": f"1 to {MAX_TEXT_CHARS} characters of text, no control characters",
             "names": f"names or ids, at most {MAX_ARRAY_VALUES}, repeated or comma-separated",
+            "sort": "a column, - before it for descending: " + ", ".join(self.choices),
         }[self.kind]
 
     def schema(self) -> dict[str, Any]:
@@ -133,6 +147,12 @@ class Param:
             "cursor": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
             "bool": {"type": "boolean"},
             "enum": {"type": "string", "enum": [*self.choices, *(w for w, _ in self.aliases)]},
+            "sort": {
+                "type": "string",
+                "maxLength": MAX_SORT_CHARS,
+                "pattern": SORT_PATTERN,
+                **({"example": self.example} if self.example else {}),
+            },
             "text": {
                 "type": "string",
                 "minLength": 1,
@@ -189,6 +209,10 @@ class Param:
                 if word.lower() == text.lower():
                     return choice
             raise bad_parameter(self.name, text, self.allowed())
+        if kind == "sort":
+            if text.lstrip("-") not in self.choices or text.startswith("--"):
+                raise bad_parameter(self.name, text, self.allowed())
+            return text
         if len(text) > MAX_TEXT_CHARS or not _TEXT_RE.fullmatch(text):
             raise bad_parameter(self.name, text, self.allowed())
         return text

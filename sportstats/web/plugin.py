@@ -113,6 +113,11 @@ META_SCHEMA: dict[str, Any] = {
             "minimum": 0,
             "description": "Upstream requests this answer cost (0 when it came from the cache).",
         },
+        "sorted": {
+            "type": "string",
+            "enum": ["all", "page"],
+            "description": "What `sort` ordered: the whole answer, or this page only.",
+        },
         "truncated": {"type": "boolean"},
         "shown": {"type": "integer"},
         "total": {"type": "integer"},
