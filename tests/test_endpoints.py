@@ -338,3 +338,22 @@ async def test_meta_says_what_each_answer_cost_the_upstream(client: Any, upstrea
     assert filtered["meta"]["upstream_calls"] == 0  # from the cached full list
     assert averages["meta"]["upstream_calls"] == 3  # one per player, one for their names
     assert len(sent(upstream)) == 4
+
+
+async def test_a_filtered_answer_is_dated_by_the_list_it_came_from(
+    make_client: Any, upstream: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.cache_support import fast, install_clock
+
+    clock = install_clock(monkeypatch)
+    upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"))
+    client = await make_client(**fast())
+    everything = await ask(client, "/teams")
+    clock.advance(600)
+
+    response = await client.get("/teams?division=Pacific")
+    pacific = await response.json()
+
+    assert pacific["meta"]["fetched_at"] == everything["meta"]["fetched_at"]
+    assert int(response.headers["Age"]) >= 600
+    assert pacific["meta"]["cache"] == "miss" and pacific["meta"]["upstream_calls"] == 0

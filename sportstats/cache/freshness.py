@@ -30,12 +30,14 @@ class Produced:
 
     `stale_since` is set when the answer was put together from stale cached parts (season
     averages while the upstream fails): it is then served as stale, dated by its oldest part, and
-    not stored.
+    not stored. `fetched_at` dates an answer made from another cached one (a filtered or sorted
+    list): when the upstream produced its data, not now.
     """
 
     answer: dict[str, Any]
     ttl_s: float
     stale_since: float | None = None
+    fetched_at: float | None = None
 
 
 Produce = Callable[[], Awaitable[Produced]]
@@ -125,7 +127,7 @@ class AnswerCache:
     async def _produce_and_store(self, key: str, produce: Produce) -> Entry:
         produced = await produce()
         now = time.time()
-        fetched_at = produced.stale_since or now
+        fetched_at = produced.stale_since or produced.fetched_at or now
         entry = Entry(
             body=answer_body(produced.answer, fetched_at),
             fetched_at=fetched_at,

@@ -170,7 +170,8 @@ class Answers:
             )
         if state == "stale":
             return Produced(answer, 0, stale_since=entry.fetched_at)
-        return Produced(answer, max(0.0, entry.fresh_until - time.time()))
+        ttl_s = max(0.0, entry.fresh_until - time.time())
+        return Produced(answer, ttl_s, fetched_at=entry.fetched_at)
 
     async def _merge_players(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
         """Season averages: one cached upstream call per player, concurrently, joined with names.
