@@ -217,7 +217,11 @@ def test_the_spec_parameters_are_the_param_declarations() -> None:
     for path, item in spec["paths"].items():
         endpoint = BY_NAME[path.lstrip("/")]
         declared = {
-            p.name: {"required": p.required, "schema": p.schema(), "description": p.description}
+            p.name: {
+                "required": p.required,
+                "schema": p.schema(),
+                "description": p.query_description,
+            }
             for p in endpoint.params
         }
         documented = {

@@ -22,17 +22,15 @@ from .policy import (
 )
 from .tables import Table
 
-IDS_NOTE = "Repeat the parameter or separate values with commas."
-
-PLAYER_IDS = Param("player_ids", "ids", f"Player ids (from /players). {IDS_NOTE}")
-TEAM_IDS = Param("team_ids", "ids", f"Team ids 1-30 (from /teams). {IDS_NOTE}")
-GAME_IDS = Param("game_ids", "ids", f"Game ids (from /games). {IDS_NOTE}")
+PLAYER_IDS = Param("player_ids", "ids", "Player ids (from /players).")
+TEAM_IDS = Param("team_ids", "ids", "Team ids 1-30 (from /teams).")
+GAME_IDS = Param("game_ids", "ids", "Game ids (from /games).")
 SEASONS = Param(
     "seasons",
     "seasons",
-    f"Seasons by the year they began (2024 is 2024-25), 1946 to next year. {IDS_NOTE}",
+    "Seasons by the year they began (2024 is 2024-25), 1946 to next year.",
 )
-DATES = Param("dates", "dates", f"Game days as YYYY-MM-DD (US dates). {IDS_NOTE}")
+DATES = Param("dates", "dates", "Game days as YYYY-MM-DD (US dates).")
 START_DATE = Param("start_date", "date", "First game day, YYYY-MM-DD (inclusive).")
 END_DATE = Param("end_date", "date", "Last game day, YYYY-MM-DD (inclusive).")
 POSTSEASON = Param("postseason", "bool", "true: playoff games only; false: regular season only.")
@@ -41,8 +39,7 @@ CURSOR = Param("cursor", "cursor", "Paging: pass meta.next_cursor of the previou
 TEAM = Param(
     "team",
     "names",
-    "Teams by abbreviation (LAL), nickname (Lakers), full name, city (Boston) or id;"
-    " comma-separated.",
+    "Teams by abbreviation (LAL), nickname (Lakers), full name, city (Boston) or id.",
     local=True,
     example="LAL",
 )
@@ -237,7 +234,7 @@ SEASON_AVERAGES = Endpoint(
         Param(
             "player_ids",
             "ids",
-            f"Player ids (from /players), one or more. {IDS_NOTE}",
+            "Player ids (from /players), one or more.",
             required=True,
         ),
         sort_by(tables.SEASON_AVERAGES, "-pts"),

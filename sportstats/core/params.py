@@ -49,6 +49,7 @@ Kind = Literal[
     "names",
     "sort",
 ]
+QUERY_ARRAY_NOTE = "Repeat the parameter or separate values with commas."
 ARRAY_KINDS = frozenset({"ids", "seasons", "dates", "names"})
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TEXT_RE = re.compile(TEXT_PATTERN)
@@ -84,6 +85,14 @@ class Param:
     @property
     def is_array(self) -> bool:
         return self.kind in ARRAY_KINDS
+
+    @property
+    def query_description(self) -> str:
+        """The description as a URL's query parameter: how to give several values there.
+
+        A tool call passes a JSON array, so its argument's description (`description`) leaves
+        this out."""
+        return f"{self.description} {QUERY_ARRAY_NOTE}" if self.is_array else self.description
 
     @property
     def upstream_name(self) -> str:

@@ -171,7 +171,7 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         parameter: dict[str, Any] = {
             "name": param.name,
             "in": "query",
-            "description": param.description,
+            "description": param.query_description,
             "required": param.required,
             "schema": param.schema(),
         }
