@@ -17,9 +17,10 @@ from .. import errors
 from ..cache import X_CACHE, AnswerCache, Entry, Produced, parse_body
 from ..errors import UpstreamFailure
 from ..upstream.client import CallCount, UpstreamClient
+from . import players
 from .endpoints import PLAYERS, TEAMS, Endpoint
 from .params import LIMIT_MAX, Query, current_season, upstream_params
-from .policy import TeamNames
+from .policy import PlayerNames, TeamNames
 from .teams import TeamIndex
 
 # Assistants cut or refuse answers over 100,000 characters; leave room for their framing.
@@ -58,8 +59,10 @@ class Answers:
 
     async def reply(self, endpoint: Endpoint, query: Query) -> Reply:
         query = self._complete(endpoint, query)
-        names = endpoint.team_names
-        by_name = names is not None and query.get(names.param) is not None
+        teams, people = endpoint.team_names, endpoint.player_names
+        by_name = (teams is not None and query.get(teams.param) is not None) or (
+            people is not None and query.get(people.param) is not None
+        )
         if not by_name:
             entry = self.cache.fresh(_key(endpoint, query))  # the common case: no more awaits
             if entry is not None:
@@ -67,8 +70,10 @@ class Answers:
         count = CallCount()
         try:
             deadline = self.upstream.deadline()
-            if by_name:
-                query = await self._resolve_teams(names, query, deadline)
+            if teams is not None and query.get(teams.param) is not None:
+                query = await self._resolve_teams(teams, query, deadline)
+            if people is not None and query.get(people.param) is not None:
+                query = await self._resolve_players(people, query, deadline)
             entry, state = await self._entry(endpoint, query, deadline)
         finally:
             calls = count.stop()
@@ -95,6 +100,29 @@ class Answers:
     def _complete(endpoint: Endpoint, query: Query) -> Query:
         """The question as answered (e.g. season averages default to the current season)."""
         return endpoint.complete(query) if endpoint.complete else query
+
+    async def _resolve_players(self, names: PlayerNames, query: Query, deadline: float) -> Query:
+        """Player names as ids, each through one (cached) players question."""
+        ids = set(query.get(names.into) or ())
+        for given in query.get(names.param):
+            if given.isascii() and given.isdigit():
+                ids.add(int(given))
+                continue
+            rows = await self._players_named(given, deadline)
+            found = players.candidates(given, rows)
+            if len(found) > 1:
+                raise players.ambiguous(given, found, names.param)
+            if not found:
+                last = given.split()[-1]
+                nearby = rows if last == given else await self._players_named(last, deadline)
+                raise players.unknown(given, nearby)
+            ids.add(found[0]["player_id"])
+        return query.replace(**{names.param: None, names.into: tuple(sorted(ids))})
+
+    async def _players_named(self, name: str, deadline: float) -> list[dict[str, Any]]:
+        """The players answer for `name`, as `/players?query=<name>&limit=100` asks it."""
+        entry, _ = await self._entry(PLAYERS, Query({"query": name, "limit": 100}), deadline)
+        return parse_body(entry.body)["data"]
 
     async def _entry(self, endpoint: Endpoint, query: Query, deadline: float) -> tuple[Entry, str]:
         """The entry for a completed question (see `_complete`), from the cache or upstream."""

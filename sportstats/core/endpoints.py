@@ -16,6 +16,7 @@ from .policy import (
     Freshness,
     ItemFilter,
     PerPlayer,
+    PlayerNames,
     TeamNames,
     the_item,
     the_items_game,
@@ -35,6 +36,13 @@ START_DATE = Param("start_date", "date", "First game day, YYYY-MM-DD (inclusive)
 END_DATE = Param("end_date", "date", "Last game day, YYYY-MM-DD (inclusive).")
 POSTSEASON = Param("postseason", "bool", "true: playoff games only; false: regular season only.")
 LIMIT = Param("limit", "limit", "Rows per page, 1-100 (default 25).", upstream="per_page")
+PLAYER = Param(
+    "player",
+    "names",
+    "Players by full name (LeBron James) or id; an ambiguous name lists the candidates.",
+    local=True,
+    example="LeBron James",
+)
 CURSOR = Param("cursor", "cursor", "Paging: pass meta.next_cursor of the previous answer.")
 TEAM = Param(
     "team",
@@ -74,6 +82,7 @@ class Endpoint:
     # (parameter, the table's column whose value must equal it, or be one of its values).
     local_filters: tuple[tuple[str, str], ...] = ()
     team_names: TeamNames | None = None
+    player_names: PlayerNames | None = None
     per_player: PerPlayer | None = None
     # The question as answered, where it has defaults that depend on the day.
     complete: Callable[[Query], Query] | None = None
@@ -202,6 +211,7 @@ STATS = Endpoint(
     table=tables.STATS,
     params=(
         PLAYER_IDS,
+        PLAYER,
         GAME_IDS,
         TEAM,
         SEASONS,
@@ -218,6 +228,7 @@ STATS = Endpoint(
     " player_ids, game_ids, seasons or dates. A whole game's box score: game_ids=ID&limit=100.",
     freshness=Freshness("stats", game_of=the_items_game),
     team_names=TeamNames("team"),
+    player_names=PlayerNames("player", into="player_ids"),
     local_filters=(("team", "team_id"),),
 )
 
@@ -234,15 +245,18 @@ SEASON_AVERAGES = Endpoint(
         Param(
             "player_ids",
             "ids",
-            "Player ids (from /players), one or more.",
+            "Player ids (from /players), one or more; or name them with player.",
             required=True,
+            or_instead="player",
         ),
+        PLAYER,
         sort_by(tables.SEASON_AVERAGES, "-pts"),
     ),
     summary="NBA season averages per player",
     description="Per-game averages of one season for one or more players. A player with no"
     " games that season is listed in meta, not as an error.",
     freshness=Freshness("season_averages", by_season=True),
+    player_names=PlayerNames("player", into="player_ids"),
     paged=False,
     per_player=PerPlayer(ids_param="player_ids", upstream_param="player_id"),
     complete=current_season_by_default,

@@ -81,10 +81,16 @@ class Param:
     local: bool = False  # answered by the core (names resolved, rows filtered), not sent upstream
     example: str | None = None  # a valid value, for the spec (a name must name something real)
     required: bool = False
+    or_instead: str | None = None  # required unless this other parameter is given instead
 
     @property
     def is_array(self) -> bool:
         return self.kind in ARRAY_KINDS
+
+    @property
+    def always_required(self) -> bool:
+        """Required whatever else is given: what the spec and tool schemas can state."""
+        return self.required and self.or_instead is None
 
     @property
     def query_description(self) -> str:
@@ -286,11 +292,12 @@ def parse_query(params: Iterable[Param], query: MultiMapping[str] | Mapping[str,
             # The upstream's default page size, made explicit: no limit and limit=25 are one
             # question, one cache key.
             values[param.name] = LIMIT_DEFAULT
-        if param.required and param.name not in values:
+        if param.required and param.name not in values and param.or_instead not in values:
+            instead = f" (or {param.or_instead})" if param.or_instead else ""
             raise ApiError(
                 400,
                 errors.MISSING_PARAMETER,
-                f"Parameter '{param.name}' is required.",
+                f"Parameter '{param.name}'{instead} is required.",
                 f"Give {param.name}: {param.allowed()}.",
             )
     start, end = values.get("start_date"), values.get("end_date")

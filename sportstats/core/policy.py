@@ -124,3 +124,12 @@ class TeamNames:
 
     param: str
     into: str | None = None
+
+
+@dataclass(frozen=True)
+class PlayerNames:
+    """A parameter that names players (`player=LeBron James`), resolved through the players
+    endpoint's name filters into the array parameter `into`."""
+
+    param: str
+    into: str

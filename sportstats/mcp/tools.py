@@ -32,7 +32,7 @@ def input_schema(endpoint: Endpoint) -> dict[str, Any]:
         "properties": {
             p.name: {**p.schema(), "description": p.description} for p in endpoint.params
         },
-        "required": [p.name for p in endpoint.params if p.required],
+        "required": [p.name for p in endpoint.params if p.always_required],
         "additionalProperties": False,
     }
 

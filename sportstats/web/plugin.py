@@ -172,7 +172,7 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
             "name": param.name,
             "in": "query",
             "description": param.query_description,
-            "required": param.required,
+            "required": param.always_required,
             "schema": param.schema(),
         }
         if param.is_array:
