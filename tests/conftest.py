@@ -115,6 +115,14 @@ def sent(mocked: aioresponses) -> list[URL]:
     return [url for (_, url), calls in mocked.requests.items() for _ in calls]
 
 
+async def ask(client: Any, path: str, status: int = 200) -> dict[str, Any]:
+    """GET `path` from the app under test, check the status, return the JSON body."""
+    response = await client.get(path)
+    body = await response.json()
+    assert response.status == status, body
+    return body
+
+
 def make_settings(**overrides: Any) -> Settings:
     """Settings as the server would load them, with the test key and any overrides."""
     return load_settings(cli=overrides, environ={"BALLDONTLIE_API_KEY": API_KEY})

@@ -12,6 +12,7 @@ from sportstats.core.params import current_season
 from tests.conftest import (
     API_KEY,
     answer_season_averages,
+    ask,
     averages_url,
     load_fixture,
     sent,
@@ -33,13 +34,6 @@ def players_named(*people: tuple[int, str, str]) -> dict[str, Any]:
 
 NAMES = players_named((237, "LeBron", "James"), (115, "Stephen", "Curry"))
 AVERAGES_237 = load_fixture("season_averages_237_2019.json")
-
-
-async def ask(client: Any, path: str, status: int = 200) -> dict[str, Any]:
-    response = await client.get(path)
-    body = await response.json()
-    assert response.status == status, body
-    return body
 
 
 # --- the upstream request built for each question -------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.conftest import (
     answer_season_averages,
+    ask,
     averages_url,
     load_fixture,
     sent,
@@ -29,13 +30,6 @@ def people(*who: tuple[int, str, str]) -> dict[str, Any]:
 def named(first: str, last: str) -> Any:
     pairs = [("first_name", first), ("last_name", last), ("per_page", "100")]
     return upstream_url("/players", pairs)
-
-
-async def ask(client: Any, path: str, status: int = 200) -> dict[str, Any]:
-    response = await client.get(path)
-    body = await response.json()
-    assert response.status == status, body
-    return body
 
 
 async def test_season_averages_by_name_cost_one_cached_players_question(

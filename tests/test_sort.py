@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import answer_season_averages, load_fixture, sent, upstream_route, upstream_url
+from tests.conftest import (
+    answer_season_averages,
+    ask,
+    load_fixture,
+    sent,
+    upstream_route,
+    upstream_url,
+)
 
 BOX_SCORE = load_fixture("stats_game_1037684_2023-11-05_DET_vs_GSW.json")  # 21 rows, one page
-
-
-async def ask(client: Any, path: str, status: int = 200) -> dict[str, Any]:
-    response = await client.get(path)
-    body = await response.json()
-    assert response.status == status, body
-    return body
 
 
 async def test_the_top_scorers_of_a_game_are_sort_and_limit_of_the_whole_box_score(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sportstats.core.teams import TeamIndex, fold
-from tests.conftest import load_fixture, sent, upstream_route, upstream_url
+from tests.conftest import ask, load_fixture, sent, upstream_route, upstream_url
 
 TEAMS = load_fixture("teams_all.json")
 BOX_SCORE = load_fixture("stats_game_1037684_2023-11-05_DET_vs_GSW.json")  # DET 9, GSW 12 rows
@@ -18,13 +18,6 @@ EMPTY = {"data": [], "meta": {"per_page": 25}}
 def serve(upstream: Any) -> None:
     upstream.get(upstream_route("/teams"), payload=TEAMS)
     upstream.get(upstream_route("/games"), payload=EMPTY, repeat=True)
-
-
-async def ask(client: Any, path: str, status: int = 200) -> dict[str, Any]:
-    response = await client.get(path)
-    body = await response.json()
-    assert response.status == status, body
-    return body
 
 
 @pytest.mark.parametrize(
