@@ -12,11 +12,10 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable
 
 from aiohttp import web
 
-from ..upstream.client import CallCount, UpstreamEvent
+from ..upstream.client import CallCount
 from .access_log import REQUEST_ID_HEADER, log_access, new_request_id
 from .auth import CLIENT_ADDRESS, TESTER
 from .metrics import Metrics
@@ -114,8 +113,3 @@ class RequestRecord:
             calls,
             duration_s,
         )
-
-
-def observe_upstream(metrics: Metrics) -> Callable[[UpstreamEvent], None]:
-    """The UpstreamClient's observer: counts each attempt in the metrics."""
-    return metrics.observe_upstream

@@ -66,7 +66,7 @@ def option(default: Any, meaning: str, *, flag: bool = False, shown: str | None 
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+    model_config = ConfigDict(extra="forbid")
 
 
 class CacheSettings(Section):

@@ -26,6 +26,7 @@ from pydantic_settings import (
 from pydantic_settings.sources.utils import parse_env_vars
 
 from .options import API_KEY_ENV, ENV_PREFIX, SECTIONS, Settings, SettingsError
+from .table import shown_default
 
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
 
@@ -176,22 +177,13 @@ def command_line() -> argparse.ArgumentParser:
         extra = field.json_schema_extra or {}
         if not isinstance(extra, dict) or not extra.get("flag"):
             continue
-        default = extra.get("shown") or shown_default(field)
+        default = extra.get("shown") or shown_default(field, name)
         parser.add_argument(
             "--" + name.replace("_", "-"),
-            type=int if field.annotation is int or str(field.annotation) == "int" else None,
+            type=int if field.annotation is int else None,
             help=f"{plain(field.description or '')} (default: {plain(default)})",
         )
     return parser
-
-
-def shown_default(field: FieldInfo) -> str:
-    value = field.get_default(call_default_factory=True)
-    if value is None:
-        return "none"
-    if isinstance(value, list):
-        return ",".join(map(str, value)) or "none"
-    return str(value)
 
 
 def plain(text: str) -> str:

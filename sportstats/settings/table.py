@@ -7,12 +7,18 @@ import re
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 from .options import API_KEY_ENV, ENV_PREFIX, SECTIONS, Settings
 
 BEGIN = "<!-- options: written by `python -m sportstats.settings README.md` -->"
 END = "<!-- /options -->"
 _UNITS_S = ((86400, "day"), (3600, "h"), (60, "min"))
+
+
+def shown_default(field: FieldInfo, name: str) -> str:
+    """An option's default as README and `--help` show it."""
+    return _default(field.get_default(call_default_factory=True), name)
 
 
 def _default(value: Any, name: str) -> str:

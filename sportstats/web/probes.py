@@ -12,7 +12,6 @@ from aiohttp import web
 from ..cache import MemoryStore
 from ..ops.health import Readiness
 from ..ops.metrics import CONTENT_TYPE, Metrics
-from ..ops.record import observe_upstream
 from .keys import CACHE, METRICS, READINESS, SETTINGS, UPSTREAM
 
 log = logging.getLogger(__name__)
@@ -61,7 +60,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def observer_ctx(app: web.Application) -> AsyncIterator[None]:
     """Attach the metrics to the upstream client once it exists (after `upstream_ctx`)."""
-    app[UPSTREAM].observer = observe_upstream(app[METRICS])
+    app[UPSTREAM].observer = app[METRICS].observe_upstream
     app[READINESS] = Readiness(app[SETTINGS].readiness_max_age_s)
     yield
     await app[READINESS].close()
