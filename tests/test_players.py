@@ -100,3 +100,13 @@ async def test_season_averages_need_player_ids_or_player(client: Any, upstream: 
     assert body["error"]["code"] == "missing_parameter"
     assert "player" in body["error"]["message"]
     assert sent(upstream) == []
+
+
+async def test_a_player_given_as_an_impossible_id_is_refused_before_any_upstream_call(
+    client: Any, upstream: Any
+) -> None:
+    for given in ("0", "000", "9999999999999999"):
+        body = await ask(client, f"/stats?player={given}", status=400)
+        assert body["error"]["code"] == "invalid_parameter", given
+        assert "ids from 1" in body["error"]["hint"]
+    assert sent(upstream) == []

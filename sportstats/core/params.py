@@ -123,7 +123,8 @@ class Param:
             + (f" (or {', '.join(word for word, _ in self.aliases)})" if self.aliases else "")
             + ", in any case",
             "text": f"1 to {MAX_TEXT_CHARS} characters of text, no control characters",
-            "names": f"names or ids, at most {MAX_ARRAY_VALUES}, repeated or comma-separated",
+            "names": f"names, or ids from 1 to {MAX_ID}; at most {MAX_ARRAY_VALUES},"
+            " repeated or comma-separated",
             "sort": "a column, - before it for descending: " + ", ".join(self.choices),
         }[self.kind]
 
@@ -193,6 +194,11 @@ class Param:
 
     def _one(self, text: str) -> Any:
         kind = self.kind
+        if kind == "names" and text.isascii() and text.isdigit():
+            # A name given as an id is an id: checked here, before any lookup.
+            if len(text) > 12 or not 1 <= int(text) <= MAX_ID:
+                raise bad_parameter(self.name, text, self.allowed())
+            return str(int(text))
         if kind in ("ids", "seasons", "season", "limit", "cursor"):
             if not (text.isascii() and text.isdigit()) or len(text) > 12:
                 raise bad_parameter(self.name, text, self.allowed())
