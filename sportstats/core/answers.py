@@ -59,9 +59,8 @@ class Answers:
 
     async def reply(self, endpoint: Endpoint, query: Query) -> Reply:
         query = self._complete(endpoint, query)
-        teams, people = endpoint.team_names, endpoint.player_names
-        by_name = (teams is not None and query.get(teams.param) is not None) or (
-            people is not None and query.get(people.param) is not None
+        by_name = endpoint.name_params and any(
+            query.get(p) is not None for p in endpoint.name_params
         )
         if not by_name:
             entry = self.cache.fresh(_key(endpoint, query))  # the common case: no more awaits
@@ -70,24 +69,26 @@ class Answers:
         count = CallCount()
         try:
             deadline = self.upstream.deadline()
-            if teams is not None and query.get(teams.param) is not None:
-                query = await self._resolve_teams(teams, query, deadline)
-            if people is not None and query.get(people.param) is not None:
-                query = await self._resolve_players(people, query, deadline)
+            if by_name:
+                query = await self._resolve_names(endpoint, query, deadline)
             entry, state = await self._entry(endpoint, query, deadline)
         finally:
             calls = count.stop()
         return Reply(entry.render(state, calls), state, entry)
 
+    async def _resolve_names(self, endpoint: Endpoint, query: Query, deadline: float) -> Query:
+        """The question with its team and player names as ids."""
+        teams, people = endpoint.team_names, endpoint.player_names
+        if teams is not None and query.get(teams.param) is not None:
+            query = await self._resolve_teams(teams, query, deadline)
+        if people is not None and query.get(people.param) is not None:
+            query = await self._resolve_players(people, query, deadline)
+        return query
+
     async def _resolve_teams(self, names: TeamNames, query: Query, deadline: float) -> Query:
         """Team names as ids, from the one cached teams list (an upstream call only when the
         list is not cached)."""
-        key = _key(TEAMS, ALL_TEAMS)
-        entry = self.cache.fresh(key)
-        if entry is None:
-            entry, _ = await self.cache.fetch(
-                key, lambda: self._produce(TEAMS, ALL_TEAMS, deadline)
-            )
+        entry, _ = await self._entry(TEAMS, ALL_TEAMS, deadline)
         if self._teams is None or self._teams[0] is not entry:
             self._teams = (entry, TeamIndex(parse_body(entry.body)["data"]))
         ids = self._teams[1].resolve_all(query.get(names.param), names.param)

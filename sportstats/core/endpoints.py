@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from . import tables
 from .params import Param, Query, current_season
@@ -89,7 +90,12 @@ class Endpoint:
     # The question as the upstream is asked it, where that differs from how it was put.
     upstream_query: Callable[[Query], Query] | None = None
 
-    @property
+    @cached_property
+    def name_params(self) -> tuple[str, ...]:
+        """Parameters that name teams or players, resolved to ids before the cache is asked."""
+        return tuple(n.param for n in (self.team_names, self.player_names) if n is not None)
+
+    @cached_property
     def local_params(self) -> tuple[str, ...]:
         """Parameters answered here from a wider cached answer: local filters, then `sort`."""
         return tuple(name for name, _ in self.local_filters) + tuple(
