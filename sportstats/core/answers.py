@@ -210,12 +210,13 @@ class Answers:
         """
         ids_param = endpoint.per_player.ids_param
         player_ids = query.get(ids_param)
+        one_player = query.replace(**dict.fromkeys(endpoint.local_params))  # shared by any order
         lookups = [
             self.cache.fetch(
                 f"{endpoint.name}/player?{sub.key}",
                 lambda sub=sub: self._produce(endpoint, sub, deadline),
             )
-            for sub in (query.replace(**{ids_param: (pid,)}, sort=None) for pid in player_ids)
+            for sub in (one_player.replace(**{ids_param: (pid,)}) for pid in player_ids)
         ]
         *results, names = await asyncio.gather(
             *lookups, self.names(player_ids, deadline), return_exceptions=True
