@@ -8,7 +8,6 @@ aiohttp's own refusals (routing, methods, oversized input) become the same JSON 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from aiohttp import web
 
@@ -18,39 +17,32 @@ from ..errors import ApiError, UpstreamFailure, internal_error
 log = logging.getLogger(__name__)
 
 LATER = "Try again in a minute."
-
-
-def _in_seconds(then: str = "") -> Callable[[UpstreamFailure], str]:
-    """The hint of a failure that says when to come back."""
-    return lambda exc: f"Try again in {exc.retry_after_whole_s} seconds{then}."
-
+WHEN = "Try again in {seconds} seconds."  # {seconds}: the failure's Retry-After
 
 # Failure kind -> (HTTP status, the hint). The most specific kind is listed first.
-UPSTREAM_FAILURES: dict[type[UpstreamFailure], tuple[int, Callable[[UpstreamFailure], str]]] = {
-    errors.QuotaSpent: (429, _in_seconds("; answers already cached are still served")),
-    errors.UpstreamUnavailable: (503, _in_seconds()),
-    errors.UpstreamRateLimited: (429, _in_seconds()),
-    errors.AnswerTooSlow: (504, lambda exc: LATER),
+UPSTREAM_FAILURES: dict[type[UpstreamFailure], tuple[int, str]] = {
+    errors.QuotaSpent: (
+        429,
+        "Try again in {seconds} seconds; answers already cached are still served.",
+    ),
+    errors.UpstreamUnavailable: (503, WHEN),
+    errors.UpstreamRateLimited: (429, WHEN),
+    errors.AnswerTooSlow: (504, LATER),
     errors.UpstreamTimedOut: (
         504,
-        lambda exc: (
-            "Try again in a minute, or narrow the question (fewer players, a shorter date range)."
-        ),
+        "Try again in a minute, or narrow the question (fewer players, a shorter date range).",
     ),
-    errors.UpstreamUnreachable: (502, lambda exc: LATER),
-    errors.UpstreamBadAnswer: (502, lambda exc: LATER),
-    errors.UpstreamFailed: (502, lambda exc: LATER),
+    errors.UpstreamUnreachable: (502, LATER),
+    errors.UpstreamBadAnswer: (502, LATER),
+    errors.UpstreamFailed: (502, LATER),
     errors.UpstreamRefused: (
         502,
-        lambda exc: "Ask the server's operator to check BALLDONTLIE_API_KEY and its plan.",
+        "Ask the server's operator to check BALLDONTLIE_API_KEY and its plan.",
     ),
-    errors.UpstreamNotFound: (
-        404,
-        lambda exc: "Look the id up with /players, /teams or /games first.",
-    ),
+    errors.UpstreamNotFound: (404, "Look the id up with /players, /teams or /games first."),
     errors.UpstreamRejected: (
         502,
-        lambda exc: "Check the parameters against /openapi.yaml; if they are right, report it.",
+        "Check the parameters against /openapi.yaml; if they are right, report it.",
     ),
 }
 
@@ -70,7 +62,7 @@ def as_api_error(exc: UpstreamFailure) -> ApiError:
     status, hint = next(row for kind, row in UPSTREAM_FAILURES.items() if isinstance(exc, kind))
     seconds = exc.retry_after_whole_s
     headers = {"Retry-After": str(seconds)} if seconds is not None else None
-    return ApiError(status, exc.code, exc.message, hint(exc), headers)
+    return ApiError(status, exc.code, exc.message, hint.format(seconds=seconds), headers)
 
 
 def json_error(error: ApiError) -> web.Response:
