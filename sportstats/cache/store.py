@@ -154,7 +154,7 @@ class AnswerStore:
     """Entries by key over one aiocache backend. A failing backend is a miss, never an error:
     a cache outage must not fail the answer."""
 
-    kind = "memory"
+    kind: str  # what readiness reports: memory or redis
 
     def __init__(self, backend: BaseCache) -> None:
         self.backend = backend
@@ -189,6 +189,7 @@ class AnswerStore:
 class MemoryStore(AnswerStore):
     """In this process: entries kept as objects, found without a coroutine."""
 
+    kind = "memory"
     backend: BoundedMemoryCache
 
     def __init__(self, max_entries: int, max_bytes: int) -> None:
