@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from sportstats.core.answers import MAX_BODY_CHARS
 from sportstats.core.params import current_season
+from sportstats.core.shape import MAX_BODY_CHARS
 from tests.conftest import (
     API_KEY,
     answer_season_averages,

@@ -21,6 +21,7 @@ async def test_the_top_scorers_of_a_game_are_sort_and_limit_of_the_whole_box_sco
     client: Any, upstream: Any
 ) -> None:
     upstream.get(upstream_route("/stats"), payload=BOX_SCORE)
+    upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"))
     every_points = sorted(
         (s["pts"] for s in BOX_SCORE["data"] if s["pts"] is not None), reverse=True
     )
@@ -33,7 +34,8 @@ async def test_the_top_scorers_of_a_game_are_sort_and_limit_of_the_whole_box_sco
     points = [row["pts"] for row in fewest["data"] if row["pts"] is not None]
     assert points == sorted(points) and len(fewest["data"]) == 21
     assert sent(upstream) == [  # one wide page serves every order and limit
-        upstream_url("/stats", [("game_ids[]", "1037684"), ("per_page", "100")])
+        upstream_url("/stats", [("game_ids[]", "1037684"), ("per_page", "100")]),
+        upstream_url("/teams"),  # the opponents' names, once a day
     ]
 
 

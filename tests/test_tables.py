@@ -72,8 +72,8 @@ async def test_every_recorded_answer_becomes_flat_rows_with_exactly_the_columns(
         ),
         (
             tables.STATS,
-            ("date", "player", "team", "min", "pts", "reb", "ast", "stl", "blk", "fg_pct"),
-            ("player_id", "team_id", "game_id"),
+            ("date", "player", "team", "opponent", "home_away", "result", "min", "pts", "reb"),
+            ("player_id", "team_id", "game_id", "opponent_id"),
         ),
         (
             tables.SEASON_AVERAGES,

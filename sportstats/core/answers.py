@@ -21,11 +21,12 @@ from . import players
 from .endpoints import PLAYERS, TEAMS, Endpoint
 from .params import LIMIT_MAX, Query, current_season, upstream_params
 from .policy import PlayerNames, TeamNames
+from .recent import GAMES_PER_DAY as LEAGUE_GAMES_PER_DAY
+from .recent import TEAM_GAMES_PER_DAY, Search
+from .shape import build_answer, chosen_columns, kept, project, sort_rows, source
 from .teams import TeamIndex
 
-# Assistants cut or refuse answers over 100,000 characters; leave room for their framing.
-MAX_BODY_CHARS = 90_000
-SOURCE = "BALLDONTLIE NBA API"
+Row = dict[str, Any]
 ALL_TEAMS = Query({})  # the one teams question every filter and name is answered from
 
 
@@ -88,14 +89,19 @@ class Answers:
     async def _resolve_teams(self, names: TeamNames, query: Query, deadline: float) -> Query:
         """Team names as ids, from the one cached teams list (an upstream call only when the
         list is not cached)."""
-        entry, _ = await self._entry(TEAMS, ALL_TEAMS, deadline)
-        if self._teams is None or self._teams[0] is not entry:
-            self._teams = (entry, TeamIndex(parse_body(entry.body)["data"]))
-        ids = self._teams[1].resolve_all(query.get(names.param), names.param)
+        index = await self._team_index(deadline)
+        ids = index.resolve_all(query.get(names.param), names.param)
         if names.into is None:
             return query.replace(**{names.param: ids})
         merged = tuple(sorted({*(query.get(names.into) or ()), *ids}))
         return query.replace(**{names.param: None, names.into: merged})
+
+    async def _team_index(self, deadline: float) -> TeamIndex:
+        """The index of the one cached teams list (an upstream call only when not cached)."""
+        entry, _ = await self._entry(TEAMS, ALL_TEAMS, deadline)
+        if self._teams is None or self._teams[0] is not entry:
+            self._teams = (entry, TeamIndex(parse_body(entry.body)["data"]))
+        return self._teams[1]
 
     @staticmethod
     def _complete(endpoint: Endpoint, query: Query) -> Query:
@@ -128,9 +134,11 @@ class Answers:
     async def _entry(self, endpoint: Endpoint, query: Query, deadline: float) -> tuple[Entry, str]:
         """The entry for a completed question (see `_complete`), from the cache or upstream."""
         produce = self._produce
-        if endpoint.per_player:
+        if query.get("fields"):
+            produce = self._project
+        elif endpoint.per_player:
             produce = self._merge_players
-        elif any(query.get(name) is not None for name in endpoint.local_params):
+        elif query.get("last") or any(query.get(n) is not None for n in endpoint.local_params):
             produce = self._filter_complete_list
         return await self.cache.fetch(
             _key(endpoint, query), lambda: produce(endpoint, query, deadline)
@@ -150,7 +158,7 @@ class Answers:
             raise errors.UpstreamBadAnswer(
                 "The upstream data service sent an answer without a data list."
             )
-        meta: dict[str, Any] = {"source": f"{SOURCE} {endpoint.upstream_path}"}
+        meta: dict[str, Any] = {"source": source(endpoint)}
         if endpoint.item_filter is not None:
             items = endpoint.item_filter.apply(items, meta)
         upstream_meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
@@ -158,49 +166,116 @@ class Answers:
         if isinstance(next_cursor, bool) or not isinstance(next_cursor, int):
             next_cursor = None  # a cursor we could not take back as `cursor` is no cursor
         rows = endpoint.table.rows(items)
+        labelled = endpoint.team_labels is None or not rows
+        if not labelled:
+            labelled = await self._label_teams(endpoint, rows, deadline)
         answer = build_answer(endpoint, rows, next_cursor, meta, query)
         ttl = endpoint.freshness.ttl_s(
             self.cache.settings, items, query.get("season"), current_season()
         )
         if not rows:
             ttl = min(ttl, self.cache.settings.empty_ttl_s)
+        if labelled is False:  # the teams list failed: asked again soon
+            ttl = min(ttl, self.cache.settings.live_ttl_s)
         return Produced(answer, ttl)
+
+    async def _label_teams(self, endpoint: Endpoint, rows: list[Row], deadline: float) -> bool:
+        """Fill the team columns named from the cached teams list (`TeamLabels`); False when
+        that list could not be had (the columns stay null)."""
+        labels = endpoint.team_labels
+        try:  # an upstream call once a teams TTL at most
+            index = await self._team_index(deadline)
+        except UpstreamFailure:
+            return False
+        for row in rows:
+            row[labels.column] = index.abbreviation(row.get(labels.id_column))
+        return True
 
     async def _filter_complete_list(
         self, endpoint: Endpoint, query: Query, deadline: float
     ) -> Produced:
-        """Filtered and sorted here, from the endpoint's complete answer (paged: its widest
-        page), cached on its own: one upstream call for every filter and order of it."""
-        complete = query.replace(**dict.fromkeys(endpoint.local_params))
-        if endpoint.paged:
-            complete = complete.replace(limit=LIMIT_MAX)
+        """Filtered and sorted here, from a wider answer cached on its own: the endpoint's
+        complete answer (paged: its widest page), or for `last` the games the search found.
+        One upstream call (or one search) for every filter and order of it."""
+        if query.get("last"):
+            complete = query.replace(sort=None, limit=None)
+            produce = self._recent
+        else:
+            complete = query.replace(**dict.fromkeys(endpoint.local_params))
+            if endpoint.paged:
+                complete = complete.replace(limit=LIMIT_MAX)
+            produce = self._produce
         entry, state = await self.cache.fetch(
-            _key(endpoint, complete), lambda: self._produce(endpoint, complete, deadline)
+            _key(endpoint, complete), lambda: produce(endpoint, complete, deadline)
         )
         whole = parse_body(entry.body)
-        rows = [row for row in whole["data"] if _kept(endpoint, query, row)]
+        rows = [row for row in whole["data"] if kept(endpoint, query, row)]
         next_cursor = whole["meta"].get("next_cursor")
-        meta: dict[str, Any] = {"source": f"{SOURCE} {endpoint.upstream_path}"}
+        meta: dict[str, Any] = {"source": source(endpoint)}
+        if query.get("last"):  # what the search found and said
+            meta.update({k: whole["meta"][k] for k in ("last", "note") if k in whole["meta"]})
         if query.get("sort"):
             rows = sort_rows(rows, query.get("sort"))
             meta["sorted"] = "page" if next_cursor is not None else "all"
         limit = query.get("limit") or len(rows)
         if len(rows) > limit:
             meta.update(truncated=True, shown=limit, total=len(rows))
+            meta.setdefault(
+                "note",
+                f"Showing the first {limit} of {len(rows)} rows; ask with a larger limit for more.",
+            )
             next_cursor = None
-        answer = build_answer(endpoint, rows[:limit], next_cursor, meta, query)
-        if len(rows) > limit:
-            answer["meta"]["note"] = (
-                f"Showing the first {limit} of {len(rows)} rows; ask with a larger limit for more."
-            )
         elif meta.get("sorted") == "page":
-            answer["meta"]["note"] = (
-                f"Sorted within these {len(rows)} rows only: there are more (next_cursor)."
+            meta.setdefault(
+                "note", f"Sorted within these {len(rows)} rows only: there are more (next_cursor)."
             )
-        if state == "stale":
-            return Produced(answer, 0, stale_since=entry.fetched_at)
-        ttl_s = max(0.0, entry.fresh_until - time.time())
-        return Produced(answer, ttl_s, fetched_at=entry.fetched_at)
+        answer = build_answer(endpoint, rows[:limit], next_cursor, meta, query)
+        return _derived(answer, [(entry, state)])
+
+    async def _project(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
+        """`fields`: the answer to the same question with every column, cut to those asked."""
+        entry, state = await self._entry(endpoint, query.replace(fields=None), deadline)
+        answer = project(parse_body(entry.body), chosen_columns(endpoint, query.get("fields")))
+        answer["meta"]["query"] = query.as_json()
+        return _derived(answer, [(entry, state)])
+
+    async def _recent(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
+        """`last` N: the rows of the N newest finished games, found by a bounded search."""
+        sources: list[tuple[Entry, str]] = []
+
+        async def page(asked: Endpoint, question: Query) -> dict[str, Any]:
+            entry, state = await self._entry(asked, question, deadline)
+            sources.append((entry, state))
+            return parse_body(entry.body)
+
+        n, recent = query.get("last"), endpoint.recent
+        search = Search(page, self.upstream.settings.last_max_calls)
+        base = query.replace(last=None, limit=None)
+        games_of_param = recent.games_of or ""
+        games_of = base.get(games_of_param)
+        if recent.per and base.get(recent.per):
+            rows = await search.lines_per_player(
+                endpoint, base.replace(**{recent.games_of: None}), n
+            )
+            rows = [row for row in rows if kept(endpoint, base, row)]
+            per_player = [
+                sum(r.get("player_id") == pid for r in rows) for pid in base.get(recent.per)
+            ]
+            unit, found = "games per player", min(per_player)
+        elif games_of:
+            per_day = TEAM_GAMES_PER_DAY * len(games_of)
+            games = await search.games(_games_question(base, games_of), n, per_day)
+            rows = await search.lines_of_games(endpoint, base, games)
+            rows = [row for row in rows if row.get("team_id") in games_of]
+            unit, found = "games", len({row.get("game_id") for row in rows})
+        else:
+            teams = base.get("team_ids")
+            per_day = TEAM_GAMES_PER_DAY * len(teams) if teams else LEAGUE_GAMES_PER_DAY
+            rows = await search.games(base, n, per_day)
+            unit, found = "games", len(rows)
+        meta = {"source": source(endpoint), **search.meta(n, found, unit)}
+        answer = build_answer(endpoint, rows, None, meta, query)
+        return _derived(answer, sources, cap_s=self.cache.settings.recent_ttl_s)
 
     async def _merge_players(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
         """Season averages: one cached upstream call per player, concurrently, joined with names.
@@ -241,7 +316,7 @@ class Answers:
                     missing.append(pid)
         if len(failures) == len(player_ids):
             raise next(r for r in results if isinstance(r, UpstreamFailure))
-        meta: dict[str, Any] = {"source": f"{SOURCE} {endpoint.upstream_path}"}
+        meta: dict[str, Any] = {"source": source(endpoint)}
         if isinstance(names, BaseException) or not names:
             names = {}
             meta["names_unavailable"] = True
@@ -272,66 +347,26 @@ def _key(endpoint: Endpoint, query: Query) -> str:
     return f"{endpoint.name}?{query.key}"
 
 
-def _kept(endpoint: Endpoint, query: Query, row: dict[str, Any]) -> bool:
-    """Does `row` pass the endpoint's local filters the question gives?"""
-    for name, column in endpoint.local_filters:
-        wanted = query.get(name)
-        if wanted is None:
-            continue
-        if row.get(column) not in (wanted if isinstance(wanted, tuple) else (wanted,)):
-            return False
-    return True
+def _derived(
+    answer: dict[str, Any], sources: list[tuple[Entry, str]], cap_s: float | None = None
+) -> Produced:
+    """An answer made from cached ones: dated by the oldest, fresh while all of them are
+    (and at most `cap_s`), served as stale when one of them was."""
+    if not sources:
+        return Produced(answer, 0)
+    stale = [entry.fetched_at for entry, state in sources if state == "stale"]
+    if stale:
+        return Produced(answer, 0, stale_since=min(stale))
+    ttl_s = max(0.0, min(entry.fresh_until for entry, _ in sources) - time.time())
+    if cap_s is not None:
+        ttl_s = min(ttl_s, cap_s)
+    fetched_at = min(entry.fetched_at for entry, _ in sources)
+    return Produced(answer, ttl_s, fetched_at=fetched_at)
 
 
-def sort_rows(rows: list[dict[str, Any]], order: str) -> list[dict[str, Any]]:
-    """Rows by one column (`-` first: descending); rows without a value go last either way."""
-    column = order.lstrip("-")
-    valued = [row for row in rows if row.get(column) is not None]
-    empty = [row for row in rows if row.get(column) is None]
-    return sorted(valued, key=lambda row: row[column], reverse=order.startswith("-")) + empty
-
-
-def build_answer(
-    endpoint: Endpoint,
-    rows: list[dict[str, Any]],
-    next_cursor: Any,
-    meta: dict[str, Any],
-    query: Query,
-) -> dict[str, Any]:
-    """The table answer: columns, rows and meta, trimmed to fit the assistant's size limit."""
-    meta = {"count": len(rows), "next_cursor": next_cursor, **meta, "query": query.as_json()}
-    asked = json.dumps(query.as_json()) if query.values else "everything"
-    if meta.get("missing_player_ids"):
-        meta["note"] = (
-            "No averages for player ids "
-            + ", ".join(map(str, meta["missing_player_ids"]))
-            + f" in season {query.get('season')}: they played no games that season."
-        )
-    elif not rows:
-        meta["note"] = (
-            f"No {endpoint.name.replace('_', ' ')} matched {asked}; try a wider question"
-            " (another season, fewer filters, one name part)."
-        )
-    elif endpoint.item_filter is not None and meta.get(endpoint.item_filter.meta_key):
-        meta["note"] = endpoint.item_filter.note.format(count=len(rows))
-    answer = {"columns": list(endpoint.table.columns), "data": rows, "meta": meta}
-    size = len(json.dumps(answer, ensure_ascii=False, separators=(",", ":")))
-    if size > MAX_BODY_CHARS:
-        row_sizes = [
-            len(json.dumps(row, ensure_ascii=False, separators=(",", ":"))) + 1 for row in rows
-        ]
-        budget = MAX_BODY_CHARS - (size - sum(row_sizes)) - 300
-        shown = 0
-        while shown < len(rows) and budget >= row_sizes[shown]:
-            budget -= row_sizes[shown]
-            shown += 1
-        meta.update(
-            count=shown,
-            truncated=True,
-            shown=shown,
-            total=len(rows),
-            note=f"Showing {shown} of {len(rows)} rows to stay within the answer size limit;"
-            " ask with a smaller limit or narrower filters for the rest.",
-        )
-        answer["data"] = rows[:shown]
-    return answer
+def _games_question(base: Query, team_ids: tuple[int, ...]) -> Query:
+    """The `/games` question for a team's games, keeping the stats question's time filters."""
+    keep = ("seasons", "postseason", "start_date", "end_date")
+    return Query(
+        {"team_ids": team_ids, **{k: base.get(k) for k in keep if base.get(k) is not None}}
+    )

@@ -11,13 +11,16 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from . import tables
-from .params import Param, Query, current_season
+from .params import LAST_MAX, Param, Query, current_season
 from .policy import (
     CURRENT_TEAMS,
+    EmptyNote,
     Freshness,
     ItemFilter,
     PerPlayer,
     PlayerNames,
+    Recent,
+    TeamLabels,
     TeamNames,
     the_item,
     the_items_game,
@@ -66,6 +69,32 @@ def sort_by(table: Table, example: str) -> Param:
     )
 
 
+def fields_of(table: Table) -> Param:
+    """`fields` over a table's columns: the answer keeps those (and its id columns)."""
+    return Param(
+        "fields",
+        "fields",
+        "Only these columns (ids are always kept), e.g. player,pts.",
+        choices=table.columns,
+        local=True,
+        example=table.columns[0],
+    )
+
+
+def last_games(needs: tuple[str, ...] = (), excludes: tuple[str, ...] = ()) -> Param:
+    """`last` N: the N most recent finished games matching the other filters, newest first."""
+    needed = f" Needs {', '.join(needs)}." if needs else ""
+    return Param(
+        "last",
+        "last",
+        f"The N most recent finished games (1-{LAST_MAX}) matching the other filters,"
+        f" newest first.{needed} Not with {', '.join(('cursor', *excludes))}.",
+        local=True,
+        needs_one_of=needs,
+        excludes=("cursor", *excludes),
+    )
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One data endpoint: what the assistant may ask and how the upstream is asked."""
@@ -89,6 +118,9 @@ class Endpoint:
     complete: Callable[[Query], Query] | None = None
     # The question as the upstream is asked it, where that differs from how it was put.
     upstream_query: Callable[[Query], Query] | None = None
+    team_labels: TeamLabels | None = None
+    recent: Recent | None = None
+    empty_notes: tuple[EmptyNote, ...] = ()
 
     @cached_property
     def name_params(self) -> tuple[str, ...]:
@@ -149,6 +181,7 @@ PLAYERS = Endpoint(
         TEAM_IDS,
         PLAYER_IDS,
         sort_by(tables.PLAYERS, "name"),
+        fields_of(tables.PLAYERS),
         LIMIT,
         CURSOR,
     ),
@@ -158,6 +191,17 @@ PLAYERS = Endpoint(
     freshness=Freshness("players"),
     team_names=TeamNames("team", into="team_ids"),
     upstream_query=full_name_as_parts,
+    empty_notes=(
+        EmptyNote(
+            ("query",),
+            "No player's name matches '{query}': check the spelling, or give one name part"
+            " (the last name).",
+        ),
+        EmptyNote(("last_name",), "No player has the last name '{last_name}': check the spelling."),
+        EmptyNote(
+            ("first_name",), "No player has the first name '{first_name}': check the spelling."
+        ),
+    ),
 )
 
 TEAMS = Endpoint(
@@ -178,6 +222,7 @@ TEAMS = Endpoint(
             "One of the six NBA divisions.",
             choices=("Atlantic", "Central", "Southeast", "Northwest", "Pacific", "Southwest"),
         ),
+        fields_of(tables.TEAMS),
     ),
     summary="List the 30 current NBA teams",
     description="The 30 current NBA teams with ids, conference and division;"
@@ -200,15 +245,30 @@ GAMES = Endpoint(
         START_DATE,
         END_DATE,
         POSTSEASON,
+        last_games(excludes=("dates",)),
         sort_by(tables.GAMES, "-date"),
+        fields_of(tables.GAMES),
         LIMIT,
         CURSOR,
     ),
     summary="NBA games: scores, schedule and live status",
     description="NBA games with home and visiting team, score and status (Final, live quarter,"
-    " or scheduled tip-off in UTC). Filter by season, team, dates.",
+    " or scheduled tip-off in UTC). Filter by season, team, dates; last=N for a team's latest.",
     freshness=Freshness("games", game_of=the_item),
     team_names=TeamNames("team", into="team_ids"),
+    recent=Recent(),
+    empty_notes=(
+        EmptyNote(
+            ("dates",),
+            "No games on {dates}: no NBA game was played or scheduled that day (a day off,"
+            " the All-Star break or the off-season).",
+        ),
+        EmptyNote(
+            ("team_ids", "seasons"),
+            "Team {team_ids} has no games in season {seasons} with these filters (the schedule"
+            " may not be published yet).",
+        ),
+    ),
 )
 
 STATS = Endpoint(
@@ -225,17 +285,38 @@ STATS = Endpoint(
         START_DATE,
         END_DATE,
         POSTSEASON,
+        last_games(needs=("player", "player_ids", "team"), excludes=("dates", "game_ids")),
         sort_by(tables.STATS, "-pts"),
+        fields_of(tables.STATS),
         LIMIT,
         CURSOR,
     ),  # fmt: skip
     summary="NBA box-score lines: one player in one game",
-    description="Per-game player stats (min, pts, reb, ast, stl, blk, shooting). Filter by"
-    " player_ids, game_ids, seasons or dates. A whole game's box score: game_ids=ID&limit=100.",
+    description="Box-score lines (pts, reb, ast, shooting, opponent, result). By player, team"
+    " or game; last=N for the latest games. A game's box score: game_ids=ID&limit=100.",
     freshness=Freshness("stats", game_of=the_items_game),
     team_names=TeamNames("team"),
     player_names=PlayerNames("player", into="player_ids"),
     local_filters=(("team", "team_id"),),
+    team_labels=TeamLabels("opponent", "opponent_id"),
+    recent=Recent(per="player_ids", games_of="team"),
+    empty_notes=(
+        EmptyNote(
+            ("game_ids",),
+            "No box-score lines for game {game_ids} yet: a scheduled game has none, and a live"
+            " game's lines appear as the upstream posts them.",
+        ),
+        EmptyNote(
+            ("player_ids", "seasons"),
+            "Player {player_ids} has no box-score lines in season {seasons} with these filters:"
+            " no games played then.",
+        ),
+        EmptyNote(
+            ("dates",),
+            "No box-score lines on {dates}: no games were played that day, or they have not"
+            " started yet.",
+        ),
+    ),
 )
 
 SEASON_AVERAGES = Endpoint(
@@ -257,6 +338,7 @@ SEASON_AVERAGES = Endpoint(
         ),
         PLAYER,
         sort_by(tables.SEASON_AVERAGES, "-pts"),
+        fields_of(tables.SEASON_AVERAGES),
     ),
     summary="NBA season averages per player",
     description="Per-game averages of one season for one or more players. A player with no"

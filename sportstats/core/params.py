@@ -9,22 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
 from multidict import MultiMapping
-from yarl import URL
 
 from .. import errors
 from ..errors import ApiError, bad_parameter
 
 MAX_ARRAY_VALUES = 25
 MAX_TEXT_CHARS = 64
-MAX_MEMOISED_QUERIES = 512  # per endpoint
-MAX_MEMOISED_QUERY_CHARS = 512  # longer query strings are parsed each time: the memo stays small
 MAX_ID = 999_999_999_999  # twelve digits: longer numbers are refused before int()
 # Text may hold any character but control characters; the spec carries the same pattern.
 TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
@@ -33,6 +29,7 @@ MAX_SORT_CHARS = 32
 FIRST_SEASON = 1946
 LIMIT_DEFAULT = 25
 LIMIT_MAX = 100
+LAST_MAX = 25
 SEASON_START_MONTH = 10
 
 Kind = Literal[
@@ -48,9 +45,11 @@ Kind = Literal[
     "text",
     "names",
     "sort",
+    "fields",
+    "last",
 ]
 QUERY_ARRAY_NOTE = "Repeat the parameter or separate values with commas."
-ARRAY_KINDS = frozenset({"ids", "seasons", "dates", "names"})
+ARRAY_KINDS = frozenset({"ids", "seasons", "dates", "names", "fields"})
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TEXT_RE = re.compile(TEXT_PATTERN)
 
@@ -82,6 +81,8 @@ class Param:
     example: str | None = None  # a valid value, for the spec (a name must name something real)
     required: bool = False
     or_instead: str | None = None  # required unless this other parameter is given instead
+    needs_one_of: tuple[str, ...] = ()  # given only with at least one of these
+    excludes: tuple[str, ...] = ()  # never given with any of these
 
     @property
     def is_array(self) -> bool:
@@ -126,6 +127,8 @@ class Param:
             "names": f"names, or ids from 1 to {MAX_ID}; at most {MAX_ARRAY_VALUES},"
             " repeated or comma-separated",
             "sort": "a column, - before it for descending: " + ", ".join(self.choices),
+            "fields": "columns, repeated or comma-separated: " + ", ".join(self.choices),
+            "last": f"an integer from 1 to {LAST_MAX}",
         }[self.kind]
 
     def schema(self) -> dict[str, Any]:
@@ -149,6 +152,13 @@ class Param:
                 "pattern": TEXT_PATTERN,
                 **({"example": self.example} if self.example else {}),
             }
+        elif self.kind == "fields":
+            item = {
+                "type": "string",
+                "pattern": SORT_PATTERN,
+                "maxLength": MAX_SORT_CHARS,
+                **({"example": self.example} if self.example else {}),
+            }
         if self.is_array:
             return {"type": "array", "items": item, "maxItems": MAX_ARRAY_VALUES}
         return {
@@ -161,6 +171,7 @@ class Param:
                 "default": LIMIT_DEFAULT,
             },
             "cursor": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+            "last": {"type": "integer", "minimum": 1, "maximum": LAST_MAX},
             "bool": {"type": "boolean"},
             "enum": {"type": "string", "enum": [*self.choices, *(w for w, _ in self.aliases)]},
             "sort": {
@@ -199,7 +210,7 @@ class Param:
             if len(text) > 12 or not 1 <= int(text) <= MAX_ID:
                 raise bad_parameter(self.name, text, self.allowed())
             return str(int(text))
-        if kind in ("ids", "seasons", "season", "limit", "cursor"):
+        if kind in ("ids", "seasons", "season", "limit", "cursor", "last"):
             if not (text.isascii() and text.isdigit()) or len(text) > 12:
                 raise bad_parameter(self.name, text, self.allowed())
             number = int(text)
@@ -209,6 +220,7 @@ class Param:
                 "season": (FIRST_SEASON, last_season()),
                 "limit": (1, LIMIT_MAX),
                 "cursor": (0, MAX_ID),
+                "last": (1, LAST_MAX),
             }[kind]
             if not low <= number <= high:
                 raise bad_parameter(self.name, text, self.allowed())
@@ -232,6 +244,10 @@ class Param:
             raise bad_parameter(self.name, text, self.allowed())
         if kind == "sort":
             if text.lstrip("-") not in self.choices or text.startswith("--"):
+                raise bad_parameter(self.name, text, self.allowed())
+            return text
+        if kind == "fields":
+            if text not in self.choices:
                 raise bad_parameter(self.name, text, self.allowed())
             return text
         if len(text) > MAX_TEXT_CHARS or not _TEXT_RE.fullmatch(text):
@@ -306,6 +322,7 @@ def parse_query(params: Iterable[Param], query: MultiMapping[str] | Mapping[str,
                 f"Parameter '{param.name}'{instead} is required.",
                 f"Give {param.name}: {param.allowed()}.",
             )
+    _check_combinations(declared.values(), values)
     start, end = values.get("start_date"), values.get("end_date")
     if isinstance(start, str) and isinstance(end, str) and start > end:
         raise ApiError(
@@ -317,38 +334,27 @@ def parse_query(params: Iterable[Param], query: MultiMapping[str] | Mapping[str,
     return Query(values)
 
 
-class QueryMemo:
-    """`parse_query` for one endpoint's URL queries, remembering the questions it validated.
-
-    Keyed by the raw (still percent-encoded) query string, so two URLs share a result only when
-    they are the same text. Only valid questions are kept, and what is valid never narrows with
-    time (the last season allowed only moves forward), so a kept question stays right. Repeated
-    questions are what a cache serves: a hit then skips validation and key building.
-    Least recently used questions are dropped past `size`, and only query strings of at most
-    `MAX_MEMOISED_QUERY_CHARS` are kept: the memo stays small whatever the callers send.
-    """
-
-    def __init__(self, params: Iterable[Param], size: int = MAX_MEMOISED_QUERIES) -> None:
-        self.params = tuple(params)
-        self.size = size
-        self._known: OrderedDict[str, Query] = OrderedDict()
-
-    def parse(self, url: URL) -> Query:
-        """The question in `url`'s query string (the 400 `ApiError` if it is not valid)."""
-        raw_query = url.raw_query_string
-        known = self._known.get(raw_query)
-        if known is not None:
-            self._known.move_to_end(raw_query)
-            return known
-        parsed = parse_query(self.params, url.query)
-        if len(raw_query) <= MAX_MEMOISED_QUERY_CHARS:
-            self._known[raw_query] = parsed
-            if len(self._known) > self.size:
-                self._known.popitem(last=False)
-        return parsed
-
-    def __len__(self) -> int:
-        return len(self._known)
+def _check_combinations(params: Iterable[Param], values: Mapping[str, Value]) -> None:
+    """A parameter given with one it excludes, or without any of those it needs: 400."""
+    for param in params:
+        if param.name not in values:
+            continue
+        clash = [name for name in param.excludes if name in values]
+        if clash:
+            raise ApiError(
+                400,
+                errors.CONFLICTING_PARAMETERS,
+                f"Parameter '{param.name}' cannot be combined with {', '.join(clash)}.",
+                f"Ask with {param.name} or with {', '.join(clash)}, not both.",
+            )
+        if param.needs_one_of and not any(name in values for name in param.needs_one_of):
+            wanted = ", ".join(param.needs_one_of)
+            raise ApiError(
+                400,
+                errors.MISSING_PARAMETER,
+                f"Parameter '{param.name}' needs one of {wanted}.",
+                f"Give {param.name} together with one of {wanted}.",
+            )
 
 
 def _text(name: str, value: Any) -> str:

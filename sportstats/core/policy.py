@@ -133,3 +133,46 @@ class PlayerNames:
 
     param: str
     into: str
+
+
+@dataclass(frozen=True)
+class EmptyNote:
+    """What an empty answer says when the question gave every parameter in `when`.
+
+    `text` may name the given values as `{<parameter>}`; the first note that fits is used.
+    """
+
+    when: tuple[str, ...]
+    text: str
+
+    def fits(self, given: Callable[[str], Any]) -> bool:
+        return all(given(name) is not None for name in self.when)
+
+    def say(self, given: Callable[[str], Any]) -> str:
+        values = {}
+        for name in self.when:
+            value = given(name)
+            values[name] = ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+        return self.text.format(**values)
+
+
+@dataclass(frozen=True)
+class TeamLabels:
+    """Columns named from the cached teams list: `column` gets the abbreviation of the team
+    whose id is in `id_column` (the stats rows' opponent, known from the game by id only)."""
+
+    column: str
+    id_column: str
+
+
+@dataclass(frozen=True)
+class Recent:
+    """`last` N: the N most recent finished games, found by searching back through time.
+
+    `per` is the parameter whose values each get N games (players each have their last N);
+    `games_of` is the parameter whose games are found on `/games` first, where the endpoint's
+    upstream cannot filter by it (a team's box-score lines).
+    """
+
+    per: str | None = None
+    games_of: str | None = None

@@ -144,12 +144,43 @@ BOX_SCORE = ("pts", "reb", "ast", "stl", "blk", "fg_pct", "fg3_pct", "ft_pct")
 SHOOTING = ("fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "turnover", "pf")
 
 
+def _side(game: Item, team_id: Any) -> tuple[str | None, Any, Any, Any]:
+    """(home or away, the opponent's id, our score, theirs) of `team_id` in `game`."""
+    home, visitor = game.get("home_team_id"), game.get("visitor_team_id")
+    home_score, visitor_score = game.get("home_team_score"), game.get("visitor_team_score")
+    if team_id is None or team_id not in (home, visitor):
+        return None, None, None, None
+    if team_id == home:
+        return "home", visitor, home_score, visitor_score
+    return "away", home, visitor_score, home_score
+
+
+def game_result(game: Item, ours: Any, theirs: Any) -> str | None:
+    """ "W 112-104" / "L 104-112" once final, else the game's status (live or scheduled)."""
+    status = game_status(game)
+    if not is_settled(game):
+        return status
+    if not all(isinstance(score, int) for score in (ours, theirs)) or ours == theirs:
+        return status
+    return f"{'W' if ours > theirs else 'L'} {ours}-{theirs}"
+
+
+def is_final_result(result: Any) -> bool:
+    """A stats row's `result` of a finished game (`W 112-104`)."""
+    return isinstance(result, str) and result[:2] in ("W ", "L ")
+
+
 def _stat_row(stat: Item) -> Row:
     player, team, game = _dict(stat.get("player")), _dict(stat.get("team")), _dict(stat.get("game"))
+    team_id = team.get("id", player.get("team_id"))
+    home_away, opponent_id, ours, theirs = _side(game, team_id)
     row: Row = {
         "date": _day(game.get("date")),
         "player": _name(player),
         "team": _text(team.get("abbreviation")),
+        "opponent": None,  # the opponent's abbreviation, from the teams list (`opponent_id`)
+        "home_away": home_away,
+        "result": game_result(game, ours, theirs),
         "min": minutes(stat.get("min")),
     }
     row.update({key: _number(stat.get(key)) for key in BOX_SCORE + SHOOTING})
@@ -157,8 +188,9 @@ def _stat_row(stat: Item) -> Row:
         {
             "plus_minus": _number(stat.get("plus_minus")),
             "player_id": player.get("id"),
-            "team_id": team.get("id", player.get("team_id")),
+            "team_id": team_id,
             "game_id": game.get("id"),
+            "opponent_id": opponent_id,
         }
     )
     return row
@@ -198,6 +230,7 @@ INTEGER_COLUMNS = frozenset(
         "game_id",
         "home_team_id",
         "visitor_team_id",
+        "opponent_id",
         "draft_year",
         "draft_round",
         "draft_number",

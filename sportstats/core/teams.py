@@ -86,5 +86,9 @@ class TeamIndex:
             " /teams lists them.",
         )
 
+    def abbreviation(self, team_id: Any) -> str | None:
+        row = self.rows.get(team_id)
+        return row.get("abbreviation") if row else None
+
     def resolve_all(self, given: Iterable[str], param: str = "team") -> tuple[int, ...]:
         return tuple(sorted({self.resolve(word, param) for word in given}))

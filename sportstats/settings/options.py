@@ -121,6 +121,9 @@ class UpstreamSettings(Section):
         20.0, "everything for one question, retries and waits included (above 0, under 45)"
     )
     budget_wait_s: Float = option(5.0, "longest wait for a budget slot before 429")
+    last_max_calls: Int = option(
+        4, "lookups (each at most one upstream call) a `last` question may search back with"
+    )
     backoff_base_s: Float = option(0.25, "backoff base: retry *n* waits up to `base * 2^n`")
     backoff_max_s: Float = option(4.0, "backoff cap")
     breaker_failures: Int = option(5, "consecutive failed attempts that open the circuit breaker")
@@ -129,8 +132,10 @@ class UpstreamSettings(Section):
     @model_validator(mode="after")
     def _check(self) -> UpstreamSettings:
         _not_negative(self)
-        if self.requests_per_minute < 1 or self.max_attempts < 1:
-            raise SettingsError("upstream.requests_per_minute and max_attempts must be at least 1")
+        if min(self.requests_per_minute, self.max_attempts, self.last_max_calls) < 1:
+            raise SettingsError(
+                "upstream.requests_per_minute, max_attempts and last_max_calls must be at least 1"
+            )
         if not 0 < self.deadline_s < ASSISTANT_TIMEOUT_S:
             raise SettingsError(
                 f"upstream.deadline_s must be above 0 and under {ASSISTANT_TIMEOUT_S} (assistants"

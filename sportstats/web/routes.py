@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from ..core.endpoints import ENDPOINTS, Endpoint
-from ..core.params import QueryMemo
+from ..core.memo import QueryMemo
 from . import plugin
 from .keys import ANSWERS
 

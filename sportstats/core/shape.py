@@ -1,0 +1,124 @@
+"""Rows -> the answer sent: local filters, order, columns, the note that fits, the size limit.
+
+Everything here works on shaped rows (`tables`), whichever way they were fetched: one upstream
+page, a cached complete list, a merge of players or a search back through time.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .endpoints import Endpoint
+from .params import Query
+
+Row = dict[str, Any]
+
+# Assistants cut or refuse answers over 100,000 characters; leave room for their framing.
+MAX_BODY_CHARS = 90_000
+SOURCE = "BALLDONTLIE NBA API"
+
+
+def source(endpoint: Endpoint) -> str:
+    return f"{SOURCE} {endpoint.upstream_path}"
+
+
+def kept(endpoint: Endpoint, query: Query, row: Row) -> bool:
+    """Does `row` pass the endpoint's local filters the question gives?"""
+    for name, column in endpoint.local_filters:
+        wanted = query.get(name)
+        if wanted is None:
+            continue
+        if row.get(column) not in (wanted if isinstance(wanted, tuple) else (wanted,)):
+            return False
+    return True
+
+
+def sort_rows(rows: list[Row], order: str) -> list[Row]:
+    """Rows by one column (`-` first: descending); rows without a value go last either way."""
+    column = order.lstrip("-")
+    valued = [row for row in rows if row.get(column) is not None]
+    empty = [row for row in rows if row.get(column) is None]
+    return sorted(valued, key=lambda row: row[column], reverse=order.startswith("-")) + empty
+
+
+def chosen_columns(endpoint: Endpoint, fields: tuple[str, ...] | None) -> list[str]:
+    """The answer's columns: all of the table's, or those in `fields` and the id columns, in
+    the table's order (ids stay so that an answer can be followed up by id)."""
+    columns = endpoint.table.columns
+    if not fields:
+        return list(columns)
+    return [c for c in columns if c in fields or c.endswith("_id")]
+
+
+def project(answer: dict[str, Any], columns: list[str]) -> dict[str, Any]:
+    """`answer` with only `columns`, in that order."""
+    rows = [{column: row.get(column) for column in columns} for row in answer["data"]]
+    return {**answer, "columns": columns, "data": rows}
+
+
+def empty_note(endpoint: Endpoint, query: Query) -> str:
+    """Why nothing matched, in words that fit the endpoint and the question."""
+    for note in endpoint.empty_notes:
+        if note.fits(query.get):
+            return note.say(query.get)
+    asked = json.dumps(query.as_json()) if query.values else "everything"
+    return (
+        f"No {endpoint.name.replace('_', ' ')} matched {asked}; try a wider question"
+        " (another season, fewer filters, one name part)."
+    )
+
+
+def build_answer(
+    endpoint: Endpoint,
+    rows: list[Row],
+    next_cursor: Any,
+    meta: dict[str, Any],
+    query: Query,
+) -> dict[str, Any]:
+    """The table answer: columns, rows and meta, trimmed to fit the assistant's size limit.
+
+    A note already in `meta` (a search that found fewer, a partial page) is kept; otherwise an
+    empty answer says why it is empty."""
+    meta = {"count": len(rows), "next_cursor": next_cursor, **meta, "query": query.as_json()}
+    if meta.get("missing_player_ids"):
+        meta["note"] = (
+            "No averages for player ids "
+            + ", ".join(map(str, meta["missing_player_ids"]))
+            + f" in season {query.get('season')}: they played no games that season."
+        )
+    elif not rows:
+        meta.setdefault("note", empty_note(endpoint, query))
+    elif endpoint.item_filter is not None and meta.get(endpoint.item_filter.meta_key):
+        meta.setdefault("note", endpoint.item_filter.note.format(count=len(rows)))
+    answer = {"columns": list(endpoint.table.columns), "data": rows, "meta": meta}
+    return fit(answer, rows)
+
+
+def fit(answer: dict[str, Any], rows: list[Row]) -> dict[str, Any]:
+    """The answer with as many rows as fit under `MAX_BODY_CHARS`, saying so when cut."""
+    size = _size(answer)
+    if size <= MAX_BODY_CHARS:
+        return answer
+    row_sizes = [
+        len(json.dumps(row, ensure_ascii=False, separators=(",", ":"))) + 1 for row in rows
+    ]
+    budget = MAX_BODY_CHARS - (size - sum(row_sizes)) - 300
+    shown = 0
+    while shown < len(rows) and budget >= row_sizes[shown]:
+        budget -= row_sizes[shown]
+        shown += 1
+    answer["meta"].update(
+        count=shown,
+        truncated=True,
+        shown=shown,
+        total=len(rows),
+        note=f"Showing {shown} of {len(rows)} rows to stay within the answer size limit;"
+        " ask with a smaller limit or narrower filters for the rest.",
+    )
+    answer["data"] = rows[:shown]
+    return answer
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
