@@ -8,7 +8,7 @@ import pytest
 
 from sportstats.core import tables
 from sportstats.core.endpoints import ENDPOINTS
-from tests.conftest import load_fixture, upstream_route
+from tests.conftest import ask, load_fixture, sent, upstream_route
 
 SCALARS = (str, int, float, bool, type(None))
 
@@ -23,6 +23,8 @@ def assert_flat_table(answer: dict[str, Any], columns: tuple[str, ...]) -> None:
 
 async def shaped(client: Any, upstream: Any, path: str, fixture: str) -> dict[str, Any]:
     upstream.get(upstream_route(path.split("?")[0]), payload=load_fixture(fixture))
+    if path.startswith("/stats"):  # the opponents are named from the teams list
+        upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"))
     response = await client.get(path)
     assert response.status == 200, await response.text()
     return await response.json()
@@ -224,3 +226,54 @@ def test_season_averages_rows_round_the_averages() -> None:
 
 def test_anything_but_an_object_in_the_data_list_is_skipped() -> None:
     assert tables.TEAMS.rows([None, "x", 3]) == []
+
+
+async def test_stat_lines_say_the_opponent_where_they_played_and_the_result(
+    client: Any, upstream: Any
+) -> None:
+    [row] = (await shaped(client, upstream, "/stats", "stats_2024-10-22_jaylen_brown.json"))["data"]
+    # Boston (2) at home against team 20, 132-109
+    assert (row["team"], row["opponent"], row["opponent_id"]) == ("BOS", "NYK", 20)
+    assert (row["home_away"], row["result"]) == ("home", "W 132-109")
+
+
+async def test_both_sides_of_a_recorded_box_score_read_from_their_own_side(
+    client: Any, upstream: Any
+) -> None:
+    answer = await shaped(
+        client, upstream, "/stats", "stats_game_1037684_2023-11-05_DET_vs_GSW.json"
+    )
+    sides = {(r["team"], r["opponent"], r["home_away"], r["result"]) for r in answer["data"]}
+    assert len(sides) == 2
+    (team_a, opp_a, where_a, result_a), (team_b, opp_b, where_b, result_b) = sorted(sides)
+    assert (team_a, opp_a) == (opp_b, team_b) and {where_a, where_b} == {"home", "away"}
+    won, lost = sorted((result_a, result_b), key=lambda r: r[0], reverse=True)
+    assert won.startswith("W ") and lost.startswith("L ")
+    assert won[2:] == "-".join(reversed(lost[2:].split("-")))
+
+
+def test_a_live_or_scheduled_game_has_its_status_as_the_result() -> None:
+    stat = load_fixture("stats_2024-10-22_jaylen_brown.json")["data"][0]
+    live = {**stat, "game": {**stat["game"], "status": "3rd Qtr", "time": "5:31"}}
+    later = {**stat, "game": {**stat["game"], "status": "2024-10-23T23:30:00Z", "time": None}}
+    [live_row, later_row] = tables.STATS.rows([live, later])
+    assert live_row["result"] == "3rd Qtr 5:31"
+    assert later_row["result"] == "Scheduled 2024-10-23 23:30 UTC"
+    assert live_row["home_away"] == "home" and live_row["opponent_id"] == 20
+
+
+async def test_without_the_teams_list_the_lines_come_unlabelled_and_soon_asked_again(
+    make_client: Any, upstream: Any
+) -> None:
+    client = await make_client(upstream={"max_attempts": 1}, cache={"live_ttl_s": 0})
+    stats = load_fixture("stats_2024-10-22_jaylen_brown.json")
+    upstream.get(upstream_route("/stats"), payload=stats, repeat=True)
+    upstream.get(upstream_route("/teams"), status=503, body="down")
+    upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"))
+
+    [first] = (await ask(client, "/stats?player_ids=70"))["data"]
+    [second] = (await ask(client, "/stats?player_ids=70"))["data"]
+
+    assert first["opponent"] is None and first["opponent_id"] == 20
+    assert second["opponent"] == "NYK"  # a recorded game of 2024: kept for days once labelled
+    assert [url.path for url in sent(upstream)].count("/v1/stats") == 2
