@@ -72,7 +72,7 @@ async def test_an_unknown_field_is_a_400_listing_the_columns(
     response = await client.get(asked)
     body = await response.json()
     assert response.status == 400 and body["error"]["code"] == "invalid_parameter"
-    assert "columns" in body["error"]["hint"] and "player_id" in body["error"]["hint"]
+    assert "columns" in body["error"]["hint"] and "_id" in body["error"]["hint"]
     assert sent(upstream) == []
 
 
