@@ -21,7 +21,8 @@ from yarl import URL
 
 from sportstats.app import create_app
 from sportstats.core.endpoints import BY_NAME
-from sportstats.web.plugin import ERROR_SCHEMA, answer_schema
+from sportstats.mcp.tools import output_schema
+from sportstats.web.plugin import ERROR_SCHEMA
 from tests.conftest import API_KEY, make_settings
 from tests.fault_upstream import GARBAGE_BODIES, FaultUpstream, recorded_answer
 
@@ -76,7 +77,7 @@ async def ask(client: Any, path: str) -> tuple[int, dict[str, Any], Any]:
     assert response.content_type == "application/json"
     if response.status == 200:
         endpoint = BY_NAME[path[1:].split("?")[0]]
-        jsonschema.validate(body, answer_schema(endpoint))
+        jsonschema.validate(body, output_schema(endpoint))
     else:
         assert response.status in (404, 429, 502, 503, 504), body
         jsonschema.validate(body, ERROR_SCHEMA)

@@ -44,8 +44,8 @@ from sportstats.core.endpoints import BY_NAME, ENDPOINTS
 from sportstats.core.params import QUERY_ARRAY_NOTE
 from sportstats.core.tables import markdown_table
 from sportstats.mcp.methods import DISCOVERY_TTL_MS
+from sportstats.mcp.tools import output_schema
 from sportstats.mcp.transport import MAX_BATCH_MESSAGES
-from sportstats.web.plugin import answer_schema
 from tests.conftest import load_fixture, make_settings, sent, upstream_route
 
 PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
@@ -148,14 +148,23 @@ def shown(value: Any) -> str:
     return str(value).replace("\n", "<br>")
 
 
+META = {
+    "count": 1,
+    "next_cursor": None,
+    "source": "here",
+    "query": {},
+    "fetched_at": "2026-12-01T00:00:00Z",
+    "cache": "miss",
+    "upstream_calls": 1,
+}
+
+
 def broken_answers(answer: dict[str, Any]) -> list[dict[str, Any]]:
     """Copies of a valid answer, each wrong in one way an output schema must catch."""
     row, column = answer["data"][0], answer["columns"][0]
-    without_column = {k: v for k, v in row.items() if k != column}
     return [
         {**answer, "data": [{**row, "not_a_column": 1}]},
         {**answer, "data": [{**row, column: {"not": "a cell"}}]},
-        {**answer, "data": [without_column]},
         {**answer, "meta": {**answer["meta"], "cache": "perhaps"}},
         {k: v for k, v in answer.items() if k != "meta"},
     ]
@@ -229,11 +238,11 @@ async def test_tools_are_the_five_endpoints_with_schemas_and_read_only_annotatio
         schema = listed.input_schema
         assert schema["type"] == "object" and schema["additionalProperties"] is False
         assert list(schema["properties"]) == [p.name for p in endpoint.params]
-        assert schema["required"] == [p.name for p in endpoint.params if p.always_required]
+        assert schema.get("required", []) == [p.name for p in endpoint.params if p.always_required]
         assert listed.output_schema is not None
         jsonschema.Draft202012Validator.check_schema(listed.output_schema)
     # player_ids or player: a rule of two arguments, which validation states (tests/test_players.py)
-    assert tools[4].input_schema["required"] == []
+    assert "required" not in tools[4].input_schema
 
 
 async def test_each_tools_input_schema_is_the_specs_parameters_of_its_operation(
@@ -259,15 +268,27 @@ async def test_each_tools_input_schema_is_the_specs_parameters_of_its_operation(
             )
             assert "Repeat" not in prop["description"]
         assert set(schema["properties"]) == set(from_spec)
-        assert schema["required"] == [p["name"] for p in operation["parameters"] if p["required"]]
+        required = [p["name"] for p in operation["parameters"] if p["required"]]
+        assert schema.get("required", []) == required
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
-def test_output_schemas_are_self_contained_json_schemas(endpoint: Any) -> None:
-    schema = answer_schema(endpoint)
-    assert "$ref" not in str(schema)
+def test_output_schemas_are_self_contained_and_write_nullable_columns_as_any_of(
+    endpoint: Any,
+) -> None:
+    schema = output_schema(endpoint)
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["type"] == "object"
+    refs = re.findall(r"'\$ref': '([^']+)'", str(schema))
+    assert refs and all(ref.removeprefix("#/$defs/") in schema["$defs"] for ref in refs)
+    assert "'type': [" not in str(schema)  # no type lists, which strict validators refuse
+    validator = jsonschema.Draft202012Validator(schema)
+    row = dict.fromkeys(endpoint.table.columns)  # every column may be null
+    answer = {"columns": list(row), "data": [row], "meta": META}
+    assert validator.is_valid(answer)
+    wrong = {**row, "player_id" if "player_id" in row else "team_id": "seven"}
+    assert not validator.is_valid({**answer, "data": [wrong]})
+    assert not validator.is_valid({**answer, "data": [{**row, "not_a_column": 1}]})
 
 
 # --- tool calls ------------------------------------------------------------------------------

@@ -196,7 +196,11 @@ async def test_every_operation_declares_schemas_for_rows_meta_and_errors(client:
         ok = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
         answer = schemas[ok.rsplit("/", 1)[1]]
         assert {"columns", "data", "meta"} <= set(answer["properties"])
-        assert answer["properties"]["data"]["items"]["required"]
+        row = answer["properties"]["data"]["items"]
+        assert row["additionalProperties"] is False and row["properties"]
+        for column in row["properties"].values():  # a nullable type, written as anyOf
+            nullable = schemas[column["$ref"].rsplit("/", 1)[1]]
+            assert {"type": "null"} in nullable["anyOf"] and len(nullable["anyOf"]) == 2
         for status in ("400", "404", "429", "502", "504"):
             error = op["responses"][status]["content"]["application/json"]["schema"]["$ref"]
             assert error == "#/components/schemas/Error"
@@ -315,8 +319,8 @@ async def test_the_app_refuses_every_value_a_documented_parameters_schema_exclud
 
 def validator(spec: dict[str, Any], path: str, status: str) -> jsonschema.Validator:
     ref = spec["paths"][path]["get"]["responses"][status]["content"]["application/json"]
-    name = ref["schema"]["$ref"].rsplit("/", 1)[1]
-    schema = spec["components"]["schemas"][name]
+    # The spec's schema, its references resolved in the spec's components as in the spec.
+    schema = {"$ref": ref["schema"]["$ref"], "components": spec["components"]}
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
 
@@ -336,10 +340,14 @@ async def test_real_answers_match_the_specs_response_schema(
     client: Any, upstream: Any, asked: str, path: str, fixture: str
 ) -> None:
     upstream.get(upstream_route(path), payload=load_fixture(fixture))
+    upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"))  # opponents
     spec = await served_spec(client)
     response = await client.get(asked)
     assert response.status == 200
-    validator(spec, path, "200").validate(await response.json())
+    answer = await response.json()
+    validator(spec, path, "200").validate(answer)
+    wrong = {**answer, "data": [{answer["columns"][-1]: "an id, as text"}]}
+    assert not validator(spec, path, "200").is_valid(wrong)  # the references bite
 
 
 async def test_a_season_averages_answer_with_a_missing_player_matches_the_spec(

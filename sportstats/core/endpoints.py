@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from . import tables
-from .params import LAST_MAX, Param, Query, current_season
+from .params import Param, Query, current_season
 from .policy import (
     CURRENT_TEAMS,
     EmptyNote,
@@ -33,17 +33,17 @@ GAME_IDS = Param("game_ids", "ids", "Game ids (from /games).")
 SEASONS = Param(
     "seasons",
     "seasons",
-    "Seasons by the year they began (2024 is 2024-25), 1946 to next year.",
+    "Seasons by the year they began (2024 is 2024-25).",
 )
 DATES = Param("dates", "dates", "Game days as YYYY-MM-DD (US dates).")
-START_DATE = Param("start_date", "date", "First game day, YYYY-MM-DD (inclusive).")
-END_DATE = Param("end_date", "date", "Last game day, YYYY-MM-DD (inclusive).")
+START_DATE = Param("start_date", "date", "First game day (inclusive).")
+END_DATE = Param("end_date", "date", "Last game day (inclusive).")
 POSTSEASON = Param("postseason", "bool", "true: playoff games only; false: regular season only.")
-LIMIT = Param("limit", "limit", "Rows per page, 1-100 (default 25).", upstream="per_page")
+LIMIT = Param("limit", "limit", "Rows per page.", upstream="per_page")
 PLAYER = Param(
     "player",
     "names",
-    "Players by full name (LeBron James) or id; an ambiguous name lists the candidates.",
+    "Players by full name or id.",
     local=True,
     example="LeBron James",
 )
@@ -51,7 +51,7 @@ CURSOR = Param("cursor", "cursor", "Paging: pass meta.next_cursor of the previou
 TEAM = Param(
     "team",
     "names",
-    "Teams by abbreviation (LAL), nickname (Lakers), full name, city (Boston) or id.",
+    "Teams by abbreviation (LAL), nickname (Lakers), full name, city or id.",
     local=True,
     example="LAL",
 )
@@ -62,7 +62,7 @@ def sort_by(table: Table, example: str) -> Param:
     return Param(
         "sort",
         "sort",
-        f"Sort rows by a column, - for descending (e.g. {example}).",
+        "Sort rows by a column, - first for descending.",
         choices=table.columns,
         local=True,
         example=example,
@@ -74,7 +74,7 @@ def fields_of(table: Table) -> Param:
     return Param(
         "fields",
         "fields",
-        "Only these columns (ids are always kept), e.g. player,pts.",
+        "Only these columns; ids are always kept.",
         choices=table.columns,
         local=True,
         example=table.columns[0],
@@ -83,12 +83,12 @@ def fields_of(table: Table) -> Param:
 
 def last_games(needs: tuple[str, ...] = (), excludes: tuple[str, ...] = ()) -> Param:
     """`last` N: the N most recent finished games matching the other filters, newest first."""
-    needed = f" Needs {', '.join(needs)}." if needs else ""
+    needed = f" Needs {' or '.join(needs)}." if needs else ""
     return Param(
         "last",
         "last",
-        f"The N most recent finished games (1-{LAST_MAX}) matching the other filters,"
-        f" newest first.{needed} Not with {', '.join(('cursor', *excludes))}.",
+        f"The N latest finished games, newest first.{needed}"
+        f" Not with {', '.join(('cursor', *excludes))}.",
         local=True,
         needs_one_of=needs,
         excludes=("cursor", *excludes),
@@ -252,8 +252,8 @@ GAMES = Endpoint(
         CURSOR,
     ),
     summary="NBA games: scores, schedule and live status",
-    description="NBA games with home and visiting team, score and status (Final, live quarter,"
-    " or scheduled tip-off in UTC). Filter by season, team, dates; last=N for a team's latest.",
+    description="NBA games: teams, score, status (Final, live quarter or scheduled tip-off in"
+    " UTC). By season, team, dates; last=N for a team's latest.",
     freshness=Freshness("games", game_of=the_item),
     team_names=TeamNames("team", into="team_ids"),
     recent=Recent(),

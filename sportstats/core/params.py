@@ -155,7 +155,6 @@ class Param:
         elif self.kind == "fields":
             item = {
                 "type": "string",
-                "pattern": SORT_PATTERN,
                 "maxLength": MAX_SORT_CHARS,
                 **({"example": self.example} if self.example else {}),
             }

@@ -245,8 +245,8 @@ BOOLEAN_COLUMNS = frozenset({"postseason"})
 NUMBER_COLUMNS = frozenset(BOX_SCORE + SHOOTING + ("plus_minus",))
 
 
-def column_schema(column: str) -> dict[str, Any]:
-    """JSON schema of one column's values (every column may be null)."""
+def column_type(column: str) -> str:
+    """The JSON type of one column's values (each may also be null)."""
     if column in INTEGER_COLUMNS:
         kind = "integer"
     elif column in BOOLEAN_COLUMNS:
@@ -255,7 +255,12 @@ def column_schema(column: str) -> dict[str, Any]:
         kind = "number"
     else:
         kind = "string"
-    return {"type": [kind, "null"]}
+    return kind
+
+
+def nullable(kind: str) -> dict[str, Any]:
+    """A type or null, as strict validators want it: `anyOf`, not a list of types."""
+    return {"anyOf": [{"type": kind}, {"type": "null"}]}
 
 
 def conform(column: str, value: Any) -> Any:

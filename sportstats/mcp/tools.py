@@ -20,21 +20,29 @@ from ..core.tables import markdown_table
 from ..errors import ApiError, UpstreamFailure, internal_error
 from ..web.errors import as_api_error
 from ..web.keys import ANSWERS
-from ..web.plugin import answer_schema
+from ..web.plugin import answer_schema, column_types
 
 log = logging.getLogger(__name__)
 
 
 def input_schema(endpoint: Endpoint) -> dict[str, Any]:
     """The tool's arguments: one property per declared parameter, as in `openapi.yaml`."""
-    return {
+    schema: dict[str, Any] = {
         "type": "object",
         "properties": {
             p.name: {**p.schema(), "description": p.description} for p in endpoint.params
         },
-        "required": [p.name for p in endpoint.params if p.always_required],
         "additionalProperties": False,
     }
+    required = [p.name for p in endpoint.params if p.always_required]
+    return {**schema, "required": required} if required else schema
+
+
+def output_schema(endpoint: Endpoint) -> dict[str, Any]:
+    """The answer's schema, whole in itself: its column types in its own `$defs`, each named
+    by its type (`integer` there is an integer or null)."""
+    schema = answer_schema(endpoint, lambda kind: f"#/$defs/{kind}", described=False)
+    return {**schema, "$defs": column_types((endpoint,), name=str)}
 
 
 def tool(endpoint: Endpoint) -> Tool:
@@ -43,7 +51,7 @@ def tool(endpoint: Endpoint) -> Tool:
         title=endpoint.summary,
         description=endpoint.description,
         input_schema=input_schema(endpoint),
-        output_schema=answer_schema(endpoint),
+        output_schema=output_schema(endpoint),
         annotations=ToolAnnotations(
             title=endpoint.summary, read_only_hint=True, open_world_hint=True
         ),

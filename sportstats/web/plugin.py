@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from aiohttp import web
 
 from .. import __version__
 from ..core.endpoints import ENDPOINTS, Endpoint
-from ..core.tables import column_schema
+from ..core.tables import column_type, nullable
 from ..ops.auth import manifest_auth
 from .keys import ACCESS, SETTINGS
 
@@ -100,7 +101,7 @@ META_SCHEMA: dict[str, Any] = {
     "properties": {
         "count": {"type": "integer", "description": "Rows in data."},
         "next_cursor": {
-            "type": ["integer", "null"],
+            **nullable("integer"),
             "description": "Pass as cursor for the next page; null on the last page.",
         },
         "source": {"type": "string", "description": "Where the data came from."},
@@ -117,6 +118,10 @@ META_SCHEMA: dict[str, Any] = {
             "type": "string",
             "enum": ["all", "page"],
             "description": "What `sort` ordered: the whole answer, or this page only.",
+        },
+        "last": {
+            "type": "object",
+            "description": "For last=N: games asked and found, the days searched, lookups spent.",
         },
         "truncated": {"type": "boolean"},
         "shown": {"type": "integer"},
@@ -142,25 +147,55 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 
-def _row_schema(endpoint: Endpoint) -> dict[str, Any]:
+def type_name(kind: str) -> str:
+    """The shared schema of a column type or null: `integer` -> `NullableInteger`."""
+    return "Nullable" + kind.title()
+
+
+def column_types(
+    endpoints: tuple[Endpoint, ...] = ENDPOINTS, name: Callable[[str], str] = type_name
+) -> dict[str, Any]:
+    """The nullable column types the endpoints' rows use, by `name(kind)`."""
+    kinds = sorted({column_type(c) for e in endpoints for c in e.table.columns})
+    return {name(kind): nullable(kind) for kind in kinds}
+
+
+def _lean(schema: dict[str, Any]) -> dict[str, Any]:
+    """An object schema with only its required properties, undescribed: what a tool's
+    outputSchema needs to check an answer, at a third of the size (`tools/list` is read, and
+    paid for in tokens, before every conversation)."""
+    properties = {
+        name: {k: v for k, v in schema["properties"][name].items() if k != "description"}
+        for name in schema["required"]
+    }
+    return {"type": "object", "required": schema["required"], "properties": properties}
+
+
+def spec_type(kind: str) -> str:
+    return f"#/components/schemas/{type_name(kind)}"
+
+
+def answer_schema(
+    endpoint: Endpoint, ref: Callable[[str], str] = spec_type, described: bool = True
+) -> dict[str, Any]:
+    """The schema of a data answer: the spec's, and the MCP tools' outputSchema (`ref` then
+    points into its own `$defs`, and the meta is `_lean`).
+
+    Each column is a `$ref` to its nullable type (`ref(kind)`). A row holds the answer's
+    `columns`: all of the table's, or those `fields` chose."""
     columns = endpoint.table.columns
-    return {
+    row = {
         "type": "object",
-        "properties": {column: column_schema(column) for column in columns},
-        "required": list(columns),
+        "properties": {c: {"$ref": ref(column_type(c))} for c in columns},
         "additionalProperties": False,
     }
-
-
-def answer_schema(endpoint: Endpoint) -> dict[str, Any]:
-    """The schema of a data answer; also the MCP tools' outputSchema."""
     return {
         "type": "object",
         "required": ["columns", "data", "meta"],
         "properties": {
             "columns": {"type": "array", "items": {"type": "string"}},
-            "data": {"type": "array", "items": _row_schema(endpoint)},
-            "meta": META_SCHEMA,
+            "data": {"type": "array", "items": row},
+            "meta": META_SCHEMA if described else _lean(META_SCHEMA),
         },
     }
 
@@ -203,7 +238,7 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
 
 def spec(base_url: str) -> dict[str, Any]:
     """The OpenAPI 3.1 description of the data endpoints."""
-    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA, **column_types()}
     for endpoint in ENDPOINTS:
         schemas[endpoint.operation_id[3:] + "Answer"] = answer_schema(endpoint)
     return {
