@@ -56,6 +56,8 @@ VALID = {
     "text": "curry",
     "names": "LAL",
     "sort": "-pts",
+    "fields": "pts",
+    "last": "3",
 }
 UNKNOWN_NAMES = [
     "id", "player_id", "team_id", "game_id", "search", "per_page", "page", "callback",
@@ -94,6 +96,10 @@ def bad_values(param: Param) -> list[str]:
         values += ["North", "Easterly", "E", "East West", "Pacific Ocean"] + INJECTIONS
     elif kind == "sort":
         values += ["nonsense", "-nonsense", "--pts", "pts desc", "PTS", "-"] + INJECTIONS
+    elif kind == "fields":
+        values += ["foo", "-pts", "PTS", "pts desc", "*", "player.name"] + INJECTIONS
+    elif kind == "last":
+        values += ["0", "26", "-1", "1.5", "abc", "3,4", "99999999999999"] + INJECTIONS
     elif kind == "names":
         # An id must be a real id. A printable name that names nobody is refused after one
         # cached lookup (tests/test_teams.py, tests/test_players.py), so it is not listed here.

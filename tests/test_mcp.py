@@ -7,6 +7,7 @@ as ChatGPT and Claude do today.
 
 from __future__ import annotations
 
+import json as json_module
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -47,6 +48,7 @@ from sportstats.mcp.methods import DISCOVERY_TTL_MS
 from sportstats.mcp.tools import output_schema
 from sportstats.mcp.transport import MAX_BATCH_MESSAGES
 from tests.conftest import load_fixture, make_settings, sent, upstream_route
+from tests.league import League, player_id
 
 PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
 JSON_HEADERS = {"Accept": "application/json, text/event-stream"}
@@ -63,7 +65,11 @@ TOOL_CALLS = [
         {"dates": ["2025-01-05"], "team_ids": "14"},
         {"/games": "games_2025-01-05_final_with_quarters.json"},
     ),
-    ("stats", {"game_ids": [1037684]}, {"/stats": "stats_game_1037684_2023-11-05_DET_vs_GSW.json"}),
+    (
+        "stats",
+        {"game_ids": [1037684]},
+        {"/stats": "stats_game_1037684_2023-11-05_DET_vs_GSW.json", "/teams": "teams_all.json"},
+    ),
     (
         "stats",  # a team by name, resolved from the teams list, filtering a box score's rows
         {"game_ids": [1037684], "team": ["Warriors"]},
@@ -770,3 +776,84 @@ def test_markdown_cells_escape_pipes_backslashes_and_line_breaks_and_show_null_e
     ]
     assert text.splitlines()[2] == r"| A \| B | line 1<br>line 2<br>line 3 |  | true |"
     assert meta_line == "count: 2 · next_cursor: 77 · cache: stale · note: two lines"
+
+
+# --- the questions people ask, one call each -------------------------------------------------
+
+LAKERS, CELTICS = 14, 2  # team ids
+# tools/list before names, sort, last and fields were added: the size they must stay within
+TOOLS_LIST_MAX_CHARS = 16_892
+
+
+def league_with_games(upstream: Any) -> League:
+    league = League()
+    league.serve(upstream)
+    upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"), repeat=True)
+    league.game(8, LAKERS, CELTICS, score=(120, 118))
+    league.game(3, CELTICS, LAKERS, score=(101, 99))  # the Lakers' last game: lost away
+    return league
+
+
+async def test_a_teams_top_scorers_in_its_last_game_in_one_call(
+    url: str, mode: str, upstream: Any
+) -> None:
+    league_with_games(upstream)
+    question = {"team": ["Lakers"], "last": 1, "sort": "-pts", "limit": 2, "fields": ["pts"]}
+    async with connect(url, mode) as mcp_client:
+        result = await mcp_client.call_tool("get_stats", question)
+
+    assert result.is_error is False
+    answer = result.structured_content
+    assert answer["columns"] == ["pts", "player_id", "team_id", "game_id", "opponent_id"]
+    assert [row["player_id"] for row in answer["data"]] == [
+        player_id(LAKERS, 3),
+        player_id(LAKERS, 2),
+    ]
+    assert {row["opponent_id"] for row in answer["data"]} == {CELTICS}
+    header, rows, meta_line = parse_markdown(result.content[0].text)
+    assert header == answer["columns"] and len(rows) == 2
+    assert answer["meta"]["upstream_calls"] == 3 and len(sent(upstream)) == 3
+
+
+async def test_a_teams_last_games_and_a_players_lines_with_the_opponent(
+    url: str, mode: str, upstream: Any
+) -> None:
+    league_with_games(upstream)
+    async with connect(url, mode) as mcp_client:
+        games = await mcp_client.call_tool("get_games", {"team": ["LAL"], "last": 2})
+        lines = await mcp_client.call_tool(
+            "get_stats", {"player_ids": [player_id(CELTICS, 1)], "last": 2}
+        )
+
+    assert [row["home_score"] for row in games.structured_content["data"]] == [101, 120]
+    rows = lines.structured_content["data"]
+    assert [(r["opponent"], r["home_away"], r["result"]) for r in rows] == [
+        ("LAL", "home", "W 101-99"),
+        ("LAL", "away", "L 118-120"),
+    ]
+
+
+async def test_a_bad_last_is_an_error_result_with_the_https_words(
+    url: str, mode: str, upstream: Any
+) -> None:
+    async with connect(url, mode) as mcp_client:
+        result = await mcp_client.call_tool("get_stats", {"last": 3})
+        unknown = await mcp_client.call_tool("get_teams", {"fields": ["pts"]})
+    assert result.is_error is True
+    assert "needs one of player, player_ids, team" in result.content[0].text
+    assert unknown.is_error is True and "team_id" in unknown.content[0].text
+    assert sent(upstream) == []
+
+
+async def test_tools_list_stays_within_its_old_size(url: str) -> None:
+    request = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    headers = {
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2025-06-18",
+    }
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(url, json=request, headers=headers)
+        body = await response.read()
+    result = json_module.loads(body)["result"]
+    assert len(result["tools"]) == 5
+    assert len(body) <= TOOLS_LIST_MAX_CHARS
