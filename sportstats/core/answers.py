@@ -28,6 +28,7 @@ from .teams import TeamIndex
 
 Row = dict[str, Any]
 ALL_TEAMS = Query({})  # the one teams question every filter and name is answered from
+KNOWN_NAMES = 10_000  # player names a process remembers (a few hundred kB at most)
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Answers:
         self.upstream = upstream
         self.cache = cache
         self._teams: tuple[Entry, TeamIndex] | None = None  # the index of the cached list
+        self._names: dict[int, str] = {}  # player names by id, as learned (`_learn`)
 
     async def reply(self, endpoint: Endpoint, query: Query) -> Reply:
         query = self._complete(endpoint, query)
@@ -129,7 +131,9 @@ class Answers:
     async def _players_named(self, name: str, deadline: float) -> list[dict[str, Any]]:
         """The players answer for `name`, as `/players?query=<name>&limit=100` asks it."""
         entry, _ = await self._entry(PLAYERS, Query({"query": name, "limit": 100}), deadline)
-        return parse_body(entry.body)["data"]
+        rows = parse_body(entry.body)["data"]
+        self._learn(rows)
+        return rows
 
     async def _entry(self, endpoint: Endpoint, query: Query, deadline: float) -> tuple[Entry, str]:
         """The entry for a completed question (see `_complete`), from the cache or upstream."""
@@ -337,10 +341,21 @@ class Answers:
         return Produced(answer, 0 if failures or not names else ttl, stale_since)
 
     async def names(self, player_ids: tuple[int, ...], deadline: float) -> dict[int, str]:
-        """Player names by id, through the (cached) players endpoint."""
+        """Player names by id: those this process learned resolving names (an id's name does
+        not change), else through the (cached) players endpoint."""
+        if all(pid in self._names for pid in player_ids):
+            return {pid: self._names[pid] for pid in player_ids}
         query = Query({"player_ids": player_ids, "limit": 100})
         entry, _ = await self._entry(PLAYERS, query, deadline)
-        return {row["player_id"]: row["name"] for row in parse_body(entry.body)["data"]}
+        return self._learn(parse_body(entry.body)["data"])
+
+    def _learn(self, rows: list[dict[str, Any]]) -> dict[int, str]:
+        """Remember the names of players in `rows` (at most `KNOWN_NAMES`)."""
+        learned = {r["player_id"]: r["name"] for r in rows if r.get("player_id") and r.get("name")}
+        self._names.update(learned)
+        while len(self._names) > KNOWN_NAMES:
+            self._names.pop(next(iter(self._names)))
+        return learned
 
 
 def _key(endpoint: Endpoint, query: Query) -> str:
