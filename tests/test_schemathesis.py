@@ -20,7 +20,7 @@ import schemathesis
 from schemathesis import GenerationMode, checks
 
 from sportstats.app import create_app
-from sportstats.core.endpoints import ENDPOINTS, Endpoint
+from sportstats.core.endpoints import BY_NAME, ENDPOINTS, Endpoint
 from sportstats.core.params import last_season
 from sportstats.web.runner import JsonErrorAppRunner
 from tests.conftest import API_KEY, make_settings
@@ -103,11 +103,19 @@ def breaks_a_rule_the_schema_cannot_state(case: Any) -> bool:
     """Rules validation enforces beyond the schema: the last season allowed moves each year (so
     the spec leaves it out), start_date may not be after end_date, and a team name must name
     one real team and a player name one real player (known only upstream), `sort` must name a
-    column of the table (the schema gives its shape, not the list), and season averages need
-    player_ids or player."""
+    column of the table and so must each of `fields` (the schema gives their shape, not the
+    list), season averages need player_ids or player, and a parameter may exclude others or
+    need one of them (`last`: not with cursor, on /stats with a player or team)."""
     query = case.query or {}
-    if any(query.get(name) not in (None, [], "") for name in ("team", "player", "sort")):
+    given = {name for name, value in query.items() if value not in (None, [], "")}
+    if given & {"team", "player", "sort", "fields"}:
         return True
+    for param in BY_NAME[case.path[1:]].params:
+        if param.name in given and (
+            given & set(param.excludes)
+            or (param.needs_one_of and not given & set(param.needs_one_of))
+        ):
+            return True
     if case.path == "/season_averages" and not (query.get("player_ids") or query.get("player")):
         return True  # player_ids or player: one of the two is needed
     seasons = query.get("seasons")
