@@ -103,7 +103,7 @@ def bad_values(param: Param) -> list[str]:
     elif kind == "names":
         # An id must be a real id. A printable name that names nobody is refused after one
         # cached lookup (tests/test_teams.py, tests/test_players.py), so it is not listed here.
-        values += ["0", "000", "9" * 13, "LAL,0"]
+        values += ["", " ", ",", "0", "000", "9" * 13, "LAL,0"]
         values += ["a" * (MAX_TEXT_CHARS + 1), "x" * 4000, "LAL\x00", "La\nkers"]
     elif kind == "text":
         # Any printable text up to the limit is a valid search, injections included.

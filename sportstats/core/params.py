@@ -192,6 +192,8 @@ class Param:
         parts = [p.strip() for r in raw for p in (r.split(",") if self.is_array else [r])]
         parts = [p for p in parts if p]
         if not parts:
+            if self.kind == "names":  # a name must name someone: an empty one is a mistake
+                raise bad_parameter(self.name, ",".join(raw), self.allowed())
             return None
         if self.is_array:
             values = sorted({self._one(p) for p in parts})
