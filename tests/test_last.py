@@ -169,3 +169,19 @@ async def test_a_bad_last_is_a_400_without_an_upstream_call(
     body = await ask(client, asked, 400)
     assert words in body["error"]["message"] + body["error"]["hint"]
     assert sent(upstream) == []
+
+
+async def test_a_window_of_more_than_a_page_is_narrowed_to_its_newest_days(
+    client: Any, upstream: Any, league: League
+) -> None:
+    for days_ago in range(1, 7):  # 30 games a day: five days hold more than a page of 100
+        for home in range(1, 31):
+            league.game(days_ago, home, home % 30 + 1)
+
+    answer = await ask(client, "/games?last=25")
+
+    newest = sorted((g["date"], g["id"]) for g in league.games)[-25:]
+    assert [(r["date"], r["game_id"]) for r in answer["data"]] == sorted(newest, reverse=True)
+    windows = [(q["start_date"][0], q["end_date"][0]) for q in league.asked]
+    assert len(windows) == 2 and windows[1][0] > windows[0][0]  # the same end, fewer days
+    assert windows[0][1] == windows[1][1]

@@ -21,8 +21,7 @@ from . import players
 from .endpoints import PLAYERS, TEAMS, Endpoint
 from .params import LIMIT_MAX, Query, current_season, upstream_params
 from .policy import PlayerNames, TeamNames
-from .recent import GAMES_PER_DAY as LEAGUE_GAMES_PER_DAY
-from .recent import TEAM_GAMES_PER_DAY, Search
+from .recent import Search
 from .shape import build_answer, chosen_columns, kept, project, sort_rows, source
 from .teams import TeamIndex
 
@@ -255,27 +254,21 @@ class Answers:
         n, recent = query.get("last"), endpoint.recent
         search = Search(page, self.upstream.settings.last_max_calls)
         base = query.replace(last=None, limit=None)
-        games_of_param = recent.games_of or ""
-        games_of = base.get(games_of_param)
-        if recent.per and base.get(recent.per):
-            rows = await search.lines_per_player(
-                endpoint, base.replace(**{recent.games_of: None}), n
-            )
-            rows = [row for row in rows if kept(endpoint, base, row)]
-            per_player = [
-                sum(r.get("player_id") == pid for r in rows) for pid in base.get(recent.per)
-            ]
-            unit, found = "games per player", min(per_player)
-        elif games_of:
-            per_day = TEAM_GAMES_PER_DAY * len(games_of)
-            games = await search.games(_games_question(base, games_of), n, per_day)
-            rows = await search.lines_of_games(endpoint, base, games)
-            rows = [row for row in rows if row.get("team_id") in games_of]
+        players = recent.per and base.get(recent.per)
+        teams = recent.games_of and base.get(recent.games_of)
+        if players:  # their lines, searched by player; a team given too filters them
+            unfiltered = base.replace(**{recent.games_of: None}) if recent.games_of else base
+            lines = await search.lines_per_player(endpoint, unfiltered, n)
+            rows = [row for row in lines if kept(endpoint, base, row)]
+            unit = "games per player"
+            found = min(sum(row.get("player_id") == pid for row in rows) for pid in players)
+        elif teams:  # the teams' games first, then those games' lines of the teams' players
+            games = await search.games(_games_question(base, teams), n)
+            lines = await search.lines_of_games(endpoint, games)
+            rows = [row for row in lines if row.get("team_id") in teams]
             unit, found = "games", len({row.get("game_id") for row in rows})
         else:
-            teams = base.get("team_ids")
-            per_day = TEAM_GAMES_PER_DAY * len(teams) if teams else LEAGUE_GAMES_PER_DAY
-            rows = await search.games(base, n, per_day)
+            rows = await search.games(base, n)
             unit, found = "games", len(rows)
         meta = {"source": source(endpoint), **search.meta(n, found, unit)}
         answer = build_answer(endpoint, rows, None, meta, query)

@@ -26,7 +26,7 @@ Row = dict[str, Any]
 # One page of a question through the cache: its answer (columns, data, meta).
 Page = Callable[[Endpoint, Query], Awaitable[dict[str, Any]]]
 
-GAMES_PER_DAY = 15.0  # the most NBA games in one day: league-wide windows stay under a page
+LEAGUE_GAMES_PER_DAY = 15.0  # the most NBA games in a day: league-wide windows fit a page
 TEAM_GAMES_PER_DAY = 0.5  # a team (or a player) plays about every other day in season
 PAGE_ROOM = 80  # rows a window is sized for, under the page of 100
 GAMES_PER_LINES_PAGE = 3  # games whose box-score lines (about 26 each) share one page
@@ -46,8 +46,10 @@ class Search:
     looked_to: str | None = None
     stopped_by_bound: bool = False
 
-    async def games(self, base: Query, n: int, per_day: float) -> list[Row]:
+    async def games(self, base: Query, n: int) -> list[Row]:
         """The newest `n` finished games of `/games` matching `base`, newest first."""
+        teams = base.get("team_ids")
+        per_day = TEAM_GAMES_PER_DAY * len(teams) if teams else LEAGUE_GAMES_PER_DAY
         found: dict[Any, Row] = {}
 
         def enough() -> bool:
@@ -78,7 +80,7 @@ class Search:
             kept += newest_first([row for (pid, _), row in found.items() if pid == player])[:n]
         return newest_first(kept)
 
-    async def lines_of_games(self, endpoint: Endpoint, base: Query, games: list[Row]) -> list[Row]:
+    async def lines_of_games(self, endpoint: Endpoint, games: list[Row]) -> list[Row]:
         """The box-score lines of `games` (newest first), a few games per page, while the bound
         lasts; the games whose lines could not be fetched are left out."""
         rows: list[Row] = []
