@@ -164,6 +164,28 @@ async def redis_prefix(redis_url: str) -> AsyncIterator[str]:
     await conn.aclose()
 
 
+@pytest.fixture
+def serve(aiohttp_server: Any, upstream: aioresponses) -> Callable[..., Any]:
+    """Serve the real app on 127.0.0.1 (an ephemeral port); returns the /mcp URL."""
+
+    async def factory(**overrides: Any) -> str:
+        server = await aiohttp_server(create_app(make_settings(**overrides)))
+        return str(server.make_url("/mcp"))
+
+    return factory
+
+
+@pytest.fixture
+async def url(serve: Callable[..., Any]) -> str:
+    return await serve()
+
+
+@pytest.fixture(params=["auto", "legacy"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """The official MCP client's modes (`tests.mcp_support.NEGOTIATED`): both eras."""
+    return request.param
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tiers: a test that uses the Redis fixtures is `redis`; one marked `process`, `faults` or
     `fuzz` keeps that mark; every other test is `unit` (the fast tier: `pytest -m unit`)."""

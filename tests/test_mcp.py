@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json as json_module
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -40,15 +39,15 @@ from mcp_types.version import (
 )
 from multidict import CIMultiDict
 
-from sportstats.app import create_app
 from sportstats.core.endpoints import BY_NAME, ENDPOINTS
 from sportstats.core.params import QUERY_ARRAY_NOTE
 from sportstats.core.tables import markdown_table
 from sportstats.mcp.methods import DISCOVERY_TTL_MS
 from sportstats.mcp.tools import output_schema
 from sportstats.mcp.transport import MAX_BATCH_MESSAGES
-from tests.conftest import load_fixture, make_settings, sent, upstream_route
+from tests.conftest import load_fixture, sent, upstream_route
 from tests.league import League, player_id
+from tests.mcp_support import connect
 
 PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
 JSON_HEADERS = {"Accept": "application/json, text/event-stream"}
@@ -87,39 +86,6 @@ def mock_upstream(upstream: Any, answers: dict[str, str | None]) -> None:
     for path, fixture in answers.items():
         payload = load_fixture(fixture) if fixture else {"data": [LEBRON], "meta": {}}
         upstream.get(upstream_route(path), payload=payload)
-
-
-@pytest.fixture
-def serve(aiohttp_server: Any, upstream: Any) -> Callable[..., Any]:
-    """Serve the real app on 127.0.0.1 (an ephemeral port); returns the /mcp URL."""
-
-    async def factory(**overrides: Any) -> str:
-        server = await aiohttp_server(create_app(make_settings(**overrides)))
-        return str(server.make_url("/mcp"))
-
-    return factory
-
-
-@pytest.fixture
-async def url(serve: Callable[..., Any]) -> str:
-    return await serve()
-
-
-# The official client's modes: "auto" (its default) probes server/discover; "legacy" initializes.
-NEGOTIATED = {"auto": LATEST_MODERN_VERSION, "legacy": LATEST_HANDSHAKE_VERSION}
-
-
-@pytest.fixture(params=list(NEGOTIATED))
-def mode(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
-@asynccontextmanager
-async def connect(server: Any, mode: str = "auto") -> AsyncIterator[Client]:
-    """The official client connected in `mode`, on the revision that mode must negotiate."""
-    async with Client(server, mode=mode) as mcp_client:
-        assert mcp_client.protocol_version == NEGOTIATED[mode]
-        yield mcp_client
 
 
 def parse_markdown(text: str) -> tuple[list[str], list[list[str]], str]:

@@ -12,7 +12,10 @@ from mcp_types import (
     EmptyResult,
     Implementation,
     InitializeResult,
+    ListResourcesResult,
     ListToolsResult,
+    ReadResourceResult,
+    ResourcesCapability,
     Result,
     ServerCapabilities,
     ToolsCapability,
@@ -27,12 +30,15 @@ from mcp_types.version import (
 from .. import __version__
 from ..core.endpoints import ENDPOINTS
 from ..web.plugin import NAME_FOR_HUMAN, NAME_FOR_MODEL
+from . import apps
 from .tools import TOOLS, call_tool, tool
 from .wire import RpcError
 
 # The methods of each era: 2026-07-28 drops `initialize` and `ping` and adds `server/discover`.
 HANDSHAKE_METHODS = frozenset({"initialize", "ping", "tools/list", "tools/call"})
 PER_REQUEST_METHODS = frozenset({"server/discover", "tools/list", "tools/call"})
+# Served only to a client that declared MCP Apps (`apps.declared`): the view's resource.
+VIEW_METHODS = frozenset({"resources/list", "resources/read"})
 # How long a 2026-07-28 client may reuse `server/discover` and `tools/list`: they change only
 # with a new release, and they hold nothing user-specific (any cache may share them).
 DISCOVERY_TTL_MS = 3_600_000
@@ -54,6 +60,12 @@ INSTRUCTIONS = (
 
 
 CAPABILITIES = ServerCapabilities(tools=ToolsCapability(list_changed=False))
+# For a client that declared MCP Apps: the view as a resource, and the extension said back.
+VIEW_CAPABILITIES = ServerCapabilities(
+    tools=ToolsCapability(list_changed=False),
+    resources=ResourcesCapability(list_changed=False, subscribe=False),
+    extensions={apps.EXTENSION: {"mimeTypes": [apps.MIME_TYPE]}},
+)
 
 
 def negotiate(params: dict[str, Any] | None) -> str:
@@ -66,21 +78,23 @@ async def dispatch(
     request: web.Request, method: str, params: dict[str, Any] | None, version: str
 ) -> dict[str, Any]:
     served = PER_REQUEST_METHODS if version in MODERN_PROTOCOL_VERSIONS else HANDSHAKE_METHODS
-    if method not in served:
+    view = apps.declared(request, method, params)
+    if method not in served and not (view and method in VIEW_METHODS):
         raise RpcError(METHOD_NOT_FOUND, f"Method not found: {method[:60]}")
     parsed = mcp_methods.parse_client_request(method, version, params)
+    capabilities = VIEW_CAPABILITIES if view else CAPABILITIES
     result: Result
     if method == "initialize":
         result = InitializeResult(
             protocol_version=version,
-            capabilities=CAPABILITIES,
+            capabilities=capabilities,
             server_info=SERVER_INFO,
             instructions=INSTRUCTIONS,
         )
     elif method == "server/discover":
         result = DiscoverResult(
             supported_versions=list(MODERN_PROTOCOL_VERSIONS),
-            capabilities=CAPABILITIES,
+            capabilities=capabilities,
             instructions=INSTRUCTIONS,
             ttl_ms=DISCOVERY_TTL_MS,
             cache_scope=DISCOVERY_CACHE_SCOPE,
@@ -89,10 +103,20 @@ async def dispatch(
         result = EmptyResult()
     elif method == "tools/list":
         result = ListToolsResult(
-            tools=[tool(endpoint) for endpoint in ENDPOINTS],
+            tools=[tool(endpoint, view) for endpoint in ENDPOINTS],
             ttl_ms=DISCOVERY_TTL_MS,
             cache_scope=DISCOVERY_CACHE_SCOPE,
         )
+    elif method == "resources/list":
+        result = ListResourcesResult.model_validate({"resources": [apps.resource()]})
+    elif method == "resources/read":
+        if parsed.params.uri != apps.VIEW_URI:
+            raise RpcError(
+                apps.RESOURCE_NOT_FOUND,
+                f"Resource not found: {str(parsed.params.uri)[:80]}",
+                {"uri": str(parsed.params.uri)[:200]},
+            )
+        result = ReadResourceResult.model_validate({"contents": [apps.contents()]})
     else:
         endpoint = TOOLS.get(parsed.params.name)
         if endpoint is None:

@@ -21,6 +21,7 @@ from ..errors import ApiError, UpstreamFailure, internal_error
 from ..web.errors import as_api_error
 from ..web.keys import ANSWERS
 from ..web.plugin import answer_schema, column_types
+from .apps import TOOL_UI_META
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,8 @@ def output_schema(endpoint: Endpoint) -> dict[str, Any]:
     return {**schema, "$defs": column_types((endpoint,), name=str)}
 
 
-def tool(endpoint: Endpoint) -> Tool:
+def tool(endpoint: Endpoint, view: bool = False) -> Tool:
+    """The tool as listed; `view`: for a client that declared MCP Apps (it names the view)."""
     return Tool(
         name=endpoint.tool_name,
         title=endpoint.summary,
@@ -55,6 +57,7 @@ def tool(endpoint: Endpoint) -> Tool:
         annotations=ToolAnnotations(
             title=endpoint.summary, read_only_hint=True, open_world_hint=True
         ),
+        meta=TOOL_UI_META if view else None,
     )
 
 

@@ -41,6 +41,7 @@ from mcp_types import methods as mcp_methods
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
+from . import apps
 from .methods import SERVER_INFO_STAMP, dispatch, negotiate
 from .wire import (
     PROTOCOL_VERSION_HEADER,
@@ -118,8 +119,12 @@ async def handshake_post(request: web.Request, payload: Any, version: str) -> we
     message = await answer(request, payload, version)
     if message is None:
         return web.Response(status=202)
+    headers = {}
+    initialized = "result" in message and payload.get("method") == "initialize"
+    if initialized and apps.declared(request, "initialize", payload.get("params")):
+        headers[apps.SESSION_HEADER] = apps.ui_session_id()  # see `apps`: it says, keeps nothing
     # A message whose id cannot be read is rejected by the transport; any other gets its answer.
-    return web.json_response(message, status=400 if message["id"] is None else 200)
+    return web.json_response(message, status=400 if message["id"] is None else 200, headers=headers)
 
 
 async def answer(
