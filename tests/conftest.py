@@ -187,12 +187,14 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tiers: a test that uses the Redis fixtures is `redis`; one marked `process`, `faults` or
-    `fuzz` keeps that mark; every other test is `unit` (the fast tier: `pytest -m unit`)."""
+    """Tiers: a test that uses the Redis fixtures is `redis`; one marked `process`, `faults`,
+    `fuzz` or `browser` keeps that mark; every other test is `unit` (the fast tier:
+    `pytest -m unit`)."""
     for item in items:
         if "redis_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.redis)
         if not any(
-            item.get_closest_marker(tier) for tier in ("redis", "process", "faults", "fuzz")
+            item.get_closest_marker(tier)
+            for tier in ("redis", "process", "faults", "fuzz", "browser")
         ):
             item.add_marker(pytest.mark.unit)

@@ -1,0 +1,240 @@
+"""The MCP Apps view in a real browser: headless Chromium (Debian's `chromium` and
+`chromium-driver`, driven by selenium) loads a small host page that embeds the view in a
+sandboxed iframe and plays the host's side of the protocol by hand. The tool results it hands
+over are the real server's, for recorded upstream answers. Each case writes a screenshot to
+`docs/` (README shows them).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp.client.extension import advertise
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from sportstats.mcp import apps
+from tests.conftest import answer_season_averages, load_fixture, upstream_route
+from tests.mcp_support import connect
+
+pytestmark = pytest.mark.browser
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+WAIT_S = 10
+APPS = [advertise(apps.EXTENSION, {"mimeTypes": [apps.MIME_TYPE]})]
+
+# The host: the view in a sandboxed iframe (scripts only: an opaque origin, no access to this
+# page), `ui/initialize` answered with the theme, then the tool's input and result handed over;
+# every size the view reports is kept in `window.sizes`.
+HOST_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>host</title>
+<style>body{margin:0;background:%(page)s} iframe{border:0;width:760px;height:200px}</style>
+</head><body>
+<iframe id="view" sandbox="allow-scripts"></iframe>
+<script>
+const CASE = %(case)s;
+const frame = document.getElementById("view");
+window.sizes = [];
+window.initialized = false;
+window.addEventListener("message", (event) => {
+  if (event.source !== frame.contentWindow) return;
+  const m = event.data;
+  const post = (message) => frame.contentWindow.postMessage({jsonrpc: "2.0", ...message}, "*");
+  const reply = (result) => post({id: m.id, result});
+  const tell = (method, params) => post({method, params});
+  if (m.method === "ui/initialize") {
+    reply({protocolVersion: "2026-01-26", hostInfo: {name: "test-host", version: "1"},
+           hostCapabilities: {}, hostContext: {theme: CASE.theme, displayMode: "inline"}});
+  } else if (m.method === "ui/notifications/initialized") {
+    window.initialized = true;
+    tell("ui/notifications/tool-input", {arguments: CASE.arguments});
+    tell("ui/notifications/tool-result", CASE.result);
+  } else if (m.method === "ui/notifications/size-changed") {
+    window.sizes.push(m.params);
+    frame.style.height = m.params.height + "px";
+  }
+});
+frame.srcdoc = CASE.html;
+</script></body></html>"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not chromium or not driver:
+        pytest.fail(
+            "the browser tests need Debian's chromium and chromium-driver packages"
+            " (.ci/run installs them)",
+            pytrace=False,
+        )
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=800,1300"):
+        options.add_argument(argument)
+    session = webdriver.Chrome(options=options, service=Service(executable_path=driver))
+    try:
+        yield session
+    finally:
+        session.quit()
+
+
+async def tool_result(url: str, upstream: Any, name: str, arguments: dict[str, Any]) -> Any:
+    """What the real server answers this tool call with, as the host receives it."""
+    async with connect(url, "legacy", extensions=APPS) as mcp_client:
+        html = (await mcp_client.read_resource(apps.VIEW_URI)).contents[0].text
+        result = await mcp_client.call_tool(name, arguments)
+    return html, result.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+def show(
+    tmp_path: Path, browser: WebDriver, html: str, result: Any, shot: str, theme: str = "light"
+) -> WebDriver:
+    """The host page with this result, loaded in the browser and switched into the view."""
+    case = {"html": html, "result": result, "arguments": {}, "theme": theme}
+    page = HOST_PAGE % {
+        "case": json.dumps(case).replace("</", "<\\/"),
+        "page": "#111" if theme == "dark" else "#fff",
+    }
+
+    # A file, not a server of this event loop: selenium's calls block until the page has loaded.
+    host = tmp_path / f"host-{shot}.html"
+    host.write_text(page, encoding="utf-8")
+    browser.get(host.as_uri())
+    WebDriverWait(browser, WAIT_S).until(lambda b: b.execute_script("return window.initialized"))
+    frame = browser.find_element(By.ID, "view")
+    browser.switch_to.frame(frame)
+    WebDriverWait(browser, WAIT_S).until(
+        lambda b: not b.find_elements(By.XPATH, "//*[contains(text(), 'Waiting for the answer')]")
+    )
+    browser.switch_to.default_content()
+    WebDriverWait(browser, WAIT_S).until(lambda b: b.execute_script("return window.sizes.length"))
+    DOCS.mkdir(exist_ok=True)
+    frame.screenshot(str(DOCS / shot))  # the view as the host shows it, at the size it asked
+    browser.switch_to.frame(frame)
+    return browser
+
+
+def cells(browser: WebDriver, table: Any, column: str) -> list[str]:
+    headers = [th.text for th in table.find_elements(By.CSS_SELECTOR, "thead th")]
+    index = headers.index(column)
+    rows = table.find_elements(By.CSS_SELECTOR, "tbody tr")
+    return [row.find_elements(By.TAG_NAME, "td")[index].text for row in rows]
+
+
+async def test_a_box_score_is_grouped_by_team_with_each_columns_top_marked_and_sorts(
+    url: str, upstream: Any, tmp_path: Path, browser: WebDriver
+) -> None:
+    box = load_fixture("stats_game_1037684_2023-11-05_DET_vs_GSW.json")
+    upstream.get(upstream_route("/stats"), payload=box)
+    upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"))
+    fields = ["player", "team", "min", "pts", "reb", "ast", "fg_pct"]
+    arguments = {"game_ids": [1037684], "limit": 100, "fields": fields}
+    html, result = await tool_result(url, upstream, "get_stats", arguments)
+    view = show(tmp_path, browser, html, result, "view-box-score.png")
+
+    teams = [h.text for h in view.find_elements(By.TAG_NAME, "h2")]
+    assert sorted(teams) == ["DET", "GSW"]
+    tables = view.find_elements(By.TAG_NAME, "table")
+    for team, table in zip(teams, tables, strict=True):
+        lines = [s for s in box["data"] if s["team"]["abbreviation"] == team]
+        assert len(table.find_elements(By.CSS_SELECTOR, "tbody tr")) == len(lines)
+        top = table.find_elements(By.CSS_SELECTOR, "td.top")
+        best = max(s["pts"] or 0 for s in lines)
+        assert str(best) in [cell.text for cell in top]
+    first = tables[0]
+    first.find_element(By.XPATH, ".//th[text()='pts']").click()  # numbers: largest first
+    first = view.find_elements(By.TAG_NAME, "table")[0]
+    points = [int(p) for p in cells(view, first, "pts") if p]
+    assert points == sorted(points, reverse=True) and len(points) > 3
+    first.find_element(By.XPATH, ".//th[text()='pts']").click()  # again: smallest first
+    first = view.find_elements(By.TAG_NAME, "table")[0]
+    again = [int(p) for p in cells(view, first, "pts") if p]
+    assert again == sorted(points)
+    assert "cache: miss" in view.find_element(By.CLASS_NAME, "meta").text
+
+
+async def test_games_are_a_scoreboard_with_the_live_one_marked(
+    url: str, upstream: Any, tmp_path: Path, browser: WebDriver
+) -> None:
+    games = load_fixture("games_2023-24_mixed_page.json")
+    live = {**games["data"][0], "status": "3rd Qtr", "time": "5:31", "period": 3}
+    games = {**games, "data": [live, *games["data"][1:]]}
+    upstream.get(upstream_route("/games"), payload=games)
+    html, result = await tool_result(url, upstream, "get_games", {"seasons": [2023]})
+    view = show(tmp_path, browser, html, result, "view-scoreboard.png", "dark")
+
+    cards = view.find_elements(By.CLASS_NAME, "game")
+    assert len(cards) == len(games["data"])
+    marked = [card for card in cards if "live" in card.get_attribute("class").split()]
+    assert len(marked) == 1 and "LIVE" in marked[0].text and "3rd Qtr 5:31" in marked[0].text
+    assert marked[0].get_attribute("data-game-id") == str(live["id"])
+    first = games["data"][1]
+    card = next(c for c in cards if c.get_attribute("data-game-id") == str(first["id"]))
+    assert first["home_team"]["full_name"] in card.text
+    assert str(first["home_team_score"]) in card.text
+    assert view.execute_script("return document.documentElement.dataset.theme") == "dark"
+    background = view.execute_script("return getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(22, 22, 24)"  # the dark theme's background
+
+
+async def test_season_averages_are_a_sortable_table(
+    url: str, upstream: Any, tmp_path: Path, browser: WebDriver
+) -> None:
+    payloads = {}
+    for player_id, fixture in (
+        (237, "season_averages_237_2019.json"),
+        (115, "season_averages_115_2022.json"),
+    ):
+        rows = load_fixture(fixture)["data"]
+        payloads[player_id] = {
+            "data": [{**r, "player_id": player_id, "season": 2019} for r in rows]
+        }
+    lebron = load_fixture("player_237.json")["data"]
+    curry = {**lebron, "id": 115, "first_name": "Stephen", "last_name": "Curry"}
+    answer_season_averages(upstream, 2019, payloads, {"data": [lebron, curry], "meta": {}})
+    arguments = {"season": 2019, "player_ids": [115, 237], "fields": ["player", "pts", "reb"]}
+    html, result = await tool_result(url, upstream, "get_season_averages", arguments)
+    view = show(tmp_path, browser, html, result, "view-season-averages.png")
+
+    table = view.find_element(By.TAG_NAME, "table")
+    answer = result["structuredContent"]["data"]
+    assert len(table.find_elements(By.CSS_SELECTOR, "tbody tr")) == len(answer) == 2
+    assert sorted(cells(view, table, "player")) == ["LeBron James", "Stephen Curry"]
+    table.find_element(By.XPATH, ".//th[text()='reb']").click()
+    table = view.find_element(By.TAG_NAME, "table")
+    rebounds = [float(r) for r in cells(view, table, "reb")]
+    assert rebounds == sorted((row["reb"] for row in answer), reverse=True)
+    header = table.find_element(By.XPATH, ".//th[text()='reb']")
+    assert header.get_attribute("aria-sort") == "descending"
+
+
+async def test_an_empty_answer_shows_its_note(
+    url: str, upstream: Any, tmp_path: Path, browser: WebDriver
+) -> None:
+    upstream.get(upstream_route("/games"), payload={"data": [], "meta": {"next_cursor": None}})
+    html, result = await tool_result(url, upstream, "get_games", {"dates": ["2024-07-04"]})
+    view = show(tmp_path, browser, html, result, "view-empty.png")
+
+    note = view.find_element(By.CLASS_NAME, "note").text
+    assert note == result["structuredContent"]["meta"]["note"]
+    assert "No games on 2024-07-04" in note
+    assert view.find_elements(By.TAG_NAME, "table") == []
+
+
+async def test_an_error_shows_its_message_and_hint(
+    url: str, upstream: Any, tmp_path: Path, browser: WebDriver
+) -> None:
+    html, result = await tool_result(url, upstream, "get_stats", {"last": 3})
+    view = show(tmp_path, browser, html, result, "view-error.png")
+
+    shown = view.find_element(By.CLASS_NAME, "error").text
+    assert result["isError"] is True
+    assert "needs one of player, player_ids, team" in shown and "Hint:" in shown
