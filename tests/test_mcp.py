@@ -697,11 +697,43 @@ async def test_an_operator_who_allows_every_cors_origin_allows_every_origin(
     assert got == 200
 
 
-async def test_a_rebinding_page_on_our_own_host_is_refused(client: Any) -> None:
-    """DNS rebinding makes Origin and Host agree, so same-host is no reason to trust an Origin."""
-    host = f"{client.server.host}:{client.server.port}"
-    got, reply = await post(client, PING, {**VERSION_HEADER, "Origin": f"http://{host}"})
-    assert got == 403 and reply["id"] is None
+@pytest.mark.parametrize(
+    "origin",
+    ["http://localhost:6274", "http://127.0.0.1:3000", "http://[::1]:8080", "http://localhost"],
+)
+async def test_on_loopback_any_local_origin_is_let_in(client: Any, origin: str) -> None:
+    """The MCP Inspector's page (localhost:6274) or any local tool's, whatever its port."""
+    got, _ = await post(client, PING, {**VERSION_HEADER, "Origin": origin})
+    assert got == 200
+
+
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:5001", "127.0.0.1.evil.example", "localhost.evil"]
+)
+async def test_on_loopback_a_foreign_host_is_refused_as_dns_rebinding_would_send_it(
+    client: Any, host: str
+) -> None:
+    """A rebinding page's name resolves to 127.0.0.1, so its Host (and Origin) name it."""
+    headers = {**VERSION_HEADER, "Host": host, "Origin": f"http://{host}"}
+    got, reply = await post(client, PING, headers)
+    assert (
+        got == 403
+        and reply["id"] is None
+        and "is not this local server" in reply["error"]["message"]
+    )
+    got, _ = await post(client, PING, {**VERSION_HEADER, "Host": host})  # no Origin: the same
+    assert got == 403
+
+
+async def test_on_a_public_address_the_host_must_be_the_public_urls(make_client: Any) -> None:
+    client = await make_client(host="0.0.0.0", public_url="https://stats.example.org")
+    got, _ = await post(client, PING, {**VERSION_HEADER, "Host": "stats.example.org"})
+    assert got == 200
+    got, reply = await post(client, PING, {**VERSION_HEADER, "Host": "other.example.org"})
+    assert got == 403 and "public host" in reply["error"]["message"]
+    local = {**VERSION_HEADER, "Host": "stats.example.org", "Origin": "http://localhost:6274"}
+    got, _ = await post(client, PING, local)  # not local here: a configured origin or nothing
+    assert got == 403
 
 
 async def test_content_negotiation_needs_json_both_ways(client: Any) -> None:

@@ -53,8 +53,8 @@ from .wire import (
     error_message,
     first_error,
     modern_response,
-    origin_allowed,
     per_request_era,
+    rebinding_refusal,
     rejection_message,
     rpc_error_response,
 )
@@ -69,8 +69,9 @@ MAX_BATCH_MESSAGES = 10
 
 async def post_view(request: web.Request) -> web.Response:
     """One POST: a JSON-RPC request (answered in JSON), a notification or response (202)."""
-    if not origin_allowed(request):
-        return rpc_error_response(403, INVALID_REQUEST, "Origin not allowed.")
+    refused = rebinding_refusal(request)
+    if refused is not None:
+        return rpc_error_response(403, INVALID_REQUEST, refused)
     if not accepts_json(request):
         return rpc_error_response(406, INVALID_REQUEST, "Not Acceptable: accept application/json.")
     if request.content_type != "application/json":

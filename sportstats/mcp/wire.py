@@ -17,6 +17,7 @@ revision (as the SDK's server routes it) or when its body carries the per-reques
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from aiohttp import web
@@ -37,6 +38,7 @@ from mcp_types import (
 )
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import ValidationError
+from yarl import URL
 
 from ..web.keys import SETTINGS
 
@@ -74,17 +76,51 @@ def modern_response(reply: Message) -> web.Response:
     return web.json_response(reply, status=status)
 
 
-def origin_allowed(request: web.Request) -> bool:
-    """Against DNS rebinding: a browser's Origin must be one of the configured CORS origins.
+LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
-    Requests without Origin (assistant back ends, desktop clients, proxies) are not from a
-    browser page and pass; the access control of the data routes applies to them.
+
+def _host_of(value: str) -> str:
+    """ "example.com:443" -> "example.com", "[::1]:5001" -> "::1", lower case."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def on_loopback(host: str) -> bool:
+    """Does the server listen on a loopback address only (local development)?"""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def rebinding_refusal(request: web.Request) -> str | None:
+    """Against DNS rebinding, why a request's `Host` or `Origin` is refused; None if neither is.
+
+    On a loopback address, any localhost, 127.0.0.1 or [::1] host and origin (any port) is
+    accepted and any other refused. On a public address, `Host` must be the public URL's host
+    (when one is configured) and a browser's `Origin` one of `cors_origins`. A request without
+    `Origin` is not from a browser page and passes that check.
     """
+    settings = request.app[SETTINGS]
+    host = _host_of(request.headers.get("Host", ""))
+    local = on_loopback(settings.host)
+    if local and host not in LOCAL_NAMES:
+        return f"Host '{host[:60]}' is not this local server."
+    if not local and settings.public_url and host != (URL(settings.public_url).host or ""):
+        return f"Host '{host[:60]}' is not this server's public host."
     origin = request.headers.get("Origin")
     if origin is None:
-        return True
-    allowed = {o.rstrip("/").lower() for o in request.app[SETTINGS].cors_origins}
-    return "*" in allowed or origin.rstrip("/").lower() in allowed
+        return None
+    if local and _host_of(URL(origin).raw_host or "") in LOCAL_NAMES:
+        return None
+    allowed = {o.rstrip("/").lower() for o in settings.cors_origins}
+    if "*" in allowed or origin.rstrip("/").lower() in allowed:
+        return None
+    return f"Origin '{origin[:60]}' is not allowed; the operator may add it to cors_origins."
 
 
 def accepts_json(request: web.Request) -> bool:

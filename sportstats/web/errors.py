@@ -65,17 +65,40 @@ def as_api_error(exc: UpstreamFailure) -> ApiError:
     return ApiError(status, exc.code, exc.message, hint.format(seconds=seconds), headers)
 
 
+# Paths that speak JSON-RPC: a refusal there is a JSON-RPC error object (with the same HTTP
+# status and headers), so that MCP clients show its message rather than a bare status.
+RPC_PATHS = frozenset({"/mcp"})
+RPC_REFUSED = -32000  # JSON-RPC's range for server-defined errors; `data.code` says which
+
+
 def json_error(error: ApiError) -> web.Response:
     return web.json_response(error.body(), status=error.status, headers=error.headers)
 
 
+def rpc_error(error: ApiError) -> web.Response:
+    """The refusal as JSON-RPC: `message` with the hint, `data` with our code and the wait."""
+    retry_after = error.headers.get("Retry-After")
+    data: dict[str, object] = {"code": error.code, "status": error.status}
+    if retry_after is not None and retry_after.isdigit():
+        data["retry_after_s"] = int(retry_after)
+    message = f"{error.message} {error.hint}".strip()
+    body = {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": RPC_REFUSED, "message": message, "data": data},
+    }
+    return web.json_response(body, status=error.status, headers=error.headers)
+
+
 def error_response(request: web.Request, exc: Exception) -> web.Response:
     """The JSON error for a failure while answering `request`; unexpected ones are logged without
-    leaking them. A redirect (an `HTTPException` under 400) is not an error: it is raised again."""
+    leaking them. A redirect (an `HTTPException` under 400) is not an error: it is raised again.
+    On a JSON-RPC path (`RPC_PATHS`) the error is a JSON-RPC error object."""
+    render = rpc_error if request.path in RPC_PATHS else json_error
     if isinstance(exc, ApiError):
-        return json_error(exc)
+        return render(exc)
     if isinstance(exc, UpstreamFailure):
-        return json_error(as_api_error(exc))
+        return render(as_api_error(exc))
     if isinstance(exc, web.HTTPException):
         if exc.status < 400:
             raise exc
@@ -84,6 +107,6 @@ def error_response(request: web.Request, exc: Exception) -> web.Response:
         if exc.status == 405:
             hint = "Only GET, HEAD and OPTIONS are served on the data endpoints."
         headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
-        return json_error(ApiError(exc.status, code, exc.reason, hint, headers))
+        return render(ApiError(exc.status, code, exc.reason, hint, headers))
     log.error("unhandled error on %s", request.path, exc_info=exc)
-    return json_error(internal_error())
+    return render(internal_error())
