@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import sys
 
+from . import __version__
 from .app import create_app
 from .ops.record import configure_logging
-from .settings import SettingsError, command_line, load_settings
+from .settings import Settings, SettingsError, command_line, load_settings
 from .web.runner import run_app
 from .web.tls import server_ssl_context
+
+
+def startup_line(settings: Settings, tls: bool) -> str:
+    """What a newcomer needs to know once the server runs: where, who may call, the cache and
+    the upstream with its budget."""
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    where = f"{'https' if tls else 'http'}://{host}:{settings.port}"
+    cache = "Redis" if settings.redis_url else "memory"
+    return (
+        f"sportstats {__version__} listening on {where} (MCP at {where}/mcp) · auth"
+        f" {settings.auth.mode} · cache {cache} · upstream {settings.upstream_url},"
+        f" {settings.upstream.requests_per_minute} requests a minute"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,6 +49,9 @@ def main(argv: list[str] | None = None) -> None:
             ssl_context=ssl_context,
             access_log=None,  # sportstats.access logs each request, without secrets
             shutdown_timeout=settings.shutdown_timeout_s,  # in-flight requests finish first
+            on_listening=lambda: print(
+                startup_line(settings, ssl_context is not None), file=sys.stderr, flush=True
+            ),
         )
     except OSError as exc:
         print(

@@ -15,7 +15,7 @@ from aiohttp import web
 from .cache import AnswerCache, AnswerStore, MemoryStore, RedisLock, RedisStore
 from .core.answers import Answers
 from .mcp.transport import setup_mcp_routes
-from .ops.auth import AccessControl
+from .ops.auth import AccessControl, on_loopback
 from .ops.limits import ClientLimits
 from .ops.metrics import Metrics
 from .ops.record import configure_logging
@@ -79,7 +79,8 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     access = AccessControl(settings.auth, settings.metrics_token, settings.config_file)
-    limits = ClientLimits(settings.limits)
+    local_and_open = settings.auth.mode == "none" and on_loopback(settings.host)
+    limits = ClientLimits(settings.limits, local_and_open)
     bounds = RequestBounds(settings.limits)
     metrics = Metrics()
     app = web.Application(

@@ -123,6 +123,17 @@ async def ask(client: Any, path: str, status: int = 200) -> dict[str, Any]:
     return body
 
 
+def error_fields(body: dict[str, Any]) -> tuple[str, str]:
+    """(our code, every word of it) of an error body: the HTTP one (`{error: {code, message,
+    hint}}`) or, on /mcp, the JSON-RPC one (`error.data.code`, the hint in `error.message`)."""
+    error = body["error"]
+    if body.get("jsonrpc") == "2.0":
+        assert body["id"] is None and isinstance(error["code"], int)
+        return error["data"]["code"], error["message"]
+    assert set(error) == {"code", "message", "hint"} and error["message"] and error["hint"]
+    return error["code"], f"{error['message']} {error['hint']}"
+
+
 def make_settings(**overrides: Any) -> Settings:
     """Settings as the server would load them, with the test key and any overrides."""
     return load_settings(cli=overrides, environ={"BALLDONTLIE_API_KEY": API_KEY})

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aioresponses import aioresponses
+from mcp import Client
+from mcp.shared.exceptions import MCPError
 from mcp_types.version import LATEST_HANDSHAKE_VERSION
 
 from sportstats.app import create_app
@@ -21,7 +23,7 @@ from sportstats.settings import LimitsSettings, SettingsError
 from sportstats.web.bounds import SECURITY_HEADERS, handler_args
 from sportstats.web.keys import LIMITS
 from sportstats.web.runner import JsonErrorAppRunner
-from tests.conftest import load_fixture, make_settings, sent, upstream_route
+from tests.conftest import error_fields, load_fixture, make_settings, sent, upstream_route
 
 SMALL = {"max_url_bytes": 512, "max_header_bytes": 2048, "max_headers": 20, "max_body_bytes": 1024}
 ALICE = "alice-key-0123456789abcdef"
@@ -37,8 +39,7 @@ async def json_error(response: Any, status: int, code: str) -> dict[str, Any]:
     assert response.status == status
     assert response.headers["Content-Type"].startswith("application/json")
     body = await response.json()
-    assert body["error"]["code"] == code
-    assert body["error"]["message"] and body["error"]["hint"]
+    assert error_fields(body)[0] == code
     return body
 
 
@@ -209,8 +210,7 @@ async def test_requests_the_parser_refuses_get_the_json_error_too(
     assert len(lines) == 1, "one access-log line per request, refused ones too"
     assert got == status
     assert headers["content-type"].startswith("application/json")
-    error = json.loads(body)["error"]
-    assert error["code"] == code and error["message"] and error["hint"]
+    assert error_fields(json.loads(body))[0] == code
     assert headers["server"] == "sportstats"
     assert headers["x-content-type-options"] == "nosniff"
     assert b"Traceback" not in body and b"<html" not in body.lower()
@@ -418,3 +418,52 @@ async def test_a_refused_credential_is_never_cached(make_client: Any) -> None:
     assert response.status == 401
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+# --- limits that fit the caller ------------------------------------------------------------------
+
+PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+MCP_HEADERS = {"Accept": "application/json", "MCP-Protocol-Version": "2025-11-25"}
+
+
+async def test_a_local_open_server_does_not_limit_its_one_local_session(make_client: Any) -> None:
+    """Mode none on 127.0.0.1: only this machine can call, and one MCP session asks in bursts."""
+    client = await make_client()
+    statuses = [
+        (await client.post("/mcp", json=PING, headers=MCP_HEADERS)).status for _ in range(40)
+    ]
+    assert statuses == [200] * 40
+
+
+async def test_on_a_public_address_anonymous_callers_are_limited_per_address(
+    make_client: Any,
+) -> None:
+    client = await make_client(host="0.0.0.0", limits={"burst": 3})
+    statuses = [
+        (await client.post("/mcp", json=PING, headers=MCP_HEADERS)).status for _ in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+
+
+async def test_mcp_notifications_do_not_count(make_client: Any) -> None:
+    client = await make_client(host="0.0.0.0", limits={"burst": 2})
+    notification = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    for _ in range(10):
+        response = await client.post("/mcp", json=notification, headers=MCP_HEADERS)
+        assert response.status == 202
+    statuses = [
+        (await client.post("/mcp", json=PING, headers=MCP_HEADERS)).status for _ in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
+async def test_a_refusal_on_mcp_is_a_json_rpc_error_the_sdk_shows(serve: Any) -> None:
+    """The official client reads the message, our code and the wait from the refusal."""
+    url = await serve(host="0.0.0.0", limits={"burst": 1, "requests_per_minute": 1})
+    async with Client(url, mode="legacy") as mcp_client:  # initialize takes the one request
+        with pytest.raises(MCPError) as refused:
+            await mcp_client.list_tools()
+    error = refused.value.error
+    assert "Too many requests from this client" in error.message
+    assert "Retry-After" in error.message  # the hint, in the message
+    assert error.data["code"] == "too_many_requests" and error.data["retry_after_s"] >= 1

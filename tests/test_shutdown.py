@@ -111,3 +111,23 @@ async def test_closing_the_app_cancels_its_background_refreshes(make_client, ups
     await client.close()
 
     assert all(task.cancelled() for task in refreshes)
+
+
+@pytest.mark.process
+async def test_a_started_server_says_where_it_listens_and_how_it_is_set_up():
+    server = ServerProcess.sportstats(
+        "--upstream-url",
+        "http://127.0.0.1:9/v1",  # never called: nothing is asked
+        env=clean_environment(
+            BALLDONTLIE_API_KEY=API_KEY, SPORTSTATS_UPSTREAM__REQUESTS_PER_MINUTE="5"
+        ),
+    )
+    await server.start()
+    try:
+        port = server.url.rsplit(":", 1)[1]
+        [line] = [line for line in server.lines if "listening on" in line]
+        assert f"listening on http://127.0.0.1:{port} (MCP at http://127.0.0.1:{port}/mcp)" in line
+        assert "auth none" in line and "cache memory" in line
+        assert "upstream http://127.0.0.1:9/v1, 5 requests a minute" in line
+    finally:
+        await server.stop()

@@ -17,7 +17,6 @@ revision (as the SDK's server routes it) or when its body carries the per-reques
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from aiohttp import web
@@ -40,6 +39,7 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 from yarl import URL
 
+from ..ops.auth import LOCAL_NAMES, on_loopback
 from ..web.keys import SETTINGS
 
 PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version"
@@ -76,25 +76,12 @@ def modern_response(reply: Message) -> web.Response:
     return web.json_response(reply, status=status)
 
 
-LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-
-
 def _host_of(value: str) -> str:
     """ "example.com:443" -> "example.com", "[::1]:5001" -> "::1", lower case."""
     value = value.strip().lower()
     if value.startswith("["):
         return value[1 : value.find("]")] if "]" in value else value
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
-
-
-def on_loopback(host: str) -> bool:
-    """Does the server listen on a loopback address only (local development)?"""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def rebinding_refusal(request: web.Request) -> str | None:

@@ -55,6 +55,19 @@ def manifest_auth(auth: AuthSettings) -> dict[str, Any]:
     return {"type": "none"}
 
 
+LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})  # what a local client calls us
+
+
+def on_loopback(host: str) -> bool:
+    """Does the server listen on a loopback address only (local development)?"""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def parse_networks(cidrs: Iterable[str]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
 

@@ -8,6 +8,7 @@ every worker (`SharedRateLimiter`), so several workers do not multiply a client'
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -101,18 +102,47 @@ class SharedRateLimiter:
         return float(wait_ms) / 1000
 
 
+DEFAULT_REQUESTS_PER_MINUTE = 60
+
+
+def requests_per_minute(settings: LimitsSettings, local_and_open: bool) -> int:
+    """The limit in force: as configured, else none for a server only its own machine can
+    reach without a credential (one local MCP session asks in bursts), else 60 a minute."""
+    if settings.requests_per_minute is not None:
+        return settings.requests_per_minute
+    return 0 if local_and_open else DEFAULT_REQUESTS_PER_MINUTE
+
+
+NOTIFYING_PATHS = frozenset({"/mcp"})  # JSON-RPC: a message without an id is a notification
+
+
+async def is_notification(request: web.Request) -> bool:
+    """A JSON-RPC notification (an object without `id`)? The body is bounded by then
+    (`web.bounds`), and aiohttp keeps it for the handler's own read."""
+    if request.method != "POST":
+        return False
+    try:
+        message = json.loads(await request.read())
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(message, dict) and "id" not in message and "method" in message
+
+
 class ClientLimits:
     """The per-client rate limit, as a check that raises the JSON error.
 
+    Each identified tester has a bucket of their own; anonymous callers one per address. MCP
+    notifications (a POST without an id) need no answer and cost nothing, so they do not count.
     A plain method, not a middleware, so that the app runs every check of a request in one
     middleware (`web.front`): each middleware layer costs a cache hit a few microseconds.
     """
 
-    def __init__(self, settings: LimitsSettings) -> None:
+    def __init__(self, settings: LimitsSettings, local_and_open: bool = False) -> None:
         self.settings = settings
+        self.per_minute = requests_per_minute(settings, local_and_open)
         self.limiter = (
-            RateLimiter(settings.requests_per_minute, settings.burst, settings.max_clients)
-            if settings.requests_per_minute
+            RateLimiter(self.per_minute, settings.burst, settings.max_clients)
+            if self.per_minute
             else None
         )
         self.shared: SharedRateLimiter | None = None
@@ -126,6 +156,8 @@ class ClientLimits:
         """At most `requests_per_minute` per tester (or per address), in bursts of `burst`."""
         if self.limiter is None or request.method == "OPTIONS" or request.path in PROBE_PATHS:
             return
+        if request.path in NOTIFYING_PATHS and await is_notification(request):
+            return
         client = request.get(TESTER) or request.get(CLIENT_ADDRESS) or request.remote or ""
         if self.shared is not None:
             wait_s = await self.shared.take(client)
@@ -136,7 +168,7 @@ class ClientLimits:
             raise ApiError(
                 429,
                 errors.TOO_MANY_REQUESTS,
-                f"Too many requests from this client: at most {self.settings.requests_per_minute}"
+                f"Too many requests from this client: at most {self.per_minute}"
                 f" per minute, {self.settings.burst} at once.",
                 f"Wait {retry_after} s (Retry-After) before asking again.",
                 {"Retry-After": str(retry_after)},

@@ -217,7 +217,11 @@ class AuthSettings(Section):
 class LimitsSettings(Section):
     """What one client may ask: requests per minute (0: no limit) and the size of a request."""
 
-    requests_per_minute: Int = option(60, "requests per client a minute; 0 turns the limit off")
+    requests_per_minute: Int | None = option(
+        None,
+        "requests per client (tester, else address) a minute; 0 turns the limit off",
+        shown="60; off in auth mode `none` on a loopback address",
+    )
     burst: Int = option(20, "requests per client at once")
     max_clients: Int = option(10_000, "clients remembered (least recently seen forgotten first)")
     max_url_bytes: Int = option(4096, "longest URL (414 beyond)")
@@ -230,6 +234,8 @@ class LimitsSettings(Section):
     def _check(self) -> LimitsSettings:
         for name in type(self).model_fields:
             value = getattr(self, name)
+            if value is None:
+                continue
             if value < 0 or (value == 0 and name != "requests_per_minute"):
                 raise SettingsError(f"limits.{name} must be positive, got {value}")
         return self

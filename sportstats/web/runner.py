@@ -12,6 +12,7 @@ import contextlib
 import logging
 import signal
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -118,9 +119,11 @@ def run_app(
     port: int,
     ssl_context: ssl.SSLContext | None = None,
     shutdown_timeout: float = 60.0,
+    on_listening: Callable[[], None] | None = None,
     **runner_kwargs: Any,
 ) -> None:
-    """Like `web.run_app` (SIGINT and SIGTERM stop it gracefully), through `JsonErrorAppRunner`."""
+    """Like `web.run_app` (SIGINT and SIGTERM stop it gracefully), through `JsonErrorAppRunner`;
+    `on_listening` runs once the socket accepts connections."""
 
     async def serve() -> None:
         # The signals end the wait below, so that cleanup runs in this task and lets requests in
@@ -133,6 +136,8 @@ def run_app(
         await runner.setup()
         try:
             await web.TCPSite(runner, host, port, ssl_context=ssl_context).start()
+            if on_listening is not None:
+                on_listening()
             await stop.wait()
         finally:
             await runner.cleanup()
