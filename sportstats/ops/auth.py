@@ -18,7 +18,7 @@ import secrets
 import signal
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -31,7 +31,23 @@ log = logging.getLogger(__name__)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 PROBE_PATHS = frozenset({"/healthz", "/readyz"})
-PUBLIC_PATHS = PROBE_PATHS | {"/.well-known/ai-plugin.json", "/openapi.yaml", "/logo.png", "/legal"}
+RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource"
+# What a client needs before it has a token (oauth mode): the metadata and the sign-in.
+OAUTH_PATHS = frozenset(
+    {
+        RESOURCE_METADATA_PATH,
+        RESOURCE_METADATA_PATH + "/mcp",
+        "/.well-known/oauth-authorization-server",
+        "/authorize",
+        "/token",
+        "/register",
+    }
+)
+PUBLIC_PATHS = (
+    PROBE_PATHS
+    | OAUTH_PATHS
+    | {"/.well-known/ai-plugin.json", "/openapi.yaml", "/logo.png", "/legal"}
+)
 METRICS_PATH = "/metrics"
 
 # What the access control learned about a request, for the limits, the access log and metrics.
@@ -43,8 +59,16 @@ CREDENTIALS_HINT = (
 )
 
 
-def manifest_auth(auth: AuthSettings) -> dict[str, Any]:
-    """The manifest's `auth` section for the configured mode."""
+def manifest_auth(auth: AuthSettings, base: str = "") -> dict[str, Any]:
+    """The manifest's `auth` section for the configured mode (`base`: our public URL)."""
+    if auth.mode == "oauth":
+        return {
+            "type": "oauth",
+            "client_url": f"{base}/authorize",
+            "authorization_url": f"{base}/token",
+            "scope": "",
+            "authorization_content_type": "application/x-www-form-urlencoded",
+        }
     if auth.mode == "user":
         return {"type": "user_http", "authorization_type": "bearer"}
     if auth.mode == "service":
@@ -106,6 +130,27 @@ def client_address(request: web.Request, trusted_proxies: tuple[Network, ...]) -
     return address
 
 
+def public_base(request: web.Request, configured: str | None, access: AccessControl) -> str:
+    """The URL clients reach us at: configured, else as the request (or its proxy) says."""
+    if configured:
+        return configured
+    if not access.trusts_forwarding(request):
+        return f"{request.scheme}://{request.host}"
+    proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
+    host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+    if proto not in ("http", "https"):
+        proto = request.scheme
+    if not host or any(ch in host for ch in "/\\ \"'<>"):
+        host = request.host
+    return f"{proto}://{host}"
+
+
+class TokenVerifier(Protocol):
+    """Who an OAuth access token stands for here (our own server's, or an external issuer's)."""
+
+    async def tester_of(self, token: str, base: str) -> str | None: ...
+
+
 def bearer_token(request: web.Request) -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
     token = token.strip()
@@ -116,9 +161,15 @@ class AccessControl:
     """The credentials and networks the server accepts; the tester keys can be reloaded."""
 
     def __init__(
-        self, auth: AuthSettings, metrics_token: str | None = None, config_file: str | None = None
+        self,
+        auth: AuthSettings,
+        metrics_token: str | None = None,
+        config_file: str | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.mode = auth.mode
+        self.public_url = public_url
+        self.tokens: TokenVerifier | None = None  # oauth mode: set once the store exists
         self.config_file = config_file
         self.allow_networks = parse_networks(auth.allow_networks)
         self.trusted_proxies = parse_networks(auth.trusted_proxies)
@@ -130,7 +181,7 @@ class AccessControl:
         self._metrics = self._digest(metrics_token) if metrics_token else None
         self._testers: list[tuple[bytes, str]] = []
         self.set_keys(auth.keys)
-        if self.mode == "user" and not self._testers:
+        if self.mode in ("user", "oauth") and not self._testers and not auth.issuer:
             log.warning("auth.mode is user but no tester keys are configured: all requests fail")
 
     def trusts_forwarding(self, request: web.Request) -> bool:
@@ -177,17 +228,24 @@ class AccessControl:
         log.info("tester keys reloaded from %s: %d testers", self.config_file, len(keys))
         return True
 
-    def _refuse(self, token: str | None) -> ApiError:
+    def _refuse(self, token: str | None, request: web.Request | None = None) -> ApiError:
+        hint = CREDENTIALS_HINT
+        challenge = 'Bearer realm="sportstats"'
+        if request is not None:  # oauth: where to learn how to get a token (RFC 9728)
+            base = public_base(request, self.public_url, self)
+            suffix = "/mcp" if request.path == "/mcp" else ""
+            challenge = f'Bearer resource_metadata="{base}{RESOURCE_METADATA_PATH}{suffix}"'
+            hint = "Sign in through OAuth: the resource metadata in WWW-Authenticate says where."
         if token is None:
-            message, challenge = "This server needs an API key.", 'Bearer realm="sportstats"'
+            message = "This server needs an API key." if request is None else "Sign in first."
         else:
-            message = "The API key was not accepted."
-            challenge = 'Bearer realm="sportstats", error="invalid_token"'
-        return ApiError(
-            401, errors.UNAUTHORIZED, message, CREDENTIALS_HINT, {"WWW-Authenticate": challenge}
-        )
+            message = (
+                "The API key was not accepted." if request is None else "The token was refused."
+            )
+            challenge += ', error="invalid_token"'
+        return ApiError(401, errors.UNAUTHORIZED, message, hint, {"WWW-Authenticate": challenge})
 
-    def _authenticate(self, request: web.Request) -> None:
+    async def _authenticate(self, request: web.Request) -> None:
         if request.path == METRICS_PATH and self._metrics is not None:
             token = bearer_token(request)
             if token is None or not self._matches(self._metrics, token):
@@ -198,13 +256,17 @@ class AccessControl:
         token = bearer_token(request)
         if token is not None and self.mode == "service" and self._matches(self._service, token):
             return
-        name = self.tester(token) if token is not None and self.mode == "user" else None
+        name = None
+        if token is not None and self.mode == "user":
+            name = self.tester(token)
+        elif token is not None and self.mode == "oauth" and self.tokens is not None:
+            name = await self.tokens.tester_of(token, public_base(request, self.public_url, self))
         if name is None:
-            raise self._refuse(token)
+            raise self._refuse(token, request if self.mode == "oauth" else None)
         request[TESTER] = name
         self.usage[name] += 1
 
-    def admit(self, request: web.Request) -> None:
+    async def admit(self, request: web.Request) -> None:
         """Record the client's address; refuse (403/401) who may not ask, else return."""
         address = client_address(request, self.trusted_proxies)
         request[CLIENT_ADDRESS] = address
@@ -221,13 +283,13 @@ class AccessControl:
                 "Ask the server's operator to add your network to auth.allow_networks.",
             )
         if request.method != "OPTIONS" and request.path not in PUBLIC_PATHS:
-            self._authenticate(request)
+            await self._authenticate(request)
 
     async def reload_on_sighup(self, app: web.Application) -> AsyncIterator[None]:
         """A `cleanup_ctx`: in user mode, SIGHUP reloads the tester keys from the config file."""
         loop = asyncio.get_running_loop()
         installed = False
-        if self.mode == "user" and self.config_file:
+        if self.mode in ("user", "oauth") and self.config_file:
             try:
                 loop.add_signal_handler(signal.SIGHUP, self.reload_keys)
                 installed = True

@@ -7,22 +7,18 @@ declarations (`sources`, `table`). A check that fails raises `SettingsError` wit
 
 from __future__ import annotations
 
-import ipaddress
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from yarl import URL
+
+from .access import AuthSettings
+from .base import PLACEHOLDER, Float, Int, Names, Section, SettingsError, option
 
 API_KEY_ENV = "BALLDONTLIE_API_KEY"
 ENV_PREFIX = "SPORTSTATS_"
-PLACEHOLDER = "change-me"  # the example config's stand-in for secrets: refused, never served
 ASSISTANT_TIMEOUT_S = 45  # the assistant's call timeout: every answer must come before it
-MIN_TOKEN_CHARS = 16
-AUTH_MODES = ("none", "service", "user")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_TTLS_S = {
     "players": 6 * 3600,
@@ -31,42 +27,6 @@ DEFAULT_TTLS_S = {
     "stats": 3 * 86400,
     "season_averages": 3 * 86400,
 }
-
-
-class SettingsError(Exception):
-    """A configuration problem, told in one line."""
-
-
-def _no_bool(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("a number, not true/false")
-    return value
-
-
-def _comma_list(value: Any) -> Any:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    if isinstance(value, list):
-        return [str(item) for item in value]
-    return value
-
-
-Int = Annotated[int, BeforeValidator(_no_bool)]
-Float = Annotated[float, BeforeValidator(_no_bool)]
-Names = Annotated[list[str], NoDecode, BeforeValidator(_comma_list)]
-
-
-def option(default: Any, meaning: str, *, flag: bool = False, shown: str | None = None, **kw: Any):
-    """A declared option: `meaning` is its README and `--help` text; `flag` gives it a
-    command-line flag; `shown` is its default as README says it, where the value would mislead."""
-    extra = {"flag": flag, "shown": shown}
-    if "default_factory" in kw:
-        return Field(description=meaning, json_schema_extra=extra, **kw)
-    return Field(default, description=meaning, json_schema_extra=extra, **kw)
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class CacheSettings(Section):
@@ -141,76 +101,6 @@ class UpstreamSettings(Section):
                 f"upstream.deadline_s must be above 0 and under {ASSISTANT_TIMEOUT_S} (assistants"
                 f" give up after {ASSISTANT_TIMEOUT_S} s), got {self.deadline_s:g}"
             )
-        return self
-
-
-@dataclass
-class TesterKey:
-    """One tester's key: the name appears in logs and metrics, the key never does."""
-
-    name: str
-    key: str = field(repr=False)
-
-
-def parse_tester_keys(value: Any, where: str = "auth.keys") -> list[TesterKey]:
-    """The tester list (`[{name, key}, ...]`) from a config file, checked: names and keys unique."""
-    if not isinstance(value, list):
-        raise SettingsError(f"{where} must be a list of {{name, key}} entries")
-    keys: list[TesterKey] = []
-    for number, item in enumerate(value, 1):
-        if isinstance(item, TesterKey):
-            item = {"name": item.name, "key": item.key}
-        if not isinstance(item, Mapping) or set(item) != {"name", "key"}:
-            raise SettingsError(f"{where} entry {number} must have exactly a name and a key")
-        name, key = str(item["name"] or "").strip(), str(item["key"] or "").strip()
-        if not name or len(key) < MIN_TOKEN_CHARS:
-            raise SettingsError(
-                f"{where} entry {number} needs a name and a key of at least"
-                f" {MIN_TOKEN_CHARS} characters"
-            )
-        if PLACEHOLDER in key:
-            raise SettingsError(f"{where} entry {number} still has the example's placeholder key")
-        if any(k.name == name for k in keys) or any(k.key == key for k in keys):
-            raise SettingsError(f"{where} entry {number} repeats a name or a key")
-        keys.append(TesterKey(name, key))
-    return keys
-
-
-class AuthSettings(Section):
-    """Who may call the data endpoints: anyone (none), one shared token (service) or testers."""
-
-    mode: str = option("none", "who may call: `none`, `service` or `user`")
-    service_token: str = option(
-        "", "service mode: the bearer token the assistant platform sends", repr=False
-    )
-    verification_token: str = option("", "service mode: the manifest's OpenAI verification token")
-    keys: Annotated[list[TesterKey], BeforeValidator(parse_tester_keys)] = option(
-        None, "user mode: the testers, `[{name, key}, ...]`", default_factory=list, repr=False
-    )
-    allow_networks: Names = option(
-        None, "CIDRs allowed to call; everyone else gets 403 (empty: all)", default_factory=list
-    )
-    trusted_proxies: Names = option(
-        None, "proxies whose X-Forwarded-For is honoured", default_factory=list
-    )
-
-    @model_validator(mode="after")
-    def _check(self) -> AuthSettings:
-        if self.mode not in AUTH_MODES:
-            raise SettingsError(f"auth.mode must be none, service or user, got {self.mode!r}")
-        if self.mode == "service" and len(self.service_token) < MIN_TOKEN_CHARS:
-            raise SettingsError(
-                f"auth.service_token (at least {MIN_TOKEN_CHARS} characters) is needed in service"
-                " mode, e.g. SPORTSTATS_AUTH__SERVICE_TOKEN"
-            )
-        for name in ("allow_networks", "trusted_proxies"):
-            for cidr in getattr(self, name):
-                try:
-                    ipaddress.ip_network(cidr, strict=False)
-                except ValueError:
-                    raise SettingsError(
-                        f"auth.{name} holds {cidr!r}, not a network such as 203.0.113.0/24"
-                    ) from None
         return self
 
 

@@ -25,7 +25,8 @@ from pydantic_settings import (
 )
 from pydantic_settings.sources.utils import parse_env_vars
 
-from .options import API_KEY_ENV, ENV_PREFIX, SECTIONS, Settings, SettingsError
+from .base import SettingsError
+from .options import API_KEY_ENV, ENV_PREFIX, SECTIONS, Settings
 from .table import shown_default
 
 CONFIG_ENV = ENV_PREFIX + "CONFIG"

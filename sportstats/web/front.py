@@ -29,7 +29,7 @@ def front(
         try:
             try:
                 bounds.check(request)
-                access.admit(request)
+                await access.admit(request)
                 await limits.rate_limit(request)
                 response = await handler(request)
             except Exception as exc:

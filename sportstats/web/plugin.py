@@ -21,7 +21,7 @@ from aiohttp import web
 from .. import __version__
 from ..core.endpoints import ENDPOINTS, Endpoint
 from ..core.tables import column_type, nullable
-from ..ops.auth import manifest_auth
+from ..ops.auth import manifest_auth, public_base
 from .keys import ACCESS, SETTINGS
 
 LOCAL_URL = "http://localhost:5001"
@@ -57,18 +57,7 @@ ERROR_STATUSES = {
 
 def public_url(request: web.Request) -> str:
     """The URL the assistant reaches us at: configured, else as the request (or its proxy) says."""
-    configured = request.app[SETTINGS].public_url
-    if configured:
-        return configured
-    if not request.app[ACCESS].trusts_forwarding(request):
-        return f"{request.scheme}://{request.host}"
-    proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
-    host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
-    if proto not in ("http", "https"):
-        proto = request.scheme
-    if not host or any(ch in host for ch in "/\\ \"'<>"):
-        host = request.host
-    return f"{proto}://{host}"
+    return public_base(request, request.app[SETTINGS].public_url, request.app[ACCESS])
 
 
 def manifest(base_url: str, auth: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -279,10 +268,9 @@ def logo_png() -> bytes:
 
 
 async def manifest_view(request: web.Request) -> web.Response:
-    auth = manifest_auth(request.app[SETTINGS].auth)
-    return web.Response(
-        text=manifest_json(public_url(request), auth), content_type="application/json"
-    )
+    base = public_url(request)
+    auth = manifest_auth(request.app[SETTINGS].auth, base)
+    return web.Response(text=manifest_json(base, auth), content_type="application/json")
 
 
 async def spec_view(request: web.Request) -> web.Response:
