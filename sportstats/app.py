@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -18,6 +19,9 @@ from .mcp.transport import setup_mcp_routes
 from .ops.auth import AccessControl, on_loopback
 from .ops.limits import ClientLimits
 from .ops.metrics import Metrics
+from .ops.oauth.external import ExternalIssuer
+from .ops.oauth.server import AuthorizationServer
+from .ops.oauth.store import MemoryGrants, RedisGrants
 from .ops.record import configure_logging
 from .settings import Settings, load_settings
 from .upstream.budget import LocalBudget, RedisBudget, UpstreamBudget
@@ -25,7 +29,8 @@ from .upstream.client import UpstreamClient
 from .web.bounds import RequestBounds, handler_args, security_headers
 from .web.cors import setup_cors
 from .web.front import front
-from .web.keys import ACCESS, ANSWERS, BOUNDS, CACHE, LIMITS, SETTINGS, UPSTREAM
+from .web.keys import ACCESS, ANSWERS, BOUNDS, CACHE, LIMITS, OAUTH, SETTINGS, UPSTREAM
+from .web.oauth import setup_oauth_routes
 from .web.probes import setup_probes
 from .web.routes import setup_routes
 from .web.runner import JsonErrorAppRunner
@@ -64,6 +69,7 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
         session, settings.upstream_url, settings.api_key, settings.upstream, budget
     )
     cache = AnswerCache(store, settings.cache, lock)
+    tokens = oauth_tokens(app, redis)
     app[UPSTREAM] = upstream
     app[CACHE] = cache
     app[ANSWERS] = Answers(upstream, cache)
@@ -72,13 +78,34 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         await cache.close()
         await session.close()
+        if tokens is not None:
+            await tokens.close()
         if redis is not None:
             await redis.aclose()
         log.info("closed: background refreshes, upstream session%s", redis and ", Redis" or "")
 
 
+def oauth_tokens(app: web.Application, redis: Any) -> AuthorizationServer | ExternalIssuer | None:
+    """In oauth mode, what checks the access tokens: our authorization server (its grants in
+    Redis when there is one, so every worker accepts them) or the external issuer's keys."""
+    settings = app[SETTINGS]
+    if settings.auth.mode != "oauth":
+        return None
+    tokens: AuthorizationServer | ExternalIssuer
+    if settings.auth.issuer:
+        tokens = ExternalIssuer(settings.auth)
+    else:
+        store = RedisGrants(redis, settings.redis_prefix) if redis else MemoryGrants()
+        tokens = AuthorizationServer(settings.auth, store, app[ACCESS])
+        app[OAUTH] = tokens
+    app[ACCESS].tokens = tokens
+    return tokens
+
+
 def create_app(settings: Settings) -> web.Application:
-    access = AccessControl(settings.auth, settings.metrics_token, settings.config_file)
+    access = AccessControl(
+        settings.auth, settings.metrics_token, settings.config_file, settings.public_url
+    )
     local_and_open = settings.auth.mode == "none" and on_loopback(settings.host)
     limits = ClientLimits(settings.limits, local_and_open)
     bounds = RequestBounds(settings.limits)
@@ -96,6 +123,8 @@ def create_app(settings: Settings) -> web.Application:
     app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(upstream_ctx)
     routes = setup_probes(app, metrics) + setup_routes(app) + setup_mcp_routes(app)
+    if settings.auth.mode == "oauth":
+        routes += setup_oauth_routes(app, own_server=not settings.auth.issuer)
     setup_cors(app, settings.cors_origins, routes)
     return app
 

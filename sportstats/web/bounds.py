@@ -26,7 +26,8 @@ SECURITY_HEADERS = {
 _SECURITY_ITEMS = tuple(SECURITY_HEADERS.items())
 HSTS = "max-age=31536000"
 ALLOWED_METHODS = ("GET", "HEAD", "OPTIONS")
-POST_ONLY_PATHS = frozenset({"/mcp"})  # the MCP endpoint takes POST (and CORS preflights)
+POST_ONLY_PATHS = frozenset({"/mcp", "/token", "/register"})  # and CORS preflights
+FORM_PATHS = frozenset({"/authorize"})  # the sign-in page (GET) and its form (POST)
 REQUEST_LINE_EXTRA_BYTES = 32  # method, spaces and HTTP version around the URL
 
 
@@ -49,6 +50,8 @@ def headers_too_large(max_headers: int, max_header_bytes: int) -> ApiError:
 
 
 def _allowed_methods(path: str) -> tuple[str, ...]:
+    if path in FORM_PATHS:
+        return (*ALLOWED_METHODS, "POST")
     return ("OPTIONS", "POST") if path in POST_ONLY_PATHS else ALLOWED_METHODS
 
 
@@ -97,7 +100,10 @@ class RequestBounds:
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """An `on_response_prepare` signal: the security headers, no server version, no-store errors."""
-    response.headers.extend(_SECURITY_ITEMS)  # no handler sets these: nothing to replace
+    if "Content-Security-Policy" in response.headers:  # a page with a policy of its own
+        response.headers.extend(i for i in _SECURITY_ITEMS if i[0] != "Content-Security-Policy")
+    else:
+        response.headers.extend(_SECURITY_ITEMS)  # no other handler sets these
     response.headers["Server"] = SERVER_NAME  # replaces aiohttp's, which names its version
     if request.secure:
         response.headers.setdefault("Strict-Transport-Security", HSTS)

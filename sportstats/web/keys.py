@@ -10,6 +10,7 @@ from ..ops.auth import AccessControl
 from ..ops.health import Readiness
 from ..ops.limits import ClientLimits
 from ..ops.metrics import Metrics
+from ..ops.oauth.server import AuthorizationServer
 from ..settings import Settings
 from ..upstream.client import UpstreamClient
 from .bounds import RequestBounds
@@ -23,3 +24,4 @@ BOUNDS = web.AppKey("bounds", RequestBounds)
 LIMITS = web.AppKey("limits", ClientLimits)
 METRICS = web.AppKey("metrics", Metrics)
 READINESS = web.AppKey("readiness", Readiness)
+OAUTH = web.AppKey("oauth", AuthorizationServer)  # oauth mode, our own authorization server

@@ -126,7 +126,7 @@ class Clients:
 
     async def find(self, client_id: str) -> dict[str, Any]:
         """The client `client_id` names, or `invalid_client`."""
-        if client_id.startswith("https://"):
+        if client_id.startswith(("https://", "http://")):
             return await self._document(client_id)
         client = await self.store.get("client:" + client_id) if client_id else None
         if client is None:

@@ -91,6 +91,9 @@ class AuthorizationServer:
         self.testers = testers  # AccessControl: `tester(key)` and the current `testers`
         self.failures = SignInFailures(settings.sign_in_failures_per_minute)
 
+    async def close(self) -> None:
+        await self.clients.close()
+
     @staticmethod
     def metadata(base: str) -> dict[str, Any]:
         """RFC 8414 authorization server metadata."""

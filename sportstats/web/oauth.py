@@ -1,0 +1,171 @@
+"""OAuth over HTTP (`auth.mode: oauth`): the metadata documents, the sign-in page, the token and
+registration endpoints. The protocol's decisions are `ops.oauth`'s; this room turns requests
+into its calls and its `OAuthError`s into OAuth's error answers (JSON, or the page again).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from aiohttp import web
+from yarl import URL
+
+from ..ops.auth import CLIENT_ADDRESS, RESOURCE_METADATA_PATH
+from ..ops.oauth.clients import OAuthError
+from ..ops.oauth.server import AuthorizationServer, SignInRequest, resources_of
+from .keys import ACCESS, OAUTH, SETTINGS
+from .plugin import public_url
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# The page's own styles, its form posted back here only, never framed.
+PAGE_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+)
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in to sportstats</title>
+<style>
+body{{font:16px/1.5 system-ui,sans-serif;margin:0;padding:24px;background:#f6f7f9;color:#17181a}}
+main{{max-width:420px;margin:0 auto;background:#fff;border:1px solid #dfe1e5;border-radius:12px;
+padding:24px}}
+h1{{font-size:22px;margin:0 0 8px}} p{{margin:8px 0}}
+label{{display:block;margin-top:16px;font-weight:600}}
+input[type=password]{{width:100%;box-sizing:border-box;font-size:18px;padding:10px;margin-top:6px;
+border:1px solid #b9bdc4;border-radius:8px}}
+button{{margin-top:18px;width:100%;font-size:18px;padding:12px;border:0;border-radius:8px;
+background:#0b57d0;color:#fff}}
+.error{{color:#b3261e;font-weight:600}} .small{{font-size:13px;color:#5d6168}}
+</style></head><body><main>
+<h1>Sign in to sportstats</h1>
+<p><strong>{client}</strong> asks to use sportstats (NBA stats) for you.</p>
+{error}
+<form method="post" action="/authorize">
+{fields}
+<label for="tester_key">Your tester key</label>
+<input type="password" id="tester_key" name="tester_key" autocomplete="current-password"
+ required autofocus>
+<button type="submit">Sign in</button>
+</form>
+<p class="small">The key is the one the server's operator gave you. You will be sent back to
+{back}.</p>
+</main></body></html>
+"""
+
+
+def sign_in_page(request: SignInRequest, error: str = "", status: int = 200) -> web.Response:
+    fields = "\n".join(
+        f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+        for k, v in request.form_fields().items()
+    )
+    page = PAGE.format(
+        client=html.escape(request.client_name),
+        error=f'<p class="error" role="alert">{html.escape(error)}</p>' if error else "",
+        fields=fields,
+        back=html.escape(URL(request.redirect_uri).host or request.redirect_uri),
+    )
+    headers = {**NO_STORE, "Content-Security-Policy": PAGE_POLICY}
+    return web.Response(text=page, content_type="text/html", status=status, headers=headers)
+
+
+def error_page(exc: OAuthError) -> web.Response:
+    """A refused authorization request: told to the tester, never redirected anywhere."""
+    page = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport"'
+        ' content="width=device-width, initial-scale=1"><title>Sign-in refused</title></head>'
+        f"<body><h1>This sign-in cannot go on</h1><p>{html.escape(exc.description)}</p>"
+        f"<p><code>{html.escape(exc.error)}</code></p></body></html>"
+    )
+    return web.Response(text=page, content_type="text/html", status=exc.status, headers=NO_STORE)
+
+
+def oauth_error(exc: OAuthError) -> web.Response:
+    return web.json_response(exc.body(), status=exc.status, headers=NO_STORE)
+
+
+async def resource_metadata(request: web.Request) -> web.Response:
+    """RFC 9728: this server as a protected resource, and who issues its tokens."""
+    base = public_url(request)
+    mcp, whole = resources_of(base)
+    issuer = request.app[SETTINGS].auth.issuer or base
+    return web.json_response(
+        {
+            "resource": mcp if request.path.endswith("/mcp") else whole,
+            "authorization_servers": [issuer],
+            "bearer_methods_supported": ["header"],
+            "scopes_supported": [],
+            "resource_name": "sportstats NBA stats",
+        }
+    )
+
+
+async def server_metadata(request: web.Request) -> web.Response:
+    return web.json_response(AuthorizationServer.metadata(public_url(request)))
+
+
+async def authorize(request: web.Request) -> web.Response:
+    """GET: the sign-in page for a checked request. POST: the tester's key; right, a code and
+    the redirect back; wrong, the page again (and the address's failures counted)."""
+    server = request.app[OAUTH]
+    params: Any = request.query if request.method == "GET" else await request.post()
+    try:
+        sign_in = await server.sign_in_request(params, public_url(request))
+    except OAuthError as exc:
+        return error_page(exc)
+    if request.method == "GET":
+        return sign_in_page(sign_in)
+    address = request.get(CLIENT_ADDRESS) or request.remote or ""
+    wait_s = server.failures.blocked_s(address)
+    if wait_s:
+        error = f"Too many wrong keys from here; try again in {wait_s} seconds."
+        response = sign_in_page(sign_in, error, status=429)
+        response.headers["Retry-After"] = str(wait_s)
+        return response
+    tester = request.app[ACCESS].tester(str(params.get("tester_key", "")))
+    if tester is None:
+        server.failures.failed(address)
+        return sign_in_page(sign_in, "That key was not accepted. Check it and try again.", 401)
+    code = await server.issue_code(sign_in, tester)
+    answer = {"code": code, "iss": public_url(request)}
+    if sign_in.state:
+        answer["state"] = sign_in.state
+    back = URL(sign_in.redirect_uri).update_query(answer)
+    raise web.HTTPFound(back, headers=NO_STORE)
+
+
+async def token(request: web.Request) -> web.Response:
+    try:
+        tokens = await request.app[OAUTH].token(await request.post(), public_url(request))
+    except OAuthError as exc:
+        return oauth_error(exc)
+    return web.json_response(tokens, headers=NO_STORE)
+
+
+async def register(request: web.Request) -> web.Response:
+    try:
+        metadata = await request.json()
+    except ValueError:
+        return oauth_error(OAuthError("invalid_client_metadata", "Send the metadata as JSON."))
+    try:
+        client = await request.app[OAUTH].clients.register(metadata)
+    except OAuthError as exc:
+        return oauth_error(exc)
+    return web.json_response(client, status=201, headers=NO_STORE)
+
+
+def setup_oauth_routes(app: web.Application, own_server: bool) -> list[web.AbstractRoute]:
+    """The metadata routes (and, with our own authorization server, its endpoints)."""
+    routes = [
+        app.router.add_get(RESOURCE_METADATA_PATH, resource_metadata),
+        app.router.add_get(RESOURCE_METADATA_PATH + "/mcp", resource_metadata),
+    ]
+    if own_server:
+        routes += [
+            app.router.add_get("/.well-known/oauth-authorization-server", server_metadata),
+            app.router.add_get("/authorize", authorize),
+            app.router.add_post("/authorize", authorize),
+            app.router.add_post("/token", token),
+            app.router.add_post("/register", register),
+        ]
+    return routes
