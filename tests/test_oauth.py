@@ -32,6 +32,7 @@ from mcp.shared.auth import (
     OAuthClientMetadata,
     OAuthToken,
 )
+from openapi_spec_validator import validate
 from yarl import URL
 
 from sportstats.app import create_app
@@ -466,3 +467,26 @@ async def test_the_testers_name_reaches_the_per_tester_limit(make_client: Any) -
 def test_settings_say_what_oauth_mode_needs() -> None:
     settings = make_settings(auth=OAUTH)
     assert settings.auth.mode == "oauth" and settings.auth.access_token_ttl_s == 3600
+
+
+async def test_the_manifest_and_the_spec_follow_oauth_mode(make_client: Any) -> None:
+    client = await make_client(auth=OAUTH)
+    base = f"http://{client.server.host}:{client.server.port}"
+    manifest = await (await client.get("/.well-known/ai-plugin.json")).json()
+    assert manifest["auth"]["type"] == "oauth"
+    assert manifest["auth"]["client_url"] == f"{base}/authorize"
+    assert manifest["auth"]["authorization_url"] == f"{base}/token"
+    spec = yaml.safe_load(await (await client.get("/openapi.yaml")).text())
+    flow = spec["components"]["securitySchemes"]["oauth"]["flows"]["authorizationCode"]
+    assert flow["authorizationUrl"] == f"{base}/authorize" and flow["tokenUrl"] == f"{base}/token"
+    assert spec["security"] == [{"oauth": []}]
+    validate(spec)
+
+
+@pytest.mark.parametrize("mode", ["service", "user"])
+async def test_the_spec_names_the_bearer_key_in_the_key_modes(make_client: Any, mode: str) -> None:
+    auth = {"mode": mode, "service_token": "service-token-0123456789", "keys": TESTERS}
+    client = await make_client(auth=auth)
+    spec = yaml.safe_load(await (await client.get("/openapi.yaml")).text())
+    assert spec["components"]["securitySchemes"] == {"bearer": {"type": "http", "scheme": "bearer"}}
+    assert spec["security"] == [{"bearer": []}]

@@ -225,12 +225,27 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     }
 
 
-def spec(base_url: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 description of the data endpoints."""
+def security_schemes(base_url: str, mode: str) -> dict[str, Any]:
+    """How a caller proves who it is, as the auth mode has it (none: nothing)."""
+    if mode in ("service", "user"):
+        return {"bearer": {"type": "http", "scheme": "bearer"}}
+    if mode == "oauth":
+        flow = {
+            "authorizationUrl": f"{base_url}/authorize",
+            "tokenUrl": f"{base_url}/token",
+            "refreshUrl": f"{base_url}/token",
+            "scopes": {},
+        }
+        return {"oauth": {"type": "oauth2", "flows": {"authorizationCode": flow}}}
+    return {}
+
+
+def spec(base_url: str, mode: str = "none") -> dict[str, Any]:
+    """The OpenAPI 3.1 description of the data endpoints, its security as the auth mode says."""
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA, **column_types()}
     for endpoint in ENDPOINTS:
         schemas[endpoint.operation_id[3:] + "Answer"] = answer_schema(endpoint)
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "sportstats NBA API",
@@ -242,6 +257,11 @@ def spec(base_url: str) -> dict[str, Any]:
         "paths": {endpoint.path: {"get": _operation(endpoint)} for endpoint in ENDPOINTS},
         "components": {"schemas": schemas},
     }
+    schemes = security_schemes(base_url, mode)
+    if schemes:
+        document["components"]["securitySchemes"] = schemes
+        document["security"] = [{name: []} for name in schemes]
+    return document
 
 
 class _PlainDumper(yaml.SafeDumper):
@@ -252,9 +272,9 @@ class _PlainDumper(yaml.SafeDumper):
 
 
 @functools.lru_cache(maxsize=32)
-def spec_yaml(base_url: str) -> str:
+def spec_yaml(base_url: str, mode: str = "none") -> str:
     return yaml.dump(
-        spec(base_url), Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=100
+        spec(base_url, mode), Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=100
     )
 
 
@@ -274,7 +294,8 @@ async def manifest_view(request: web.Request) -> web.Response:
 
 
 async def spec_view(request: web.Request) -> web.Response:
-    return web.Response(text=spec_yaml(public_url(request)), content_type="application/yaml")
+    mode = request.app[SETTINGS].auth.mode
+    return web.Response(text=spec_yaml(public_url(request), mode), content_type="application/yaml")
 
 
 async def logo_view(request: web.Request) -> web.Response:
