@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import signal
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,8 +22,10 @@ from typing import Any
 
 import aiohttp
 import httpx2
+import jwt
 import pytest
 import yaml
+from aiohttp import web
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
@@ -65,6 +68,10 @@ def hidden_fields(page: str) -> dict[str, str]:
     return parser.values
 
 
+class SignInRefused(Exception):
+    """The sign-in page did not send the tester back (it showed itself again)."""
+
+
 @dataclass
 class Browser:
     """The tester's side: opens the sign-in page, enters the key, follows nothing further."""
@@ -72,6 +79,7 @@ class Browser:
     key: str
     result: AuthorizationCodeResult | None = None
     pages: list[str] = field(default_factory=list)
+    refusals: list[int] = field(default_factory=list)
 
     async def open(self, authorization_url: str) -> None:
         async with aiohttp.ClientSession() as session:
@@ -82,7 +90,9 @@ class Browser:
             form = {**hidden_fields(text), "tester_key": self.key}
             action = URL(authorization_url).with_path("/authorize").with_query(None)
             async with session.post(action, data=form, allow_redirects=False) as answer:
-                assert answer.status == 302, await answer.text()
+                if answer.status != 302:
+                    self.refusals.append(answer.status)
+                    raise SignInRefused(await answer.text())
                 back = URL(answer.headers["Location"])
         assert str(back.with_query(None)) == CALLBACK
         self.result = AuthorizationCodeResult(
@@ -490,3 +500,106 @@ async def test_the_spec_names_the_bearer_key_in_the_key_modes(make_client: Any, 
     spec = yaml.safe_load(await (await client.get("/openapi.yaml")).text())
     assert spec["components"]["securitySchemes"] == {"bearer": {"type": "http", "scheme": "bearer"}}
     assert spec["security"] == [{"bearer": []}]
+
+
+# --- tokens shared through Redis, and an external issuer ---------------------------------------
+
+
+async def test_a_token_from_one_worker_is_accepted_by_another_through_redis(
+    aiohttp_client: Any, upstream: Any, redis_url: str, redis_prefix: str
+) -> None:
+    shared = {"auth": OAUTH, "redis_url": redis_url, "redis_prefix": redis_prefix}
+    one = await aiohttp_client(create_app(make_settings(**shared)))
+    other = await aiohttp_client(create_app(make_settings(**shared)))
+    flow = Flow(one, f"http://{one.server.host}:{one.server.port}")
+    await flow.register()
+    tokens = await flow.tokens()
+    port = one.server.port
+    headers = {  # the same public host, as behind one proxy
+        "Authorization": f"Bearer {tokens['access_token']}",
+        "Host": f"127.0.0.1:{port}",
+        "MCP-Protocol-Version": "2025-11-25",
+    }
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    assert (await other.post("/mcp", json=ping, headers=headers)).status == 200
+    form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    refreshed = await other.post("/token", data=form, headers={"Host": f"127.0.0.1:{port}"})
+    assert refreshed.status == 200  # the other worker rotates it
+    again = await one.post("/token", data=form)
+    assert (await again.json())["error"] == "invalid_grant"  # and the first knows it is used
+
+
+@pytest.fixture
+def issuer_keys() -> Any:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    return key, {"keys": [{**public, "kid": "k1", "use": "sig", "alg": "RS256"}]}
+
+
+async def test_an_external_issuers_jwts_are_checked(
+    aiohttp_server: Any, make_client: Any, issuer_keys: Any
+) -> None:
+    key, jwks = issuer_keys
+
+    async def keys(_: web.Request) -> web.Response:
+        return web.json_response(jwks)
+
+    keys_app = web.Application()
+    keys_app.router.add_get("/jwks.json", keys)
+    keys_server = await aiohttp_server(keys_app)
+    issuer = "https://login.example.org"
+    client = await make_client(
+        auth={
+            "mode": "oauth",
+            "issuer": issuer,
+            "jwks_url": str(keys_server.make_url("/jwks.json")),
+        }
+    )
+    base = f"http://{client.server.host}:{client.server.port}"
+    now = int(time.time())
+    good = {"iss": issuer, "aud": f"{base}/mcp", "sub": "carol", "exp": now + 300, "iat": now}
+
+    def token(claims: dict[str, Any], signer: Any = key, kid: str = "k1") -> str:
+        return jwt.encode(claims, signer, algorithm="RS256", headers={"kid": kid})
+
+    flow = Flow(client, base)
+    assert await flow.ping(token(good)) == 200
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    for refused in (
+        token({**good, "iss": "https://elsewhere.example"}),
+        token({**good, "aud": "https://other.example/mcp"}),
+        token({**good, "exp": now - 10}),
+        token(good, signer=stranger),
+        token(good, kid="unknown"),
+        "not-a-jwt",
+    ):
+        assert await flow.ping(refused) == 401
+    resource = await (await client.get("/.well-known/oauth-protected-resource/mcp")).json()
+    assert resource["authorization_servers"] == [issuer]
+    assert (await client.get("/authorize")).status == 404  # no sign-in of our own
+
+
+async def test_the_sdk_client_loses_access_when_its_tester_is_removed(
+    aiohttp_server: Any, upstream: Any, tmp_path: Path
+) -> None:
+    upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"), repeat=True)
+    config = tmp_path / "sportstats.yaml"
+    config.write_text(yaml.safe_dump({"auth": OAUTH}))
+    settings = load_settings(config_file=str(config), environ={"BALLDONTLIE_API_KEY": API_KEY})
+    url = str((await aiohttp_server(create_app(settings))).make_url("/mcp"))
+    browser, storage = Browser(ALICE_KEY), Memory()
+    answered = []
+    with pytest.raises(ExceptionGroup) as ended:  # the SDK's task group carries the refusal out
+        async with signed_in(url, oauth_client(url, browser, storage), "legacy") as mcp_client:
+            answered.append(await mcp_client.call_tool("get_teams", {}))
+            config.write_text(yaml.safe_dump({"auth": {**OAUTH, "keys": TESTERS[1:]}}))
+            os.kill(os.getpid(), signal.SIGHUP)
+            await asyncio.sleep(0.1)
+            await mcp_client.call_tool("get_teams", {})  # refused: signs in again, and cannot
+    assert len(answered) == 1 and answered[0].is_error is False
+    assert ended.group_contains(SignInRefused, depth=None)
+    assert browser.refusals == [401]  # her key no longer signs her in
