@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import logging
 import os
 import re
 import secrets
@@ -603,3 +604,15 @@ async def test_the_sdk_client_loses_access_when_its_tester_is_removed(
     assert len(answered) == 1 and answered[0].is_error is False
     assert ended.group_contains(SignInRefused, depth=None)
     assert browser.refusals == [401]  # her key no longer signs her in
+
+
+async def test_the_signed_in_testers_name_reaches_the_access_log(
+    flow: Flow, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="sportstats.access")
+    tokens = await flow.tokens()
+    assert await flow.ping(tokens["access_token"]) == 200
+    lines = [r.getMessage() for r in caplog.records if r.name == "sportstats.access"]
+    assert any("client=alice" in line and "endpoint=mcp" in line for line in lines), lines
+    assert any("endpoint=oauth_token" in line for line in lines), lines
+    assert not any(tokens["access_token"] in line for line in lines)

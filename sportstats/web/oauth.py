@@ -157,15 +157,20 @@ async def register(request: web.Request) -> web.Response:
 def setup_oauth_routes(app: web.Application, own_server: bool) -> list[web.AbstractRoute]:
     """The metadata routes (and, with our own authorization server, its endpoints)."""
     routes = [
-        app.router.add_get(RESOURCE_METADATA_PATH, resource_metadata),
-        app.router.add_get(RESOURCE_METADATA_PATH + "/mcp", resource_metadata),
+        app.router.add_get(RESOURCE_METADATA_PATH, resource_metadata, name="oauth_resource"),
+        app.router.add_get(
+            RESOURCE_METADATA_PATH + "/mcp", resource_metadata, name="oauth_resource_mcp"
+        ),
     ]
     if own_server:
+        sign_in = app.router.add_resource("/authorize", name="oauth_authorize")
         routes += [
-            app.router.add_get("/.well-known/oauth-authorization-server", server_metadata),
-            app.router.add_get("/authorize", authorize),
-            app.router.add_post("/authorize", authorize),
-            app.router.add_post("/token", token),
-            app.router.add_post("/register", register),
+            app.router.add_get(
+                "/.well-known/oauth-authorization-server", server_metadata, name="oauth_server"
+            ),
+            sign_in.add_route("GET", authorize),
+            sign_in.add_route("POST", authorize),
+            app.router.add_post("/token", token, name="oauth_token"),
+            app.router.add_post("/register", register, name="oauth_register"),
         ]
     return routes
