@@ -41,6 +41,7 @@ from mcp_types import methods as mcp_methods
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
+from .. import errors
 from . import apps
 from .methods import SERVER_INFO_STAMP, dispatch, negotiate
 from .wire import (
@@ -71,7 +72,7 @@ async def post_view(request: web.Request) -> web.Response:
     """One POST: a JSON-RPC request (answered in JSON), a notification or response (202)."""
     refused = rebinding_refusal(request)
     if refused is not None:
-        return rpc_error_response(403, INVALID_REQUEST, refused)
+        return rpc_error_response(403, INVALID_REQUEST, refused, errors.FORBIDDEN)
     if not accepts_json(request):
         return rpc_error_response(406, INVALID_REQUEST, "Not Acceptable: accept application/json.")
     if request.content_type != "application/json":

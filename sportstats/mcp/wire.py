@@ -65,9 +65,15 @@ def error_message(request_id: Any, code: int, message: str, data: Any = None) ->
     return {"jsonrpc": "2.0", "id": request_id, "error": error}
 
 
-def rpc_error_response(status: int, code: int, message: str, **headers: str) -> web.Response:
-    """A transport-level rejection: HTTP status and a JSON-RPC error without an id."""
-    return web.json_response(error_message(None, code, message), status=status, headers=headers)
+def rpc_error_response(
+    status: int, code: int, message: str, ours: str | None = None, **headers: str
+) -> web.Response:
+    """A transport-level rejection: HTTP status and a JSON-RPC error without an id; `ours`, our
+    error code, goes in `error.data` as on every other refusal (`web.errors.rpc_error`)."""
+    data = {"code": ours, "status": status} if ours else None
+    return web.json_response(
+        error_message(None, code, message, data), status=status, headers=headers
+    )
 
 
 def modern_response(reply: Message) -> web.Response:
