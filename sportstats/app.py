@@ -50,7 +50,11 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     if settings.redis_url:
         import redis.asyncio as aioredis
 
-        redis = aioredis.from_url(settings.redis_url)
+        redis = aioredis.from_url(
+            settings.redis_url,
+            socket_timeout=settings.redis_timeout_s,
+            socket_connect_timeout=settings.redis_timeout_s,
+        )
         store = RedisStore(redis, settings.redis_prefix)
         lock = RedisLock(redis, settings.redis_prefix)
         budget = RedisBudget(
@@ -65,6 +69,11 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
         timeout=aiohttp.ClientTimeout(total=settings.upstream.deadline_s),
         raise_for_status=False,
     )
+    # aiohttp sends an idempotent request again, once, when a connection drops (RFC 9112 9.3.1):
+    # that request would leave outside the budget and our counts. Our retries (each through the
+    # budget) decide instead. There is no public switch for it in aiohttp 3.13; a test
+    # (tests/test_faults.py) fails if this stops taking effect.
+    session._retry_connection = False
     upstream = UpstreamClient(
         session, settings.upstream_url, settings.api_key, settings.upstream, budget
     )

@@ -20,6 +20,7 @@ from aioresponses.core import normalize_url
 from yarl import URL
 
 from sportstats.app import create_app
+from sportstats.outage import REDIS
 from sportstats.settings import Settings, load_settings
 from tests.server_process import free_port
 
@@ -29,6 +30,13 @@ UPSTREAM = "https://api.balldontlie.io/v1"
 # A Redis the tests may use instead of starting their own (e.g. redis://127.0.0.1:6390/0).
 REDIS_URL_ENV = "TEST_REDIS_URL"
 REDIS_START_S = 10.0
+
+
+@pytest.fixture(autouse=True)
+def redis_health() -> Iterator[None]:
+    """Each test starts with Redis taken as up (the process-wide outage flag)."""
+    REDIS.down, REDIS.failures = False, 0
+    yield
 
 
 @pytest.fixture(scope="session")

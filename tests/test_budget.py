@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
 import sportstats.upstream.budget
+import sportstats.upstream.budget as budget_module
 from sportstats.upstream.budget import BudgetSpent, LocalBudget, RedisBudget, RetryBudget
 from tests.cache_support import calls, fast
 from tests.conftest import load_fixture, upstream_route
@@ -89,7 +91,7 @@ async def test_waiters_never_wait_past_their_own_bound(short_window: float) -> N
         budget.acquire(5), budget.acquire(0.01), budget.acquire(0.01), return_exceptions=True
     )
 
-    assert results[0] is None
+    assert isinstance(results[0], str)  # its slot
     assert all(isinstance(r, BudgetSpent) for r in results[1:])
 
 
@@ -118,7 +120,7 @@ async def test_the_redis_budget_is_one_budget_for_all_processes(
         *(budgets[n % 2].acquire(0) for n in range(20)), return_exceptions=True
     )
 
-    granted = [r for r in results if r is None]
+    granted = [r for r in results if isinstance(r, str)]  # each a slot id
     refused = [r for r in results if isinstance(r, BudgetSpent)]
     assert (len(granted), len(refused)) == (5, 15)
     assert all(0 < r.retry_after_s <= 60 for r in refused)
@@ -162,3 +164,67 @@ async def test_an_outage_does_not_turn_into_a_retry_storm(make_client: Any, upst
     # Ten questions with three attempts each would be 30 calls; the retry budget (10 tokens,
     # retries only above half) lets the first two retry, then only first attempts go.
     assert calls(upstream) == 3 + 2 + 8
+
+
+async def holds_its_slot_a_window_past_the_answer(budget: Any, window: float) -> None:
+    """The upstream counts a request when it arrives, up to the answer: a slow answer must not
+    free its slot a window after the send, or the upstream's window holds two."""
+    slot = await budget.acquire(0)
+    await asyncio.sleep(window * 0.6)  # a slow answer
+    await budget.finish(slot)
+    await asyncio.sleep(window * 0.6)  # a window after the send, not after the answer
+    with pytest.raises(BudgetSpent):
+        await budget.acquire(0)
+    await asyncio.sleep(window * 0.5)  # a window after the answer
+    assert isinstance(await budget.acquire(0), str)
+
+
+async def test_a_slot_is_held_until_a_window_after_the_answer(short_window: float) -> None:
+    await holds_its_slot_a_window_past_the_answer(LocalBudget(1), short_window)
+
+
+async def test_a_shared_slot_is_held_until_a_window_after_the_answer(
+    short_window: float, redis_url: str, redis_prefix: str
+) -> None:
+    conn = aioredis.from_url(redis_url)
+    await holds_its_slot_a_window_past_the_answer(
+        RedisBudget(conn, 1, f"{redis_prefix}budget"), short_window
+    )
+    await conn.aclose()
+
+
+async def test_while_redis_is_away_a_process_keeps_to_its_share_and_hands_its_slots_back(
+    redis_url: str,
+    redis_prefix: str,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shared = [aioredis.from_url(redis_url) for _ in range(2)]
+    key = f"{redis_prefix}budget"
+    first, second = (RedisBudget(conn, 10, key) for conn in shared)
+    await first.acquire(0)
+    await second.acquire(0)  # two processes share the budget now
+    assert second.processes == 2
+
+    broken = aioredis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    second._redis = broken  # as if its Redis went away
+    second._take = broken.register_script(budget_module._TAKE_SLOT)
+    second._finish = broken.register_script(budget_module._FINISH_SLOT)
+    caplog.set_level(logging.INFO, logger="sportstats.redis")
+    taken = [await second.acquire(0) for _ in range(5)]  # its share: 10 / 2 processes
+    with pytest.raises(BudgetSpent):
+        await second.acquire(0)
+    warnings = [r for r in caplog.records if r.name == "sportstats.redis"]
+    assert len(taken) == 5 and len(warnings) == 1  # said once, not once per request
+
+    monkeypatch.setattr("sportstats.outage.REDIS.next_probe", 0.0)  # time for a probe
+    second._redis = shared[1]  # Redis is back
+    second._take = shared[1].register_script(budget_module._TAKE_SLOT)
+    second._finish = shared[1].register_script(budget_module._FINISH_SLOT)
+    await second.acquire(0)
+    assert await first.remaining() == 10 - 1 - 5 - 1 - 1  # the outage's slots were handed over
+    said = [r.getMessage() for r in caplog.records if r.name == "sportstats.redis"]
+    assert len(said) == 2 and "unavailable" in said[0] and "back" in said[1]
+    await broken.aclose()
+    for conn in shared:
+        await conn.aclose()

@@ -22,6 +22,7 @@ from yarl import URL
 from sportstats.app import create_app
 from sportstats.core.endpoints import BY_NAME
 from sportstats.mcp.tools import output_schema
+from sportstats.web.keys import UPSTREAM
 from sportstats.web.plugin import ERROR_SCHEMA
 from tests.conftest import API_KEY, make_settings
 from tests.fault_upstream import GARBAGE_BODIES, FaultUpstream, recorded_answer
@@ -226,3 +227,21 @@ async def test_upstream_calls_stay_within_the_budget_whatever_the_upstream_does(
         assert all(status != 200 or mode == "ok" for status, _, _ in answers)
     # All of it within one minute: the fake never saw more than the budget.
     assert 1 <= len(fake.calls) <= budget
+
+
+@pytest.mark.parametrize("attempts", [1, 3])
+async def test_a_dropped_connection_is_sent_again_only_by_our_retries_each_in_the_budget(
+    serve: Callable[..., Any], fake: FaultUpstream, attempts: int
+) -> None:
+    """aiohttp's client would quietly send an idempotent GET again after a reset, outside the
+    budget and the counts; the server turns that off, so the upstream sees our attempts only."""
+    client = await serve(upstream={"max_attempts": attempts, "breaker_failures": 100})
+    fake.queue("reset", attempts)
+    status, body, _ = await ask(client, "/teams")
+    assert status in (502, 503) and fake.calls and len(fake.calls) == attempts
+    assert body["error"]["code"] == "upstream_unreachable"
+    spent = (
+        client.app[UPSTREAM].budget.requests_per_minute
+        - await client.app[UPSTREAM].budget.remaining()
+    )
+    assert spent == attempts  # every request that left took a slot

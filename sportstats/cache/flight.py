@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import AnswerTooSlow
+from ..outage import REDIS
 from .entry import Entry
 
 log = logging.getLogger(__name__)
@@ -117,20 +118,28 @@ class RedisLock:
                 raise too_slow()
 
     async def _try_lock(self, lock: str, token: str, wait_s: float) -> bool:
+        if not REDIS.usable():
+            return True  # fetching without it while Redis is away
         try:
-            return bool(await self.redis.set(lock, token, nx=True, px=int(wait_s * 1000)))
+            taken = bool(await self.redis.set(lock, token, nx=True, px=int(wait_s * 1000)))
         except Exception as exc:
-            log.warning("redis lock failed (%s); fetching without it", type(exc).__name__)
+            REDIS.failed("the coalescing lock", exc)  # fetching without it meanwhile
             return True
+        REDIS.ok()
+        return taken
 
     async def _locked(self, lock: str) -> bool:
+        if not REDIS.usable():
+            return False
         try:
             return bool(await self.redis.exists(lock))
         except Exception:
             return False
 
     async def _unlock(self, lock: str, token: str) -> None:
+        if not REDIS.usable():
+            return
         try:
             await self.redis.eval(_UNLOCK, 1, lock, token)
         except Exception as exc:
-            log.warning("redis unlock failed: %s", type(exc).__name__)
+            REDIS.failed("the coalescing lock", exc)

@@ -17,6 +17,7 @@ from typing import Any
 from aiocache import RedisCache, SimpleMemoryCache
 from aiocache.base import BaseCache
 
+from ..outage import REDIS
 from .entry import Entry
 
 log = logging.getLogger(__name__)
@@ -164,17 +165,34 @@ class AnswerStore:
         return None
 
     async def get(self, key: str) -> Entry | None:
-        try:
-            return Entry.from_stored(await self.backend.get(KEY_PREFIX + key))
-        except Exception as exc:
-            log.warning("cache read failed: %s", type(exc).__name__)
+        if not self._usable():
             return None
+        try:
+            found = Entry.from_stored(await self.backend.get(KEY_PREFIX + key))
+        except Exception as exc:
+            self._failed("the cache", exc)
+            return None
+        self._ok()
+        return found
 
     async def put(self, key: str, entry: Entry, ttl_s: int) -> None:
+        if not self._usable():
+            return
         try:
             await self.backend.set(KEY_PREFIX + key, self._stored(entry), ttl=ttl_s)
         except Exception as exc:
-            log.warning("cache write failed: %s", type(exc).__name__)
+            self._failed("the cache", exc)
+            return
+        self._ok()
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        log.warning("cache %s failed: %s", what, type(exc).__name__)
+
+    def _ok(self) -> None:
+        """A backend operation succeeded (Redis stores say so once after an outage)."""
+
+    def _usable(self) -> bool:
+        return True
 
     def _stored(self, entry: Entry) -> Any:
         return entry.to_dict()
@@ -206,6 +224,15 @@ class MemoryStore(AnswerStore):
 
 
 class RedisStore(AnswerStore):
+    def _failed(self, what: str, exc: Exception) -> None:
+        REDIS.failed(what, exc)  # one line per outage, not one per request
+
+    def _ok(self) -> None:
+        REDIS.ok()
+
+    def _usable(self) -> bool:
+        return REDIS.usable()
+
     """In Redis, as JSON, shared by every process that uses the same Redis and prefix."""
 
     kind = "redis"

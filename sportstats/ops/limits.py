@@ -20,6 +20,7 @@ from aiohttp import web
 
 from .. import errors
 from ..errors import ApiError
+from ..outage import REDIS
 from ..settings import LimitsSettings
 from .auth import CLIENT_ADDRESS, PROBE_PATHS, TESTER
 
@@ -92,13 +93,16 @@ class SharedRateLimiter:
 
     async def take(self, client: str) -> float:
         rate_per_ms = self.local.rate_per_s / 1000
+        if not REDIS.usable():
+            return self.local.take(client)
         try:
             wait_ms = await self._script(
                 keys=[self.prefix + client], args=[repr(rate_per_ms), self.local.burst]
             )
         except Exception as exc:  # Redis down: each process keeps to the limit on its own
-            log.warning("shared rate limit unavailable (%s); using this process's", exc)
+            REDIS.failed("the rate limits", exc)
             return self.local.take(client)
+        REDIS.ok()
         return float(wait_ms) / 1000
 
 

@@ -158,6 +158,11 @@ class Settings(BaseSettings):
         flag=True,
         shown="none (in-process memory)",
     )
+    redis_timeout_s: Float = option(
+        0.5,
+        "longest wait for any one Redis operation: a frozen Redis costs a request this, not its"
+        " deadline",
+    )
     redis_prefix: str = option(
         "sportstats:", "prefix of every Redis key; processes that share it share cache and budget"
     )

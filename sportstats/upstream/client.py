@@ -169,7 +169,9 @@ class UpstreamClient:
             return Verdict(failure=_paused(wait)), "breaker_open"
         try:
             remaining = deadline - loop.time()
-            await self.budget.acquire(min(self.settings.budget_wait_s, max(0.0, remaining - 1)))
+            slot = await self.budget.acquire(
+                min(self.settings.budget_wait_s, max(0.0, remaining - 1))
+            )
         except asyncio.CancelledError:
             self.breaker.release()
             raise
@@ -179,7 +181,17 @@ class UpstreamClient:
         remaining = deadline - loop.time()
         if remaining <= 0:
             self.breaker.release()
+            await self.budget.finish(slot)
             return Verdict(failure=self._timeout(path)), "deadline"
+        try:
+            return await self._request(url, path, deadline)
+        finally:  # held 60 s from the answer: the upstream counted it at most that long ago
+            await self.budget.finish(slot)
+
+    async def _request(self, url: URL, path: str, deadline: float) -> tuple[Verdict, str]:
+        """The request itself, once it has its slot."""
+        loop = asyncio.get_running_loop()
+        remaining = deadline - loop.time()
         self.calls += 1
         for count in _COUNTS.get():
             count.sent += 1
