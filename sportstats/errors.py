@@ -41,6 +41,7 @@ INTERNAL_ERROR = "internal_error"
 SERVER_TIMEOUT = "timeout"
 # Codes of upstream failures.
 UPSTREAM_QUOTA_SPENT = "upstream_quota_spent"
+UPSTREAM_SHARE_SPENT = "upstream_share_spent"
 UPSTREAM_UNAVAILABLE = "upstream_unavailable"
 UPSTREAM_UNREACHABLE = "upstream_unreachable"
 UPSTREAM_TIMEOUT = "upstream_timeout"
@@ -112,6 +113,12 @@ class QuotaSpent(UpstreamFailure):
     """Our own budget of upstream requests is spent for now."""
 
     code = UPSTREAM_QUOTA_SPENT
+
+
+class ShareSpent(QuotaSpent):
+    """This caller's share of the upstream budget is spent for now; others may still ask."""
+
+    code = UPSTREAM_SHARE_SPENT
 
 
 class UpstreamUnavailable(UpstreamFailure):

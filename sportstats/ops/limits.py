@@ -143,6 +143,7 @@ class ClientLimits:
 
     def __init__(self, settings: LimitsSettings, local_and_open: bool = False) -> None:
         self.settings = settings
+        self.local_and_open = local_and_open
         self.per_minute = requests_per_minute(settings, local_and_open)
         self.limiter = (
             RateLimiter(self.per_minute, settings.burst, settings.max_clients)
@@ -155,6 +156,14 @@ class ClientLimits:
         """Keep the buckets in Redis from now on (called once the app's Redis client exists)."""
         if self.limiter is not None:
             self.shared = SharedRateLimiter(redis, prefix, self.limiter)
+
+    def caller(self, request: web.Request) -> str | None:
+        """Who a request is for, for limits and the upstream share: the tester, else the
+        address; nobody in particular on a server only its own machine can call openly."""
+        tester = request.get(TESTER)
+        if tester:
+            return f"tester:{tester}"
+        return None if self.local_and_open else f"address:{request.get(CLIENT_ADDRESS) or ''}"
 
     async def rate_limit(self, request: web.Request) -> None:
         """At most `requests_per_minute` per tester (or per address), in bursts of `burst`."""

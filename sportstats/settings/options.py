@@ -81,6 +81,10 @@ class UpstreamSettings(Section):
         20.0, "everything for one question, retries and waits included (above 0, under 45)"
     )
     budget_wait_s: Float = option(5.0, "longest wait for a budget slot before 429")
+    tester_share: Float = option(
+        0.5,
+        "the most of the budget one tester (or anonymous address) may spend in a minute; 1: no cap",
+    )
     last_max_calls: Int = option(
         4, "lookups (each at most one upstream call) a `last` question may search back with"
     )
@@ -92,6 +96,10 @@ class UpstreamSettings(Section):
     @model_validator(mode="after")
     def _check(self) -> UpstreamSettings:
         _not_negative(self)
+        if not 0 < self.tester_share <= 1:
+            raise SettingsError(
+                f"upstream.tester_share must be above 0 and at most 1, got {self.tester_share:g}"
+            )
         if min(self.requests_per_minute, self.max_attempts, self.last_max_calls) < 1:
             raise SettingsError(
                 "upstream.requests_per_minute, max_attempts and last_max_calls must be at least 1"

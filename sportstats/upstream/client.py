@@ -27,6 +27,7 @@ from ..errors import UpstreamFailure
 from ..settings import UpstreamSettings
 from .breaker import CircuitBreaker
 from .budget import BudgetSpent, RetryBudget, UpstreamBudget
+from .shares import Shares, share_of, spender
 from .verdicts import Answered, Verdict, judge
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class CallCount:
 
 
 # Outcomes of attempts held back unsent.
-HELD_BACK = frozenset({"breaker_open", "budget_spent", "deadline"})
+HELD_BACK = frozenset({"share_spent", "breaker_open", "budget_spent", "deadline"})
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class UpstreamClient:
             settings.breaker_failures, settings.breaker_cooldown_s
         )
         self.retry_budget = retry_budget or RetryBudget()
+        self.shares = Shares(share_of(budget.requests_per_minute, settings.tester_share))
         self.calls = 0  # attempts sent, for tests, benchmarks and metrics
         self.last_success: float | None = None  # wall-clock time of the last good answer
         self.observer: Callable[[UpstreamEvent], None] | None = None  # told of every attempt
@@ -164,6 +166,9 @@ class UpstreamClient:
     async def _send(self, url: URL, path: str, deadline: float) -> tuple[Verdict, str]:
         """One attempt, if the breaker and the budget let it go: its verdict and outcome."""
         loop = asyncio.get_running_loop()
+        wait = self.shares.take(spender())
+        if wait:
+            return Verdict(failure=self._share_spent(wait)), "share_spent"
         if not self.breaker.allow():
             wait = self.breaker.retry_after_s()
             return Verdict(failure=_paused(wait)), "breaker_open"
@@ -227,6 +232,14 @@ class UpstreamClient:
         return errors.QuotaSpent(
             f"The upstream request quota ({self.budget.requests_per_minute} a minute)"
             " is spent for now.",
+            retry_after_s=retry_after_s,
+        )
+
+    def _share_spent(self, retry_after_s: float) -> errors.ShareSpent:
+        return errors.ShareSpent(
+            f"Your share of the upstream ({self.shares.per_minute} of its"
+            f" {self.budget.requests_per_minute} requests a minute) is spent for now, so that"
+            " other testers can still ask.",
             retry_after_s=retry_after_s,
         )
 

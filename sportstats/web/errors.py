@@ -21,6 +21,11 @@ WHEN = "Try again in {seconds} seconds."  # {seconds}: the failure's Retry-After
 
 # Failure kind -> (HTTP status, the hint). The most specific kind is listed first.
 UPSTREAM_FAILURES: dict[type[UpstreamFailure], tuple[int, str]] = {
+    errors.ShareSpent: (
+        429,
+        "Try again in {seconds} seconds, or ask for less (fewer players, a narrower question);"
+        " answers already cached are still served.",
+    ),
     errors.QuotaSpent: (
         429,
         "Try again in {seconds} seconds; answers already cached are still served.",

@@ -13,6 +13,7 @@ from ..ops.auth import AccessControl
 from ..ops.limits import ClientLimits
 from ..ops.metrics import Metrics
 from ..ops.record import RequestRecord
+from ..upstream.shares import spending_for
 from .bounds import RequestBounds
 from .errors import error_response
 
@@ -30,6 +31,7 @@ def front(
             try:
                 bounds.check(request)
                 await access.admit(request)
+                spending_for(limits.caller(request))  # whose share the upstream calls spend
                 await limits.rate_limit(request)
                 response = await handler(request)
             except Exception as exc:
