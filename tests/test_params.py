@@ -62,6 +62,10 @@ INVALID = [
     ("/teams?division=Midwest", "division", "'Midwest'", "Atlantic, Central, Southeast"),
     ("/players?query=" + "a" * 65, "query", "'" + "a" * 65, "1 to 64 characters"),
     ("/players?limit=5&limit=6", "limit", "'5,6'", "given once"),
+    ("/players?query=", "query", "is empty", "Leave it out"),  # as the spec says: minLength 1
+    ("/teams?conference=", "conference", "is empty", "one of East, West"),
+    ("/games?start_date=", "start_date", "is empty", "YYYY-MM-DD"),
+    ("/games?seasons=,", "seasons", "is empty", "1946"),
     ("/games?start_date=2024-01-01&start_date=2024-02-01", "start_date", "2024-01-01", "once"),
 ]
 
@@ -130,7 +134,6 @@ async def test_a_bad_value_after_good_ones_still_stops_before_the_upstream(
         "/games?postseason=False",
         "/players?cursor=0",
         "/teams?conference=east",
-        "/players?query=",
     ],
 )
 async def test_values_at_the_edges_of_what_is_allowed_are_accepted(

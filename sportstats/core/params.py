@@ -187,19 +187,21 @@ class Param:
             },
         }[self.kind]
 
-    def parse(self, raw: list[str]) -> Value | None:
-        """Turn the raw strings given for this parameter into its value; None when not given."""
+    def parse(self, raw: list[str]) -> Value:
+        """Turn the raw strings given for this parameter into its value."""
         parts = [p.strip() for r in raw for p in (r.split(",") if self.is_array else [r])]
         parts = [p for p in parts if p]
-        if not parts:
-            if self.kind == "names":  # a name must name someone: an empty one is a mistake
-                raise bad_parameter(self.name, ",".join(raw), self.allowed())
-            return None
+        if not parts:  # as the spec has it: a value given is never empty (leave it out instead)
+            raise ApiError(
+                400,
+                errors.INVALID_PARAMETER,
+                f"Parameter '{self.name}' is empty.",
+                f"Leave it out, or give {self.allowed()}.",
+            )
         if self.is_array:
-            values = sorted({self._one(p) for p in parts})
-            if len(values) > MAX_ARRAY_VALUES:
-                raise bad_parameter(self.name, f"{len(values)} values", self.allowed())
-            return tuple(values)
+            if len(parts) > MAX_ARRAY_VALUES:  # counted as given, repeats too, as the spec does
+                raise bad_parameter(self.name, f"{len(parts)} values", self.allowed())
+            return tuple(sorted({self._one(p) for p in parts}))
         if len(parts) > 1:
             raise bad_parameter(self.name, ",".join(raw), self.allowed() + ", given once")
         return self._one(parts[0])
@@ -307,9 +309,7 @@ def parse_query(params: Iterable[Param], query: MultiMapping[str] | Mapping[str,
         raw.setdefault(name, []).extend(value if isinstance(value, list) else [value])
     values: dict[str, Value] = {}
     for name, texts in raw.items():
-        parsed = declared[name].parse([_text(name, t) for t in texts])
-        if parsed is not None:
-            values[name] = parsed
+        values[name] = declared[name].parse([_text(name, t) for t in texts])
     for param in declared.values():
         if param.kind == "limit" and param.name not in values:
             # The upstream's default page size, made explicit: no limit and limit=25 are one
