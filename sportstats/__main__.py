@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import resource
 import sys
 
 from . import __version__
@@ -10,6 +12,8 @@ from .ops.record import configure_logging
 from .settings import Settings, SettingsError, command_line, load_settings
 from .web.runner import run_app
 from .web.tls import server_ssl_context
+
+FILE_LIMIT = 65_536
 
 
 def startup_line(settings: Settings, tls: bool) -> str:
@@ -25,6 +29,16 @@ def startup_line(settings: Settings, tls: bool) -> str:
     )
 
 
+def raise_file_limit() -> None:
+    """Every connection is a file: let the process open as many as it is allowed to (the soft
+    limit is often 1,024, far below the hard one), so slow clients cannot starve the rest."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else FILE_LIMIT
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, FILE_LIMIT), hard))
+
+
 def main(argv: list[str] | None = None) -> None:
     args = vars(command_line().parse_args(argv))
     config_file = args.pop("config")
@@ -34,6 +48,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"sportstats: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging(settings.log_level)
+    raise_file_limit()
     ssl_context = None
     if settings.tls_cert and settings.tls_key:
         try:

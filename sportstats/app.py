@@ -6,6 +6,7 @@ one upstream `ClientSession`, the Redis client (when configured, closed once, he
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -33,7 +34,7 @@ from .web.keys import ACCESS, ANSWERS, BOUNDS, CACHE, LIMITS, OAUTH, SETTINGS, U
 from .web.oauth import setup_oauth_routes
 from .web.probes import setup_probes
 from .web.routes import setup_routes
-from .web.runner import JsonErrorAppRunner
+from .web.runner import JsonErrorAppRunner, QuietAccept
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,8 @@ async def gunicorn_app() -> web.AppRunner:
     """
     settings = load_settings()
     configure_logging(settings.log_level)
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(QuietAccept(loop.default_exception_handler))
     return JsonErrorAppRunner(
         create_app(settings), access_log=None, shutdown_timeout=settings.shutdown_timeout_s
     )

@@ -127,6 +127,13 @@ class LimitsSettings(Section):
     max_headers: Int = option(64, "most headers (431 beyond)")
     max_header_bytes: Int = option(16_384, "most bytes of headers in all (431 beyond)")
     max_body_bytes: Int = option(65_536, "largest body (413 beyond)")
+    header_timeout_s: Float = option(
+        10.0, "longest wait for a request's headers; a connection slower than that is closed"
+    )
+    body_timeout_s: Float = option(10.0, "longest wait for a request's body (408 beyond)")
+    max_connections: Int = option(
+        4096, "open connections at most; past them a new one is closed at once"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> LimitsSettings:

@@ -8,6 +8,7 @@ is answered in JSON by `runner`. Security headers on every response, and no serv
 
 from __future__ import annotations
 
+import asyncio
 from itertools import chain
 
 from aiohttp import web
@@ -60,6 +61,21 @@ class RequestBounds:
 
     def __init__(self, settings: LimitsSettings) -> None:
         self.settings = settings
+
+    async def read_body(self, request: web.Request) -> None:
+        """A POST's body, read (and kept for the handler) within `body_timeout_s`, else 408:
+        a client that trickles its body must not hold a connection and a handler for ever."""
+        if request.method != "POST" or not request.can_read_body:
+            return
+        try:
+            await asyncio.wait_for(request.read(), self.settings.body_timeout_s)
+        except TimeoutError:
+            raise ApiError(
+                408,
+                errors.REQUEST_TIMEOUT,
+                f"The request body did not all come within {self.settings.body_timeout_s:g} s.",
+                "Send the whole body at once.",
+            ) from None
 
     def check(self, request: web.Request) -> None:
         """Method, URL, parameters, headers and body within bounds, else the JSON error."""

@@ -101,7 +101,10 @@ def error_response(request: web.Request, exc: Exception) -> web.Response:
     On a JSON-RPC path (`RPC_PATHS`) the error is a JSON-RPC error object."""
     render = rpc_error if request.path in RPC_PATHS else json_error
     if isinstance(exc, ApiError):
-        return render(exc)
+        response = render(exc)
+        if exc.status == 408:  # the body never all came: the connection cannot be reused
+            response.force_close()
+        return response
     if isinstance(exc, UpstreamFailure):
         return render(as_api_error(exc))
     if isinstance(exc, web.HTTPException):

@@ -30,6 +30,7 @@ def front(
         try:
             try:
                 bounds.check(request)
+                await bounds.read_body(request)
                 await access.admit(request)
                 spending_for(limits.caller(request))  # whose share the upstream calls spend
                 await limits.rate_limit(request)

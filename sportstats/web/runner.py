@@ -30,6 +30,7 @@ from .bounds import (
     uri_too_long,
 )
 from .errors import json_error
+from .keys import SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +41,48 @@ class JsonErrorRequestHandler(RequestHandler):
     aiohttp renders those (and failures outside every middleware) itself, as text or HTML, and
     logs them with a traceback; here they are the JSON error with the security headers, logged
     in one line without the offending bytes (they may hold a key).
+
+    It also keeps slow and greedy clients from holding the server: a connection whose request
+    headers have not all come within `limits.header_timeout_s` (of connecting, or of the last
+    answer on a kept-alive connection) is closed, and past `limits.max_connections` open ones a
+    new connection is closed at once. aiohttp itself waits for headers as long as they trickle.
     """
 
-    __slots__ = ()
+    __slots__ = ("_header_timer",)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._header_timer: asyncio.TimerHandle | None = None
+        server = self._manager
+        if isinstance(server, JsonErrorServer) and len(server.connections) > server.max_connections:
+            server.refused += 1
+            transport.close()
+            return
+        self._wait_for_headers()
+
+    def _wait_for_headers(self) -> None:
+        server = self._manager
+        if isinstance(server, JsonErrorServer) and server.header_timeout_s:
+            self._header_timer = self._loop.call_later(server.header_timeout_s, self._too_slow)
+
+    def _too_slow(self) -> None:
+        self._header_timer = None
+        if self.transport is not None:
+            self.transport.close()  # no request in flight: its headers never all came
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        if getattr(self, "_header_timer", None) is not None:
+            self._header_timer.cancel()
+        super().connection_lost(exc)
+
+    async def _handle_request(self, request: Any, start_time: float, request_handler: Any) -> Any:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+        try:
+            return await super()._handle_request(request, start_time, request_handler)
+        finally:
+            self._wait_for_headers()  # for the next request on this connection
 
     def handle_error(
         self,
@@ -91,8 +131,40 @@ class JsonErrorRequestHandler(RequestHandler):
         return internal_error()
 
 
+class QuietAccept:
+    """The loop's exception handler, saying a failing `accept()` (out of files, say) once a
+    second at most: asyncio logs each one, a flood of slow sockets made 111,140 such tracebacks
+    in 30 s. Everything else goes to the default handler."""
+
+    INTERVAL_S = 1.0
+
+    def __init__(self, default: Callable[[dict[str, Any]], None]) -> None:
+        self.default = default
+        self.last = 0.0
+        self.quiet = 0
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if "accept" not in str(context.get("message", "")):
+            self.default(context)
+            return
+        now = loop.time()
+        if now - self.last < self.INTERVAL_S:
+            self.quiet += 1
+            return
+        log.error(
+            "accepting connections fails: %s (%d more like it not logged)",
+            context.get("exception") or context.get("message"),
+            self.quiet,
+        )
+        self.last, self.quiet = now, 0
+
+
 class JsonErrorServer(web.Server):
     """aiohttp's low-level server, with `JsonErrorRequestHandler` per connection."""
+
+    header_timeout_s: float = 0.0  # 0: wait as aiohttp does
+    max_connections: int = 1_000_000
+    refused = 0  # connections closed at once, past `max_connections`
 
     def __call__(self) -> RequestHandler:
         return JsonErrorRequestHandler(self, loop=self._loop, **self._kwargs)
@@ -103,13 +175,18 @@ class JsonErrorAppRunner(web.AppRunner):
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
-        return JsonErrorServer(
+        ours = JsonErrorServer(
             server.request_handler,
             request_factory=server.request_factory,
             handler_cancellation=server.handler_cancellation,
             loop=asyncio.get_running_loop(),
             **server._kwargs,
         )
+        if SETTINGS in self.app:
+            limits = self.app[SETTINGS].limits
+            ours.header_timeout_s = limits.header_timeout_s
+            ours.max_connections = limits.max_connections
+        return ours
 
 
 def run_app(
@@ -130,6 +207,7 @@ def run_app(
         # flight finish; a GracefulExit raised out of asyncio.run would cancel them all at once.
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        loop.set_exception_handler(QuietAccept(loop.default_exception_handler))
         for number in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(number, stop.set)
         runner = JsonErrorAppRunner(app, shutdown_timeout=shutdown_timeout, **runner_kwargs)
