@@ -39,6 +39,7 @@ from .web.runner import JsonErrorAppRunner, QuietAccept
 log = logging.getLogger(__name__)
 
 CONNECTIONS_TO_UPSTREAM = 20
+GUNICORN_NOTICE_S = 1.5
 
 
 async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -150,6 +151,7 @@ async def gunicorn_app() -> web.AppRunner:
     configure_logging(settings.log_level)
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(QuietAccept(loop.default_exception_handler))
-    return JsonErrorAppRunner(
-        create_app(settings), access_log=None, shutdown_timeout=settings.shutdown_timeout_s
-    )
+    # gunicorn's worker notices SIGTERM up to a second late (it polls), and its master reaps
+    # it after: the stop itself gets the rest, so the whole stays within shutdown_timeout_s.
+    grace_s = max(0.5, settings.shutdown_timeout_s - GUNICORN_NOTICE_S)
+    return JsonErrorAppRunner(create_app(settings), access_log=None, shutdown_timeout=grace_s)

@@ -130,3 +130,35 @@ async def test_gunicorn_workers_share_one_cache_through_redis(
     assert log.count("Booting worker with pid") == 2
     assert log.count("client=alice") == 8
     assert "our-own-alice" not in log
+
+
+@pytest.mark.process
+async def test_gunicorn_stops_within_the_shutdown_timeout_with_a_request_stuck_upstream(
+    aiohttp_server, configured
+):
+    fake = await aiohttp_server(make_app(latency_s=30))
+    port = free_port()
+    env = clean_environment(
+        SPORTSTATS_CONFIG=str(configured),
+        BALLDONTLIE_API_KEY=API_KEY,
+        SPORTSTATS_PORT=str(port),
+        SPORTSTATS_UPSTREAM_URL=str(fake.make_url("/v1")),
+        SPORTSTATS_SHUTDOWN_TIMEOUT_S="2",
+        WEB_CONCURRENCY="1",
+    )
+    server = ServerProcess(GUNICORN, env, port)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            stuck = asyncio.create_task(session.get(server.url + "/teams", headers=ALICE))
+            while not fake.app[CALLS]:
+                await asyncio.sleep(0.01)
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            server.signal()
+            await server.wait(timeout_s=20)
+            took = loop.time() - began
+            stuck.cancel()
+        assert took <= 2.0 + 0.3, took  # the setting, and the processes' own exit
+    finally:
+        await server.stop()

@@ -131,3 +131,32 @@ async def test_a_started_server_says_where_it_listens_and_how_it_is_set_up():
         assert "upstream http://127.0.0.1:9/v1, 5 requests a minute" in line
     finally:
         await server.stop()
+
+
+@pytest.mark.process
+async def test_a_stop_with_a_request_stuck_upstream_ends_within_the_shutdown_timeout(
+    aiohttp_server,
+):
+    """aiohttp alone took three times the setting (its two waits, then cleanup)."""
+    fake = await aiohttp_server(make_app(latency_s=30))
+    server = ServerProcess.sportstats(
+        "--upstream-url",
+        str(fake.make_url("/v1")),
+        env=clean_environment(BALLDONTLIE_API_KEY=API_KEY, SPORTSTATS_SHUTDOWN_TIMEOUT_S="2"),
+    )
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            stuck = asyncio.create_task(session.get(server.url + "/teams"))
+            while not fake.app[CALLS]:
+                await asyncio.sleep(0.01)
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            server.signal()
+            code = await server.wait(timeout_s=10)
+            took = loop.time() - began
+            stuck.cancel()
+        assert code == 0
+        assert took <= 2.0 + 0.3, took  # the setting, and the interpreter's own exit
+    finally:
+        await server.stop()
