@@ -60,12 +60,15 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
         store = RedisStore(redis, settings.redis_prefix)
         lock = RedisLock(redis, settings.redis_prefix)
         budget = RedisBudget(
-            redis, settings.upstream.requests_per_minute, f"{settings.redis_prefix}budget"
+            redis,
+            settings.upstream.requests_per_minute,
+            f"{settings.redis_prefix}budget",
+            settings.upstream.window_s,
         )
         app[LIMITS].share(redis, settings.redis_prefix)
     else:
         store = MemoryStore(settings.cache.max_entries, settings.cache.max_bytes)
-        budget = LocalBudget(settings.upstream.requests_per_minute)
+        budget = LocalBudget(settings.upstream.requests_per_minute, settings.upstream.window_s)
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=CONNECTIONS_TO_UPSTREAM),
         timeout=aiohttp.ClientTimeout(total=settings.upstream.deadline_s),

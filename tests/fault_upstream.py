@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import random
 import socket
 import struct
+import time
 import zlib
 from collections import deque
 from pathlib import Path
@@ -84,6 +86,9 @@ class FaultUpstream:
         slow_s: float = 30.0,
         retry_after_s: int = 1,
         error_status: int = 503,
+        quota: int | None = None,
+        window_s: float = 60.0,
+        arrival_jitter_s: float = 0.0,
     ) -> None:
         self.api_key = api_key  # None: any Authorization header is accepted
         self.latency_s = latency_s
@@ -92,6 +97,13 @@ class FaultUpstream:
         self.error_status = error_status
         self.mode = "ok"
         self.calls: list[str] = []
+        # Its own per-window quota, as the real one keeps it: counted on arrival, 429 beyond.
+        self.quota = quota
+        self.window_s = window_s
+        self.arrival_jitter_s = arrival_jitter_s  # the way there takes up to this (a network)
+        self.arrivals: list[float] = []  # when each request arrived (monotonic)
+        self.refused = 0
+        self.reset_share = 0.0  # of requests answered with a reset (benches)
         self._queued: deque[str] = deque()
         self._garbage = 0
         self._runner: web.AppRunner | None = None
@@ -114,7 +126,13 @@ class FaultUpstream:
         return app
 
     async def count(self, request: web.Request) -> web.Response:
-        return web.json_response({"calls": len(self.calls)})
+        return web.json_response(
+            {
+                "calls": len(self.calls),
+                "refused": self.refused,
+                "most_in_a_window": most_in_a_window(self.arrivals, self.window_s),
+            }
+        )
 
     async def start(self) -> str:
         """Listen on an ephemeral port of 127.0.0.1; returns the base URL (ends in /v1)."""
@@ -128,7 +146,20 @@ class FaultUpstream:
 
     async def serve(self, request: web.Request) -> web.StreamResponse:
         self.calls.append(str(request.rel_url))
+        if self.arrival_jitter_s:
+            await asyncio.sleep(random.random() * self.arrival_jitter_s)
+        now = time.monotonic()
+        self.arrivals.append(now)
+        if self.quota is not None:
+            recent = sum(1 for at in self.arrivals if at > now - self.window_s)
+            if recent > self.quota:
+                self.refused += 1
+                return web.json_response(
+                    {"error": "Too Many Requests"}, status=429, headers={"Retry-After": "1"}
+                )
         mode = self.next_mode()
+        if self.reset_share and random.random() < self.reset_share:
+            mode = "reset"
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
         if mode == "reset":
@@ -165,6 +196,17 @@ async def listen(runner: web.AppRunner) -> str:
     return f"http://127.0.0.1:{port}"
 
 
+def most_in_a_window(arrivals: list[float], window_s: float) -> int:
+    """The most requests that arrived within any `window_s`, as the upstream counts them."""
+    times = sorted(arrivals)
+    most, first = 0, 0
+    for last, at in enumerate(times):
+        while times[first] <= at - window_s:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
 def reset(request: web.Request) -> web.StreamResponse:
     """Drop the connection with a TCP RST, as a crashed upstream or a middlebox does."""
     transport = request.transport
@@ -183,8 +225,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--api-key", default=None)
+    parser.add_argument("--quota", type=int, default=None, help="its own quota a window")
+    parser.add_argument("--reset-share", type=float, default=0.0, help="connections reset")
     args = parser.parse_args()
-    fake = FaultUpstream(api_key=args.api_key, latency_s=args.latency_ms / 1000)
+    fake = FaultUpstream(api_key=args.api_key, latency_s=args.latency_ms / 1000, quota=args.quota)
+    fake.reset_share = args.reset_share
     web.run_app(fake.app(), host="127.0.0.1", port=args.port, print=None, access_log=None)
 
 

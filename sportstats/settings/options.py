@@ -81,6 +81,9 @@ class UpstreamSettings(Section):
         20.0, "everything for one question, retries and waits included (above 0, under 45)"
     )
     budget_wait_s: Float = option(5.0, "longest wait for a budget slot before 429")
+    window_s: Float = option(
+        60.0, "the window the account's quota is counted in (a minute for BALLDONTLIE)"
+    )
     tester_share: Float = option(
         0.5,
         "the most of the budget one tester (or anonymous address) may spend in a minute; 1: no cap",

@@ -76,12 +76,13 @@ class SlidingWindowBudget:
 class LocalBudget(SlidingWindowBudget):
     """The request budget of one process."""
 
-    def __init__(self, requests_per_minute: int) -> None:
+    def __init__(self, requests_per_minute: int, window_s: float | None = None) -> None:
         self.requests_per_minute = requests_per_minute
+        self.window_s = window_s or WINDOW_S
         self._held: dict[str, float] = {}  # slot -> when it was sent, or answered once finished
 
     def _trim(self, now: float) -> None:
-        for slot in [slot for slot, at in self._held.items() if at <= now - WINDOW_S]:
+        for slot in [slot for slot, at in self._held.items() if at <= now - self.window_s]:
             del self._held[slot]
 
     async def _try(self, slot: str) -> float:
@@ -92,7 +93,7 @@ class LocalBudget(SlidingWindowBudget):
         if len(self._held) < self.requests_per_minute:
             self._held[slot] = now
             return 0.0
-        return min(self._held.values()) + WINDOW_S - now
+        return min(self._held.values()) + self.window_s - now
 
     async def finish(self, slot: str) -> None:
         if slot in self._held:
@@ -147,8 +148,15 @@ class RedisBudget(SlidingWindowBudget):
     shared window does not restart empty. Each change is logged once, not once per request.
     """
 
-    def __init__(self, redis, requests_per_minute: int, key: str = "sportstats:budget") -> None:
+    def __init__(
+        self,
+        redis,
+        requests_per_minute: int,
+        key: str = "sportstats:budget",
+        window_s: float | None = None,
+    ) -> None:
         self.requests_per_minute = requests_per_minute
+        self.window_s = window_s or WINDOW_S
         self._redis = redis
         self._key = key
         self._processes_key = f"{key}:processes"
@@ -177,7 +185,7 @@ class RedisBudget(SlidingWindowBudget):
     def _on_own(self) -> None:
         """Keep to this process's share of the budget until Redis is back."""
         share = max(1, self.requests_per_minute // max(1, self.processes))
-        self._fallback = LocalBudget(share)
+        self._fallback = LocalBudget(share, self.window_s)
         log.warning(
             "the upstream budget is this process's share until Redis is back: %d of %d a minute",
             share,
@@ -195,7 +203,7 @@ class RedisBudget(SlidingWindowBudget):
                     f"{self._process}:{n}:{now_ms}": int(at * 1000) for n, at in enumerate(held)
                 }
                 await self._redis.zadd(self._key, members)
-                await self._redis.pexpire(self._key, int(WINDOW_S * 1000))
+                await self._redis.pexpire(self._key, int(self.window_s * 1000))
             else:
                 await self._redis.ping()
         except RedisError as exc:
@@ -209,7 +217,7 @@ class RedisBudget(SlidingWindowBudget):
         # On Redis's clock, so that processes on machines with skewed clocks agree.
         wait_ms, processes = await self._take(
             keys=[self._key, self._processes_key],
-            args=[int(WINDOW_S * 1000), self.requests_per_minute, slot, self._process],
+            args=[int(self.window_s * 1000), self.requests_per_minute, slot, self._process],
         )
         self.processes = int(processes)
         return int(wait_ms) / 1000
@@ -220,7 +228,7 @@ class RedisBudget(SlidingWindowBudget):
                 await self._fallback.finish(slot)
             return
         try:
-            await self._finish(keys=[self._key], args=[int(WINDOW_S * 1000), slot])
+            await self._finish(keys=[self._key], args=[int(self.window_s * 1000), slot])
         except RedisError as exc:
             self._redis_gone(exc)
 
@@ -229,7 +237,7 @@ class RedisBudget(SlidingWindowBudget):
             return await self._fallback.remaining()
         seconds, micros = await self._redis.time()
         now_ms = seconds * 1000 + micros // 1000
-        used = await self._redis.zcount(self._key, now_ms - int(WINDOW_S * 1000), "+inf")
+        used = await self._redis.zcount(self._key, now_ms - int(self.window_s * 1000), "+inf")
         return max(0, self.requests_per_minute - int(used))
 
 

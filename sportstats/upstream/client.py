@@ -109,7 +109,9 @@ class UpstreamClient:
             settings.breaker_failures, settings.breaker_cooldown_s
         )
         self.retry_budget = retry_budget or RetryBudget()
-        self.shares = Shares(share_of(budget.requests_per_minute, settings.tester_share))
+        self.shares = Shares(
+            share_of(budget.requests_per_minute, settings.tester_share), settings.window_s
+        )
         self.calls = 0  # attempts sent, for tests, benchmarks and metrics
         self.last_success: float | None = None  # wall-clock time of the last good answer
         self.observer: Callable[[UpstreamEvent], None] | None = None  # told of every attempt

@@ -34,8 +34,9 @@ def spender() -> str | None:
 class Shares:
     """Upstream requests per caller in the last minute, each held to `per_minute`."""
 
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, window_s: float = WINDOW_S) -> None:
         self.per_minute = per_minute
+        self.window_s = window_s
         self._sent: OrderedDict[str, list[float]] = OrderedDict()
 
     def take(self, who: str | None) -> float:
@@ -43,10 +44,10 @@ class Shares:
         if who is None or self.per_minute <= 0:
             return 0.0
         now = time.monotonic()
-        sent = [at for at in self._sent.pop(who, []) if at > now - WINDOW_S]
+        sent = [at for at in self._sent.pop(who, []) if at > now - self.window_s]
         if len(sent) >= self.per_minute:
             self._sent[who] = sent
-            return max(0.001, sent[0] + WINDOW_S - now)
+            return max(0.001, sent[0] + self.window_s - now)
         sent.append(now)
         self._sent[who] = sent
         while len(self._sent) > MAX_SPENDERS:
