@@ -1,6 +1,9 @@
 """Load test: 15 simulated testers on 200 concurrent connections, for a few minutes.
 
-Run: `python bench/load.py` (180 s; `--seconds 20` for a quick look). Everything stays on
+Run: `python bench/load.py` (180 s; `--seconds 20` for a quick look; `--upstream-rpm 30
+--seconds 80` crosses a budget window edge; add `--reset-share 0.2` for dropped connections,
+`--workers 2` for two gunicorn workers sharing a Redis of the bench's own, `--redis-outage 20`
+to stop that Redis a third into the run). Everything stays on
 127.0.0.1 and stops by itself. It starts two processes:
 
 - the fake upstream (`tests/fault_upstream.py`), answering with recorded fixtures after a
@@ -25,10 +28,12 @@ import argparse
 import asyncio
 import json
 import random
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections import Counter
@@ -207,7 +212,8 @@ def server_config(upstream_port: int, port: int, args: argparse.Namespace) -> di
             ],
         },
         "limits": {"requests_per_minute": 0},
-        "upstream": {"requests_per_minute": args.upstream_rpm},
+        "upstream": {"requests_per_minute": args.upstream_rpm, "tester_share": 1.0},
+        **({"redis_url": args.redis_url, "redis_prefix": "load:"} if args.redis_url else {}),
     }
 
 
@@ -241,7 +247,7 @@ async def run_load(port: int, keys: list[str], args: argparse.Namespace, pid: in
     return {"tally": tally, "elapsed": elapsed, "rss": samples}
 
 
-def report(result: dict, calls: int, rss_end_kib: int, args: argparse.Namespace) -> None:
+def report(result: dict, upstream: dict, rss_end_kib: int, args: argparse.Namespace) -> None:
     tally: Tally = result["tally"]
     elapsed = result["elapsed"]
     answered = len(tally.latencies)
@@ -261,7 +267,9 @@ def report(result: dict, calls: int, rss_end_kib: int, args: argparse.Namespace)
         f" connection failures: {dict(tally.failures)})"
     )
     print(
-        f"  upstream     {calls} calls in {elapsed:.0f} s (budget: {args.upstream_rpm} in any 60 s)"
+        f"  upstream     {upstream['calls']} calls in {elapsed:.0f} s (budget: {args.upstream_rpm}"
+        f" in any 60 s); as the upstream saw them: at most {upstream['most_in_a_window']} in"
+        f" any 60 s, {upstream['refused']} refused by its own quota of {args.upstream_rpm}"
     )
     print(
         f"  server RSS   start {rss[0] / 1024:.1f} MiB, peak {max(rss) / 1024:.1f} MiB,"
@@ -271,6 +279,25 @@ def report(result: dict, calls: int, rss_end_kib: int, args: argparse.Namespace)
         f"  RSS samples  every {RSS_SAMPLE_S:g} s (MiB): "
         + " ".join(f"{kib / 1024:.0f}" for kib in rss)
     )
+
+
+def start_redis(port: int) -> subprocess.Popen:
+    """A redis-server of the bench's own (nothing on disk), for workers to share."""
+    redis = subprocess.Popen(
+        ["redis-server", "--bind", HOST, "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)
+    return redis
+
+
+def redis_outage(redis: subprocess.Popen, after_s: float, for_s: float) -> None:
+    """Redis stops answering (SIGSTOP) `after_s` into the run, for `for_s`, then resumes."""
+    time.sleep(after_s)
+    redis.send_signal(signal.SIGSTOP)
+    print(f"  (Redis stopped at {after_s:.0f} s for {for_s:.0f} s)", flush=True)
+    time.sleep(for_s)
+    redis.send_signal(signal.SIGCONT)
 
 
 def main() -> None:
@@ -284,7 +311,15 @@ def main() -> None:
     parser.add_argument("--bad-share", type=float, default=0.03)
     parser.add_argument("--log-level", default="INFO", help="server log level (access log: INFO)")
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument(
+        "--reset-share", type=float, default=0.0, help="upstream connections reset (0-1)"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers sharing Redis")
+    parser.add_argument(
+        "--redis-outage", type=float, default=0.0, help="seconds Redis is down, mid-run"
+    )
     args = parser.parse_args()
+    args.redis_url = None
 
     upstream_port, port = free_port(), free_port()
     env = clean_environment(BALLDONTLIE_API_KEY=API_KEY)
@@ -292,6 +327,12 @@ def main() -> None:
         config = Path(workdir) / "sportstats.yaml"
         config.write_text(yaml.safe_dump(server_config(upstream_port, port, args)))
         log = (Path(workdir) / "server.log").open("w")
+        redis = None
+        if args.workers > 1 or args.redis_outage:
+            redis_port = free_port()
+            redis = start_redis(redis_port)
+            args.redis_url = f"redis://{HOST}:{redis_port}/0"
+            config.write_text(yaml.safe_dump(server_config(upstream_port, port, args)))
         fake = subprocess.Popen(
             [
                 sys.executable,
@@ -302,6 +343,10 @@ def main() -> None:
                 str(args.latency_ms),
                 "--api-key",
                 API_KEY,
+                "--quota",
+                str(args.upstream_rpm),
+                "--reset-share",
+                str(args.reset_share),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -309,8 +354,17 @@ def main() -> None:
         server = None
         try:
             wait_until_up(f"http://{HOST}:{upstream_port}/calls", fake)
+            command = [sys.executable, "-m", "sportstats", "--config", str(config)]
+            if args.workers > 1:
+                command = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"]
+                command += ["sportstats.app:gunicorn_app"]
+                env = {
+                    **env,
+                    "SPORTSTATS_CONFIG": str(config),
+                    "WEB_CONCURRENCY": str(args.workers),
+                }
             server = subprocess.Popen(
-                [sys.executable, "-m", "sportstats", "--config", str(config)],
+                command,
                 cwd=ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -319,12 +373,20 @@ def main() -> None:
             )
             wait_until_up(f"http://{HOST}:{port}/healthz", server)
             keys = [entry["key"] for entry in server_config(0, 0, args)["auth"]["keys"]]
+            outage = None
+            if args.redis_outage and redis is not None:
+                outage = threading.Thread(
+                    target=redis_outage, args=(redis, args.seconds / 3, args.redis_outage)
+                )
+                outage.start()
             result = asyncio.run(run_load(port, keys, args, server.pid))
+            if outage is not None:
+                outage.join()
             rss_end = rss_kib(server.pid)
-            calls = get_json(f"http://{HOST}:{upstream_port}/calls")["calls"]
-            report(result, calls, rss_end, args)
+            upstream = get_json(f"http://{HOST}:{upstream_port}/calls")
+            report(result, upstream, rss_end, args)
         finally:
-            for process in (server, fake):
+            for process in (server, fake, redis):
                 if process is not None and process.poll() is None:
                     process.terminate()
                     try:
