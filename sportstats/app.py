@@ -57,7 +57,7 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
             socket_timeout=settings.redis_timeout_s,
             socket_connect_timeout=settings.redis_timeout_s,
         )
-        store = RedisStore(redis, settings.redis_prefix)
+        store = RedisStore(redis, settings.redis_prefix, settings.cache.near_ttl_s)
         lock = RedisLock(redis, settings.redis_prefix)
         budget = RedisBudget(
             redis,

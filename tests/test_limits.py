@@ -267,10 +267,56 @@ async def test_workers_sharing_redis_share_each_testers_bucket(
     one, two = await make_client(**shared), await make_client(**shared)
     alice, bob = {"Authorization": f"Bearer {ALICE}"}, {"Authorization": f"Bearer {BOB}"}
     statuses = [(await c.get("/teams", headers=alice)).status for c in (one, two, one, two)]
-    assert statuses == [200, 200, 429, 429]
+    # The burst of 2, whichever worker leased it: leases are spent where they were taken.
+    assert statuses.count(200) == 2 and statuses.count(429) == 2
     refused = await two.get("/teams", headers=alice)
     assert refused.status == 429 and int(refused.headers["Retry-After"]) >= 1
     assert (await one.get("/teams", headers=bob)).status == 200
+
+
+async def test_with_leases_of_one_every_request_asks_the_shared_bucket(
+    make_client: Any, upstream: aioresponses, redis_prefix: str, redis_url: str
+) -> None:
+    serve_teams(upstream)
+    shared = {
+        "auth": {"mode": "user", "keys": TESTERS},
+        "limits": {"requests_per_minute": 6, "burst": 2, "lease": 1},
+        "redis_url": redis_url,
+        "redis_prefix": redis_prefix,
+    }
+    one, two = await make_client(**shared), await make_client(**shared)
+    alice = {"Authorization": f"Bearer {ALICE}"}
+    statuses = [(await c.get("/teams", headers=alice)).status for c in (one, two, one, two)]
+    assert statuses == [200, 200, 429, 429]
+
+
+async def test_a_lease_answers_without_redis_and_the_limit_holds_within_it(
+    redis_url: str, redis_prefix: str
+) -> None:
+    import redis.asyncio as aioredis
+
+    from sportstats.ops.limits import RateLimiter, SharedRateLimiter
+
+    conns = [aioredis.from_url(redis_url) for _ in range(2)]
+    workers = [
+        SharedRateLimiter(conn, redis_prefix, RateLimiter(60, 20, 100), lease=5) for conn in conns
+    ]
+    calls = 0
+    for worker in workers:
+        script = worker._script
+
+        async def counted(*args: Any, script: Any = script, **kwargs: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            return await script(*args, **kwargs)
+
+        worker._script = counted
+    granted = [await workers[n % 2].take("alice") == 0 for n in range(40)]
+    assert sum(granted) <= 20 + 5 * 2  # the burst, within a lease per process
+    assert sum(granted) >= 20 - 5 * 2
+    assert calls <= 40 // 5 + 8  # about one Redis call a lease, not one a request
+    for conn in conns:
+        await conn.aclose()
 
 
 def tool_call(query: str) -> dict[str, Any]:

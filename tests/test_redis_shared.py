@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -180,3 +181,59 @@ async def test_a_process_that_missed_just_before_another_stored_does_not_fetch_a
 
     assert produced == ["one"]
     assert b'"data":["one"]' in entry.render("miss")
+
+
+# --- the near cache in front of Redis --------------------------------------------------------
+
+
+def counting_reads(client: Any) -> list[str]:
+    """Every read the app's store sends to Redis, recorded."""
+    store = client.app[CACHE].store
+    reads: list[str] = []
+    backend_get = store.backend.get
+
+    async def get(key: str, *args: Any, **kwargs: Any) -> Any:
+        reads.append(key)
+        return await backend_get(key, *args, **kwargs)
+
+    store.backend.get = get
+    return reads
+
+
+async def test_a_hit_on_a_near_copy_costs_no_redis_round_trip(
+    make_client: Any, upstream: Any, redis_prefix: str, redis_url: str
+) -> None:
+    upstream.get(upstream_route("/players"), payload=PLAYERS, repeat=True)
+    one, two = await two_instances(make_client, redis_url, redis_prefix)
+    reads = counting_reads(two)
+
+    await one.get("/players?query=james")  # fetched, stored in Redis (and near, in one)
+    for _ in range(5):
+        response = await two.get("/players?query=james")
+        assert response.headers["X-Cache"] == "HIT"
+    assert len(reads) == 1  # read from Redis once, then from its near copy
+    assert calls(upstream) == 1
+
+
+async def test_a_near_copy_lives_near_ttl_s_at_most_and_never_past_its_freshness() -> None:
+    from sportstats.cache import RedisStore
+
+    class Down:
+        async def get(self, *args: Any, **kwargs: Any) -> Any:
+            raise AssertionError("not asked")
+
+    store = RedisStore(Down(), "t:", near_ttl_s=0.3)
+    now = time.time()
+    short = Entry(body="{}", fetched_at=now, fresh_until=now + 0.1, stale_until=now + 60)
+    long = Entry(body="{}", fetched_at=now, fresh_until=now + 600, stale_until=now + 900)
+    store._keep_near("short", short)
+    store._keep_near("long", long)
+    assert store.peek("short") is short and store.peek("long") is long
+    await asyncio.sleep(0.15)
+    assert store.peek("short") is None  # its own freshness ended first
+    assert store.peek("long") is long
+    await asyncio.sleep(0.2)
+    assert store.peek("long") is None  # near_ttl_s ended
+    off = RedisStore(Down(), "t:", near_ttl_s=0)
+    off._keep_near("long", long)
+    assert off.peek("long") is None

@@ -62,48 +62,74 @@ class RateLimiter:
         return wait_s
 
 
-# KEYS[1]: the client's bucket; ARGV: tokens per ms, burst. Returns the wait in ms, as text.
-_TAKE_TOKEN = """
+# KEYS[1]: the client's bucket; ARGV: tokens per ms, burst, most tokens to lease. Returns
+# {tokens leased, ms until one is there (when none)}, as text.
+_LEASE_TOKENS = """
 local now = redis.call('TIME')
 now = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local rate, burst, most = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(bucket[1]) or burst
 local at = tonumber(bucket[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
-local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+local leased, wait = math.min(most, math.floor(tokens)), 0
+if leased >= 1 then tokens = tokens - leased else wait = (1 - tokens) / rate end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
-return tostring(wait)
+return {tostring(leased), tostring(wait)}
 """
+LEASE_S = 1.0  # leased tokens not spent by then are let go (the bucket does not get them back)
 
 
 class SharedRateLimiter:
     """The token buckets in Redis, one hash per client, updated atomically on Redis's clock.
 
-    A bucket expires once it would be full again, so Redis holds only recent clients. If Redis
-    fails, the process's own `RateLimiter` answers until it is back.
+    Each process leases a client's tokens a few at a time (`lease`) and spends them locally, so
+    most requests cost no Redis round trip; the shared limit holds within `lease` requests per
+    process (a lease lives `LEASE_S`). A bucket expires once it would be full again, so Redis
+    holds only recent clients. If Redis fails, the process's own `RateLimiter` answers until it
+    is back.
     """
 
-    def __init__(self, redis: Any, prefix: str, local: RateLimiter) -> None:
+    def __init__(self, redis: Any, prefix: str, local: RateLimiter, lease: int = 1) -> None:
         self.prefix = f"{prefix}client:"
         self.local = local
-        self._script = redis.register_script(_TAKE_TOKEN)
+        self.lease = max(1, lease)
+        self._script = redis.register_script(_LEASE_TOKENS)
+        self._leases: dict[str, tuple[int, float]] = {}  # client -> (tokens left, until)
 
     async def take(self, client: str) -> float:
-        rate_per_ms = self.local.rate_per_s / 1000
+        now = time.monotonic()
+        left, until = self._leases.get(client, (0, 0.0))
+        if now < until:
+            if left >= 1:
+                self._leases[client] = (left - 1, until)
+                return 0.0
+            return until - now  # refused a moment ago: no need to ask again yet
         if not REDIS.usable():
             return self.local.take(client)
+        rate_per_ms = self.local.rate_per_s / 1000
         try:
-            wait_ms = await self._script(
-                keys=[self.prefix + client], args=[repr(rate_per_ms), self.local.burst]
+            leased, wait_ms = await self._script(
+                keys=[self.prefix + client],
+                args=[repr(rate_per_ms), self.local.burst, self.lease],
             )
         except Exception as exc:  # Redis down: each process keeps to the limit on its own
             REDIS.failed("the rate limits", exc)
             return self.local.take(client)
         REDIS.ok()
-        return float(wait_ms) / 1000
+        if int(leased) >= 1:
+            self._remember(client, int(leased) - 1, now + LEASE_S)
+            return 0.0
+        wait_s = float(wait_ms) / 1000
+        self._remember(client, 0, now + min(wait_s, LEASE_S))
+        return wait_s
+
+    def _remember(self, client: str, left: int, until: float) -> None:
+        if len(self._leases) >= self.local.max_clients:  # bounded: drop the ended leases
+            now = time.monotonic()
+            self._leases = {k: v for k, v in self._leases.items() if v[1] > now}
+        self._leases[client] = (left, until)
 
 
 DEFAULT_REQUESTS_PER_MINUTE = 60
@@ -155,7 +181,7 @@ class ClientLimits:
     def share(self, redis: Any, prefix: str) -> None:
         """Keep the buckets in Redis from now on (called once the app's Redis client exists)."""
         if self.limiter is not None:
-            self.shared = SharedRateLimiter(redis, prefix, self.limiter)
+            self.shared = SharedRateLimiter(redis, prefix, self.limiter, self.settings.lease)
 
     def caller(self, request: web.Request) -> str | None:
         """Who a request is for, for limits and the upstream share: the tester, else the

@@ -46,6 +46,11 @@ class CacheSettings(Section):
     recent_ttl_s: Int = option(300, "TTL cap for games finished in the last 2 days")
     current_season_ttl_s: Int = option(600, "TTL cap for the current season's averages")
     empty_ttl_s: Int = option(60, "TTL cap for an empty answer")
+    near_ttl_s: Float = option(
+        2.0,
+        "with Redis: how long a process keeps its own copy of an answer (never past its TTL),"
+        " answering hits without Redis; 0 turns it off",
+    )
     coalesce_wait_s: Float = option(
         25.0, "longest wait for another caller's (or process's) fetch of the same key"
     )
@@ -124,6 +129,11 @@ class LimitsSettings(Section):
         shown="60; off in auth mode `none` on a loopback address",
     )
     burst: Int = option(20, "requests per client at once")
+    lease: Int = option(
+        5,
+        "with Redis: a client's tokens each process takes at a time and spends on its own (the"
+        " shared limit holds within this many per process); 1: one Redis call a request",
+    )
     max_clients: Int = option(10_000, "clients remembered (least recently seen forgotten first)")
     max_url_bytes: Int = option(4096, "longest URL (414 beyond)")
     max_query_params: Int = option(40, "most query parameters (400 beyond)")
