@@ -18,6 +18,11 @@ Run: `python bench/bench_cache.py` (about a minute; everything stays on 127.0.0.
 5. (`inproc`) each app's own work per hit, driven in-process as aiohttp's server drives a
    request but without HTTP parsing or sockets: steadier than part 4, so the layers' costs can
    be read apart.
+6. (`redis`) a hit in Redis mode against one in memory mode, side by side: memory, Redis, and
+   Redis with the per-client limit on (shared through Redis), all on a `redis-server` of the
+   bench's own (a free port, nothing on disk); then two gunicorn workers sharing that Redis.
+   Targets: a Redis-mode hit at least 0.8 of a memory-mode hit's throughput with p99 at most
+   1.5x; with the per-client limit on, at least 0.7.
 
 Ratios are medians of per-round ratios (each round measures every server once, in turn), and
 each server's CPU time per request is read from /proc: on a shared machine both are steadier
@@ -64,6 +69,7 @@ from sportstats.web.errors import error_response  # noqa: E402
 from sportstats.web.keys import ACCESS, BOUNDS, LIMITS, METRICS, SETTINGS, UPSTREAM  # noqa: E402
 from sportstats.web.routes import data_handler  # noqa: E402
 from tests import fake_upstream  # noqa: E402
+from tests.server_process import clean_environment, free_port  # noqa: E402
 
 HOST = "127.0.0.1"
 HIT_PATH = "/teams"
@@ -277,12 +283,14 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def run_rounds(names: list[str]) -> tuple[dict[str, list[Round]], int]:
+async def run_rounds(
+    names: list[str], serve: tuple[str, ...] = ("--serve",)
+) -> tuple[dict[str, list[Round]], int]:
     """`ROUNDS` rounds, each measuring every named server of the child process in turn, and the
     body size. Ratios are taken within a round, so that the machine's drift between rounds
     (a shared, noisy machine) cancels out."""
     child = subprocess.Popen(
-        [sys.executable, __file__, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        [sys.executable, __file__, *serve], stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
     try:
         ports = json.loads(child.stdout.readline())
@@ -309,9 +317,9 @@ def median_of(rounds: list[Round], field: str) -> float | None:
     return None if None in values else statistics.median(values)
 
 
-def ratios(rounds: dict[str, list[Round]], name: str) -> list[float]:
-    """`name`'s requests/s as a share of the bare handler's, round by round."""
-    return sorted(r.rps / bare.rps for r, bare in zip(rounds[name], rounds["bare"], strict=True))
+def ratios(rounds: dict[str, list[Round]], name: str, base: str = "bare") -> list[float]:
+    """`name`'s requests/s as a share of `base`'s (the bare handler's), round by round."""
+    return sorted(r.rps / b.rps for r, b in zip(rounds[name], rounds[base], strict=True))
 
 
 def cpu_text(cpu_us: float | None) -> str:
@@ -551,12 +559,126 @@ async def bench_memory() -> None:
         )
 
 
+REDIS_MODES = {
+    "memory": "memory cache",
+    "redis": "Redis cache",
+    "redis_limit": "Redis, client limit on",
+}
+
+
+async def serve_redis(redis_url: str) -> None:
+    """Child process: the fake upstream and the three modes, warm; prints their ports."""
+    upstream_runner, upstream_port = await start(fake_upstream.make_app(UPSTREAM_LATENCY_S))
+    base = settings_for(upstream_port)
+    shared = {"redis_url": redis_url, "redis_prefix": f"bench{os.getpid()}:"}
+    modes = {
+        "memory": base,
+        "redis": base.model_copy(update=shared),
+        # a limit that never refuses, but counts every request through the shared buckets
+        "redis_limit": base.model_copy(
+            update={
+                **shared,
+                "limits": base.limits.model_copy(
+                    update={"requests_per_minute": 10**9, "burst": 10**6}
+                ),
+            }
+        ),
+    }
+    runners, ports = [upstream_runner], {}
+    for name, settings in modes.items():
+        runner, ports[name] = await start(create_app(settings))
+        runners.append(runner)
+        async with ClientSession() as session:
+            for _ in range(2):  # fetched, then stored: the hit to measure
+                async with session.get(f"http://{HOST}:{ports[name]}{HIT_PATH}") as r:
+                    body = await r.read()
+    print(json.dumps({**ports, "bytes": len(body)}), flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    for runner in reversed(runners):
+        await runner.cleanup()
+
+
+def own_redis() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    redis = subprocess.Popen(
+        ["redis-server", "--bind", HOST, "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)
+    return redis, f"redis://{HOST}:{port}/0"
+
+
+async def gunicorn_hits(redis_url: str) -> tuple[float, float, float]:
+    """Two gunicorn workers sharing the Redis: hits measured from outside, as one server."""
+    upstream_runner, upstream_port = await start(fake_upstream.make_app(UPSTREAM_LATENCY_S))
+    port = free_port()
+    env = clean_environment(
+        BALLDONTLIE_API_KEY=fake_upstream.API_KEY,
+        SPORTSTATS_PORT=str(port),
+        SPORTSTATS_UPSTREAM_URL=f"http://{HOST}:{upstream_port}/v1",
+        SPORTSTATS_REDIS_URL=redis_url,
+        SPORTSTATS_REDIS_PREFIX="benchg:",
+        SPORTSTATS_LIMITS__REQUESTS_PER_MINUTE="0",
+        SPORTSTATS_LOG_LEVEL="WARNING",
+        WEB_CONCURRENCY="2",
+    )
+    command = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"]
+    workers = subprocess.Popen(
+        [*command, "sportstats.app:gunicorn_app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(100):
+            try:
+                async with (
+                    ClientSession() as session,
+                    session.get(f"http://{HOST}:{port}{HIT_PATH}") as r,
+                ):
+                    if r.status == 200:
+                        break
+            except OSError:
+                await asyncio.sleep(0.2)
+        await measure(port, 1.0)
+        return await measure(port, ROUND_S * 2)
+    finally:
+        workers.terminate()
+        workers.wait(timeout=30)
+        await upstream_runner.cleanup()
+
+
+async def bench_redis() -> None:
+    redis, url = own_redis()
+    try:
+        rounds, size = await run_rounds(list(REDIS_MODES), ("--serve-redis", url))
+        print(f"6. Redis-mode hits, GET {HIT_PATH} ({size} bytes), {CLIENTS} clients,")
+        print(f"   {ROUNDS} rounds of {ROUND_S:g} s, modes in turn; medians of the rounds:")
+        memory_p99 = median_of(rounds["memory"], "p99")
+        for name, label in REDIS_MODES.items():
+            rps, p50, p99 = (median_of(rounds[name], f) for f in ("rps", "p50", "p99"))
+            line = f"   {label:23} {rps:7.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms"
+            line += cpu_text(median_of(rounds[name], "cpu_us"))
+            if name != "memory":
+                shares = ratios(rounds, name, "memory")
+                line += f"   {statistics.median(shares):4.2f} of memory"
+                line += f" (rounds {shares[0]:.2f}-{shares[-1]:.2f}), p99 {p99 / memory_p99:.1f}x"
+            print(line)
+        rps, p50, p99 = await gunicorn_hits(url)
+        print(
+            f"   two gunicorn workers    {rps:7.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms"
+            " (sharing the Redis)"
+        )
+        print("   (targets: Redis >= 0.80 of memory, p99 <= 1.5x; client limit on >= 0.70)")
+    finally:
+        redis.terminate()
+        redis.wait(timeout=10)
+
+
 PARTS = {
     "hits": bench_hits,
     "cold": bench_cold,
     "memory": bench_memory,
     "layers": bench_layers,
     "inproc": bench_inproc,
+    "redis": bench_redis,
 }
 
 
@@ -569,5 +691,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("parts", nargs="*", choices=[[], *PARTS], help="default: all")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-redis", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    asyncio.run(serve() if args.serve else main(args.parts or list(PARTS)))
+    if args.serve_redis:
+        asyncio.run(serve_redis(args.serve_redis))
+    else:
+        asyncio.run(serve() if args.serve else main(args.parts or list(PARTS)))
