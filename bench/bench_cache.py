@@ -176,7 +176,9 @@ async def keep_asking(port: int, until: float, latencies: list[float]) -> None:
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
             if not head.startswith(b"HTTP/1.1 200"):
-                raise RuntimeError(head.decode(errors="replace"))
+                body = await reader.read(500)
+                answer = head + body
+                raise RuntimeError(answer.decode(errors="replace"))
             length = 0
             for line in head.split(b"\r\n"):
                 if line[:15].lower() == b"content-length:":

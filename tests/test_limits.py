@@ -513,3 +513,44 @@ async def test_a_refusal_on_mcp_is_a_json_rpc_error_the_sdk_shows(serve: Any) ->
     assert "Too many requests from this client" in error.message
     assert "Retry-After" in error.message  # the hint, in the message
     assert error.data["code"] == "too_many_requests" and error.data["retry_after_s"] >= 1
+
+
+async def test_a_spent_lease_asks_for_another_rather_than_refusing(
+    redis_url: str, redis_prefix: str
+) -> None:
+    import redis.asyncio as aioredis
+
+    from sportstats.ops.limits import RateLimiter, SharedRateLimiter
+
+    conn = aioredis.from_url(redis_url)
+    limiter = SharedRateLimiter(conn, redis_prefix, RateLimiter(6000, 100, 10), lease=5)
+    assert [await limiter.take("bob") for _ in range(12)] == [0.0] * 12  # three leases
+    await conn.aclose()
+
+
+async def test_many_concurrent_takes_share_one_lease_request_at_a_time(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """When a lease runs out under concurrency, one request asks for the next and the others
+    wait for it (no herd of Redis calls, and no waiter spinning on a finished request)."""
+    import redis.asyncio as aioredis
+
+    from sportstats.ops.limits import RateLimiter, SharedRateLimiter
+
+    conn = aioredis.from_url(redis_url)
+    limiter = SharedRateLimiter(conn, redis_prefix, RateLimiter(10**6, 10**4, 10), lease=3)
+    calls = 0
+    script = limiter._script
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return await script(*args, **kwargs)
+
+    limiter._script = counted
+    waits = await asyncio.wait_for(
+        asyncio.gather(*(limiter.take("carol") for _ in range(64))), timeout=10
+    )
+    assert waits == [0.0] * 64
+    assert calls <= 64 // 3 + 2  # about one Redis call a lease of 3
+    await conn.aclose()

@@ -8,6 +8,7 @@ every worker (`SharedRateLimiter`), so several workers do not multiply a client'
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -79,6 +80,7 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
 return {tostring(leased), tostring(wait)}
 """
 LEASE_S = 1.0  # leased tokens not spent by then are let go (the bucket does not get them back)
+REFUSED = -1  # a lease entry that remembers a refusal until the next token is due
 
 
 class SharedRateLimiter:
@@ -96,18 +98,42 @@ class SharedRateLimiter:
         self.local = local
         self.lease = max(1, lease)
         self._script = redis.register_script(_LEASE_TOKENS)
-        self._leases: dict[str, tuple[int, float]] = {}  # client -> (tokens left, until)
+        # client -> (tokens left, or REFUSED; until when)
+        self._leases: dict[str, tuple[int, float]] = {}
+        self._asking: dict[str, asyncio.Future[float | None]] = {}
 
     async def take(self, client: str) -> float:
+        while True:
+            wait_s = self._from_lease(client)
+            if wait_s is not None:
+                return wait_s
+            asking = self._asking.get(client)
+            if asking is None or asking.done():  # one lease request per client at a time
+                asking = asyncio.ensure_future(self._lease(client))
+                self._asking[client] = asking
+            refused = await asyncio.shield(asking)
+            if self._asking.get(client) is asking:
+                del self._asking[client]
+            if refused is not None:
+                return refused
+
+    def _from_lease(self, client: str) -> float | None:
+        """0 when a leased token is spent, a wait when a refusal is remembered, else None."""
         now = time.monotonic()
         left, until = self._leases.get(client, (0, 0.0))
-        if now < until:
-            if left >= 1:
-                self._leases[client] = (left - 1, until)
-                return 0.0
-            return until - now  # refused a moment ago: no need to ask again yet
+        if now >= until:
+            return None
+        if left >= 1:
+            self._leases[client] = (left - 1, until)
+            return 0.0
+        return until - now if left == REFUSED else None
+
+    async def _lease(self, client: str) -> float | None:
+        """Lease tokens from the shared bucket (None: some were leased), else the wait."""
+        now = time.monotonic()
         if not REDIS.usable():
-            return self.local.take(client)
+            wait_s = self.local.take(client)
+            return wait_s if wait_s else self._granted_locally(client, now)
         rate_per_ms = self.local.rate_per_s / 1000
         try:
             leased, wait_ms = await self._script(
@@ -116,14 +142,19 @@ class SharedRateLimiter:
             )
         except Exception as exc:  # Redis down: each process keeps to the limit on its own
             REDIS.failed("the rate limits", exc)
-            return self.local.take(client)
+            wait_s = self.local.take(client)
+            return wait_s if wait_s else self._granted_locally(client, now)
         REDIS.ok()
         if int(leased) >= 1:
-            self._remember(client, int(leased) - 1, now + LEASE_S)
-            return 0.0
+            self._remember(client, int(leased), now + LEASE_S)
+            return None
         wait_s = float(wait_ms) / 1000
-        self._remember(client, 0, now + min(wait_s, LEASE_S))
+        self._remember(client, REFUSED, now + min(wait_s, LEASE_S))
         return wait_s
+
+    def _granted_locally(self, client: str, now: float) -> None:
+        """The local limiter granted one: a lease of exactly that one token."""
+        self._remember(client, 1, now + LEASE_S)
 
     def _remember(self, client: str, left: int, until: float) -> None:
         if len(self._leases) >= self.local.max_clients:  # bounded: drop the ended leases

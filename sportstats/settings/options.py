@@ -130,7 +130,7 @@ class LimitsSettings(Section):
     )
     burst: Int = option(20, "requests per client at once")
     lease: Int = option(
-        5,
+        20,
         "with Redis: a client's tokens each process takes at a time and spends on its own (the"
         " shared limit holds within this many per process); 1: one Redis call a request",
     )
