@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 CONNECTIONS_TO_UPSTREAM = 20
 GUNICORN_NOTICE_S = 1.5
+REDIS_CONNECTIONS = 64  # per process: the concurrency of misses, leases and probes at once
 
 
 async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -52,11 +53,16 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     if settings.redis_url:
         import redis.asyncio as aioredis
 
-        redis = aioredis.from_url(
+        # A pool sized for the concurrency: past it a caller waits (at most the timeout) for a
+        # connection rather than opening one more.
+        pool = aioredis.BlockingConnectionPool.from_url(
             settings.redis_url,
+            max_connections=REDIS_CONNECTIONS,
+            timeout=settings.redis_timeout_s,
             socket_timeout=settings.redis_timeout_s,
             socket_connect_timeout=settings.redis_timeout_s,
         )
+        redis = aioredis.Redis(connection_pool=pool)
         store = RedisStore(redis, settings.redis_prefix, settings.cache.near_ttl_s)
         lock = RedisLock(redis, settings.redis_prefix)
         budget = RedisBudget(

@@ -96,7 +96,8 @@ class SharedRateLimiter:
     def __init__(self, redis: Any, prefix: str, local: RateLimiter, lease: int = 1) -> None:
         self.prefix = f"{prefix}client:"
         self.local = local
-        self.lease = max(1, lease)
+        # A lease is at most a quarter of the burst, so other processes still find tokens.
+        self.lease = max(1, min(lease, local.burst // 4))
         self._script = redis.register_script(_LEASE_TOKENS)
         # client -> (tokens left, or REFUSED; until when)
         self._leases: dict[str, tuple[int, float]] = {}
