@@ -30,6 +30,19 @@ ALICE = {"Authorization": "Bearer our-own-alice-000000000000"}  # the example's,
 METRICS = {"Authorization": "Bearer our-own-metrics-token-0000"}
 
 
+def gunicorn(configured, fake, **variables: str) -> ServerProcess:
+    """gunicorn as the deployment runs it, on a free port, calling `fake` as its upstream."""
+    port = free_port()
+    env = clean_environment(
+        SPORTSTATS_CONFIG=str(configured),
+        BALLDONTLIE_API_KEY=API_KEY,
+        SPORTSTATS_PORT=str(port),
+        SPORTSTATS_UPSTREAM_URL=str(fake.make_url("/v1")),
+        **variables,
+    )
+    return ServerProcess(GUNICORN, env, port)
+
+
 @pytest.fixture
 def configured(tmp_path):
     """The example config with its `change-me` placeholders replaced, as README says to do."""
@@ -83,17 +96,13 @@ async def test_gunicorn_workers_share_one_cache_through_redis(
     aiohttp_server, redis_url, redis_prefix, configured
 ):
     fake = await aiohttp_server(make_app(latency_s=0.2))
-    port = free_port()
-    env = clean_environment(
-        SPORTSTATS_CONFIG=str(configured),
-        BALLDONTLIE_API_KEY=API_KEY,
-        SPORTSTATS_PORT=str(port),
-        SPORTSTATS_UPSTREAM_URL=str(fake.make_url("/v1")),
+    server = gunicorn(
+        configured,
+        fake,
         SPORTSTATS_redis_url=redis_url,
         SPORTSTATS_REDIS_PREFIX=redis_prefix,
         WEB_CONCURRENCY="2",
     )
-    server = ServerProcess(GUNICORN, env, port)
     await server.start()
     try:
 
@@ -137,16 +146,7 @@ async def test_gunicorn_stops_within_the_shutdown_timeout_with_a_request_stuck_u
     aiohttp_server, configured
 ):
     fake = await aiohttp_server(make_app(latency_s=30))
-    port = free_port()
-    env = clean_environment(
-        SPORTSTATS_CONFIG=str(configured),
-        BALLDONTLIE_API_KEY=API_KEY,
-        SPORTSTATS_PORT=str(port),
-        SPORTSTATS_UPSTREAM_URL=str(fake.make_url("/v1")),
-        SPORTSTATS_SHUTDOWN_TIMEOUT_S="2",
-        WEB_CONCURRENCY="1",
-    )
-    server = ServerProcess(GUNICORN, env, port)
+    server = gunicorn(configured, fake, SPORTSTATS_SHUTDOWN_TIMEOUT_S="2", WEB_CONCURRENCY="1")
     await server.start()
     try:
         async with aiohttp.ClientSession() as session:
