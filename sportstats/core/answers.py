@@ -169,16 +169,16 @@ class Answers:
         if isinstance(next_cursor, bool) or not isinstance(next_cursor, int):
             next_cursor = None  # a cursor we could not take back as `cursor` is no cursor
         rows = endpoint.table.rows(items)
-        labelled = endpoint.team_labels is None or not rows
-        if not labelled:
-            labelled = await self._label_teams(endpoint, rows, deadline)
+        unlabelled = bool(endpoint.team_labels and rows) and not await self._label_teams(
+            endpoint, rows, deadline
+        )
         answer = build_answer(endpoint, rows, next_cursor, meta, query)
         ttl = endpoint.freshness.ttl_s(
             self.cache.settings, items, query.get("season"), current_season()
         )
         if not rows:
             ttl = min(ttl, self.cache.settings.empty_ttl_s)
-        if labelled is False:  # the teams list failed: asked again soon
+        if unlabelled:  # the teams list failed: asked again soon
             ttl = min(ttl, self.cache.settings.live_ttl_s)
         return Produced(answer, ttl)
 
