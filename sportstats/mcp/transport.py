@@ -42,6 +42,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
 from .. import errors
+from ..ops.auth import MCP_PATH
 from . import apps
 from .methods import SERVER_INFO_STAMP, dispatch, negotiate
 from .wire import (
@@ -186,7 +187,7 @@ async def method_not_allowed_view(request: web.Request) -> web.Response:
 
 
 def setup_mcp_routes(app: web.Application) -> list[web.AbstractRoute]:
-    resource = app.router.add_resource("/mcp", name="mcp")
+    resource = app.router.add_resource(MCP_PATH, name="mcp")
     return [
         resource.add_route("POST", post_view),
         resource.add_route("GET", method_not_allowed_view),

@@ -31,12 +31,13 @@ log = logging.getLogger(__name__)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+MCP_PATH = "/mcp"  # the MCP endpoint: JSON-RPC, refused in JSON-RPC, its own resource
 RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource"
 # What a client needs before it has a token (oauth mode): the metadata and the sign-in.
 OAUTH_PATHS = frozenset(
     {
         RESOURCE_METADATA_PATH,
-        RESOURCE_METADATA_PATH + "/mcp",
+        RESOURCE_METADATA_PATH + MCP_PATH,
         "/.well-known/oauth-authorization-server",
         "/authorize",
         "/token",
@@ -233,7 +234,7 @@ class AccessControl:
         challenge = 'Bearer realm="sportstats"'
         if request is not None:  # oauth: where to learn how to get a token (RFC 9728)
             base = public_base(request, self.public_url, self)
-            suffix = "/mcp" if request.path == "/mcp" else ""
+            suffix = MCP_PATH if request.path == MCP_PATH else ""
             challenge = f'Bearer resource_metadata="{base}{RESOURCE_METADATA_PATH}{suffix}"'
             hint = "Sign in through OAuth: the resource metadata in WWW-Authenticate says where."
         if token is None:

@@ -23,7 +23,7 @@ from .. import errors
 from ..errors import ApiError
 from ..outage import REDIS
 from ..settings import LimitsSettings
-from .auth import CLIENT_ADDRESS, PROBE_PATHS, TESTER
+from .auth import CLIENT_ADDRESS, MCP_PATH, PROBE_PATHS, TESTER
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ def requests_per_minute(settings: LimitsSettings, local_and_open: bool) -> int:
     return 0 if local_and_open else DEFAULT_REQUESTS_PER_MINUTE
 
 
-NOTIFYING_PATHS = frozenset({"/mcp"})  # JSON-RPC: a message without an id is a notification
+NOTIFYING_PATHS = frozenset({MCP_PATH})  # JSON-RPC: a message without an id is a notification
 
 
 async def is_notification(request: web.Request) -> bool:

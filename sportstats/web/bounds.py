@@ -15,6 +15,7 @@ from aiohttp import web
 
 from .. import errors
 from ..errors import ApiError
+from ..ops.auth import MCP_PATH
 from ..settings import LimitsSettings
 
 SERVER_NAME = "sportstats"
@@ -27,7 +28,7 @@ SECURITY_HEADERS = {
 _SECURITY_ITEMS = tuple(SECURITY_HEADERS.items())
 HSTS = "max-age=31536000"
 ALLOWED_METHODS = ("GET", "HEAD", "OPTIONS")
-POST_ONLY_PATHS = frozenset({"/mcp", "/token", "/register"})  # and CORS preflights
+POST_ONLY_PATHS = frozenset({MCP_PATH, "/token", "/register"})  # and CORS preflights
 FORM_PATHS = frozenset({"/authorize"})  # the sign-in page (GET) and its form (POST)
 REQUEST_LINE_EXTRA_BYTES = 32  # method, spaces and HTTP version around the URL
 

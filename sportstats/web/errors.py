@@ -13,6 +13,7 @@ from aiohttp import web
 
 from .. import errors
 from ..errors import ApiError, UpstreamFailure, internal_error
+from ..ops.auth import MCP_PATH
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def as_api_error(exc: UpstreamFailure) -> ApiError:
 
 # Paths that speak JSON-RPC: a refusal there is a JSON-RPC error object (with the same HTTP
 # status and headers), so that MCP clients show its message rather than a bare status.
-RPC_PATHS = frozenset({"/mcp"})
+RPC_PATHS = frozenset({MCP_PATH})
 RPC_REFUSED = -32000  # JSON-RPC's range for server-defined errors; `data.code` says which
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
-from ..ops.auth import CLIENT_ADDRESS, RESOURCE_METADATA_PATH
+from ..ops.auth import CLIENT_ADDRESS, MCP_PATH, RESOURCE_METADATA_PATH
 from ..ops.oauth.clients import OAuthError
 from ..ops.oauth.server import AuthorizationServer, SignInRequest, resources_of
 from .keys import ACCESS, OAUTH, SETTINGS
@@ -91,7 +91,7 @@ async def resource_metadata(request: web.Request) -> web.Response:
     issuer = request.app[SETTINGS].auth.issuer or base
     return web.json_response(
         {
-            "resource": mcp if request.path.endswith("/mcp") else whole,
+            "resource": mcp if request.path.endswith(MCP_PATH) else whole,
             "authorization_servers": [issuer],
             "bearer_methods_supported": ["header"],
             "scopes_supported": [],
@@ -159,7 +159,7 @@ def setup_oauth_routes(app: web.Application, own_server: bool) -> list[web.Abstr
     routes = [
         app.router.add_get(RESOURCE_METADATA_PATH, resource_metadata, name="oauth_resource"),
         app.router.add_get(
-            RESOURCE_METADATA_PATH + "/mcp", resource_metadata, name="oauth_resource_mcp"
+            RESOURCE_METADATA_PATH + MCP_PATH, resource_metadata, name="oauth_resource_mcp"
         ),
     ]
     if own_server:

@@ -19,6 +19,7 @@ from typing import Any
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from ...settings import AuthSettings
+from ..auth import MCP_PATH
 from .clients import Clients, OAuthError
 from .store import GrantStore, digest
 
@@ -56,7 +57,7 @@ class SignInRequest:
 
 def resources_of(base: str) -> tuple[str, str]:
     """What a token may be bound to: the MCP endpoint, or the server as a whole."""
-    return f"{base}/mcp", base
+    return f"{base}{MCP_PATH}", base
 
 
 class SignInFailures:
