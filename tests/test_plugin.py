@@ -132,6 +132,7 @@ async def test_the_configured_public_url_wins_over_the_request(make_client: Any)
 
 def test_no_plugin_hostname_placeholder_is_left_anywhere() -> None:
     files = [ROOT / "openapi.yaml", ROOT / "ai-plugin.json", ROOT / "README.md"]
+    files += sorted((ROOT / "docs").glob("*.md"))
     files += sorted((ROOT / "sportstats").glob("*.py"))
     for path in files:
         assert "PLUGIN_HOSTNAME" not in path.read_text(encoding="utf-8"), path

@@ -2,7 +2,7 @@
 `chromium-driver`, driven by selenium) loads a small host page that embeds the view in a
 sandboxed iframe and plays the host's side of the protocol by hand. The tool results it hands
 over are the real server's, for recorded upstream answers. Each case writes a screenshot to
-`docs/` (README shows them).
+`docs/` (docs/view.md shows them).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Every option declared once (`options`), read from the YAML file, the environment and the
-command line (`sources`), and documented in README's table (`table`)."""
+command line (`sources`), and documented in the docs' table (`table`)."""
 
 from .access import AuthSettings, TesterKey, parse_tester_keys
 from .base import PLACEHOLDER, SettingsError

@@ -1,7 +1,7 @@
 """Every option, declared once: its name, type, default, description and checks.
 
 The YAML keys, the environment variables (`SPORTSTATS_` + name, `__` into a section), the
-command-line flags (options marked `flag`), `--help` and README's table all come from these
+command-line flags (options marked `flag`), `--help` and the docs' table all come from these
 declarations (`sources`, `table`). A check that fails raises `SettingsError` with one line.
 """
 
