@@ -142,6 +142,21 @@ def _game_row(game: Item) -> Row:
 
 BOX_SCORE = ("pts", "reb", "ast", "stl", "blk", "fg_pct", "fg3_pct", "ft_pct")
 SHOOTING = ("fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "turnover", "pf")
+# Advanced stats worth a column (the vendor sends dozens; `fields` cannot ask for the rest).
+ADVANCED = (
+    "pie",
+    "offensive_rating",
+    "defensive_rating",
+    "net_rating",
+    "usage_percentage",
+    "true_shooting_percentage",
+    "effective_field_goal_percentage",
+    "assist_percentage",
+    "rebound_percentage",
+    "turnover_ratio",
+    "pace",
+    "possessions",
+)
 
 
 def _side(game: Item, team_id: Any) -> tuple[str | None, Any, Any, Any]:
@@ -170,7 +185,7 @@ def is_final_result(result: Any) -> bool:
     return isinstance(result, str) and result[:2] in ("W ", "L ")
 
 
-def _stat_row(stat: Item) -> Row:
+def stat_row(stat: Item) -> Row:
     player, team, game = _dict(stat.get("player")), _dict(stat.get("team")), _dict(stat.get("game"))
     team_id = team.get("id", player.get("team_id"))
     home_away, opponent_id, ours, theirs = _side(game, team_id)
@@ -213,15 +228,15 @@ def _season_average_row(averages: Item) -> Row:
     return row
 
 
-def _columns(sample: Callable[[Item], Row]) -> tuple[str, ...]:
+def columns_of(sample: Callable[[Item], Row]) -> tuple[str, ...]:
     return tuple(sample({}))
 
 
-TEAMS = Table(_columns(_team_row), _team_row)
-PLAYERS = Table(_columns(_player_row), _player_row)
-GAMES = Table(_columns(_game_row), _game_row)
-STATS = Table(_columns(_stat_row), _stat_row)
-SEASON_AVERAGES = Table(_columns(_season_average_row), _season_average_row)
+TEAMS = Table(columns_of(_team_row), _team_row)
+PLAYERS = Table(columns_of(_player_row), _player_row)
+GAMES = Table(columns_of(_game_row), _game_row)
+STATS = Table(columns_of(stat_row), stat_row)
+SEASON_AVERAGES = Table(columns_of(_season_average_row), _season_average_row)
 
 INTEGER_COLUMNS = frozenset(
     {
@@ -239,10 +254,12 @@ INTEGER_COLUMNS = frozenset(
         "games_played",
         "home_score",
         "visitor_score",
+        "rank",
     }
 )
 BOOLEAN_COLUMNS = frozenset({"postseason"})
-NUMBER_COLUMNS = frozenset(BOX_SCORE + SHOOTING + ("plus_minus",))
+# `value` is a leader's number (`reports`).
+NUMBER_COLUMNS = frozenset(BOX_SCORE + SHOOTING + ADVANCED + ("plus_minus", "value"))
 
 
 def column_type(column: str) -> str:
