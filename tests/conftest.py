@@ -26,7 +26,7 @@ from tests.server_process import free_port
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API_KEY = "test-key-not-secret"
-UPSTREAM = "https://api.balldontlie.io/v1"
+UPSTREAM = "https://api.balldontlie.io/nba/v1"  # where the default base puts the routes
 # A Redis the tests may use instead of starting their own (e.g. redis://127.0.0.1:6390/0).
 REDIS_URL_ENV = "TEST_REDIS_URL"
 REDIS_START_S = 10.0

@@ -48,7 +48,7 @@ def test_no_module_over_400_lines_and_no_function_over_80() -> None:
 
 
 def test_no_code_outside_the_declarations_compares_an_endpoint_name() -> None:
-    names = {endpoint.name for endpoint in ENDPOINTS} | {e.upstream_path for e in ENDPOINTS}
+    names = {endpoint.name for endpoint in ENDPOINTS} | {e.route.name for e in ENDPOINTS}
     found = []
     for path in modules():
         if path == DECLARATIONS:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from sportstats.upstream.breaker import CircuitBreaker
+from sportstats.upstream.routes import ROUTES
 from sportstats.web.keys import UPSTREAM
 from tests.cache_support import calls, fast, install_clock
 from tests.conftest import load_fixture, upstream_route
@@ -182,7 +183,9 @@ async def test_a_probe_cancelled_in_flight_does_not_keep_the_breaker_shut(
     client = await make_client(**BREAKER)
     await trip(client)
     clock.advance(COOLDOWN_S)
-    probe = asyncio.create_task(client.app[UPSTREAM].get("/players", [("search", "x")], 10**9))
+    probe = asyncio.create_task(
+        client.app[UPSTREAM].get(ROUTES["players"], [("search", "x")], 10**9)
+    )
     while calls(upstream) < 3:  # the probe is out, waiting for the upstream
         await asyncio.sleep(0.01)
 

@@ -21,7 +21,7 @@ def league(upstream: Any) -> League:
 
 
 def upstream_paths(upstream: Any) -> list[str]:
-    return [url.path.removeprefix("/v1") for url in sent(upstream)]
+    return [url.path.removeprefix("/nba/v1") for url in sent(upstream)]
 
 
 async def test_a_teams_last_games_are_its_newest_finished_ones_newest_first(

@@ -45,7 +45,7 @@ def settings_error(**kwargs: Any) -> str:
 def test_defaults_listen_locally_on_5001_against_the_public_api() -> None:
     settings = load_settings(environ=KEY)
     assert (settings.host, settings.port) == ("127.0.0.1", 5001)
-    assert settings.upstream_url == "https://api.balldontlie.io/v1"
+    assert settings.upstream_url == "https://api.balldontlie.io"
     assert settings.public_url is None
     assert settings.cors_origins == ["https://chat.openai.com", "https://chatgpt.com"]
     assert settings.api_key == "k-123"

@@ -276,4 +276,4 @@ async def test_without_the_teams_list_the_lines_come_unlabelled_and_soon_asked_a
 
     assert first["opponent"] is None and first["opponent_id"] == 20
     assert second["opponent"] == "NYK"  # a recorded game of 2024: kept for days once labelled
-    assert [url.path for url in sent(upstream)].count("/v1/stats") == 2
+    assert [url.path for url in sent(upstream)].count("/nba/v1/stats") == 2

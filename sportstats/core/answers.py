@@ -153,7 +153,7 @@ class Answers:
         pairs = upstream_params(endpoint.params, asked)
         if endpoint.per_player:
             pairs = endpoint.per_player.single(pairs)
-        payload = await self.upstream.get(endpoint.upstream_path, pairs, deadline)
+        payload = await self.upstream.get(endpoint.route, pairs, deadline)
         items = payload.get("data")
         if isinstance(items, dict):
             items = [items]

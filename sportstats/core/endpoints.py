@@ -1,4 +1,4 @@
-"""The five data endpoints, declared as data: parameters, upstream path, table, wording.
+"""The five data endpoints, declared as data: parameters, upstream route, table, wording.
 
 Routes, validation, the OpenAPI spec and the MCP tools are all generated from these declarations;
 the endpoints differ in data, not in code.
@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
+from ..upstream.routes import ROUTES, Route
 from . import tables
 from .params import Param, Query, current_season
 from .policy import (
@@ -100,7 +101,7 @@ class Endpoint:
     """One data endpoint: what the assistant may ask and how the upstream is asked."""
 
     name: str
-    upstream_path: str
+    route: Route  # the upstream route it asks (`upstream.routes`)
     table: Table
     params: tuple[Param, ...]
     summary: str
@@ -166,7 +167,7 @@ def current_season_by_default(query: Query) -> Query:
 
 PLAYERS = Endpoint(
     name="players",
-    upstream_path="/players",
+    route=ROUTES["players"],
     table=tables.PLAYERS,
     params=(
         Param(
@@ -206,7 +207,7 @@ PLAYERS = Endpoint(
 
 TEAMS = Endpoint(
     name="teams",
-    upstream_path="/teams",
+    route=ROUTES["teams"],
     table=tables.TEAMS,
     params=(
         Param(
@@ -235,7 +236,7 @@ TEAMS = Endpoint(
 
 GAMES = Endpoint(
     name="games",
-    upstream_path="/games",
+    route=ROUTES["games"],
     table=tables.GAMES,
     params=(
         SEASONS,
@@ -273,7 +274,7 @@ GAMES = Endpoint(
 
 STATS = Endpoint(
     name="stats",
-    upstream_path="/stats",
+    route=ROUTES["stats"],
     table=tables.STATS,
     params=(
         PLAYER_IDS,
@@ -321,7 +322,7 @@ STATS = Endpoint(
 
 SEASON_AVERAGES = Endpoint(
     name="season_averages",
-    upstream_path="/season_averages",
+    route=ROUTES["season_averages"],
     table=tables.SEASON_AVERAGES,
     params=(
         Param(

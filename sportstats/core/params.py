@@ -103,8 +103,8 @@ class Param:
 
     @property
     def upstream_name(self) -> str:
-        base = self.upstream or self.name
-        return f"{base}[]" if self.is_array else base
+        """The upstream's name; the route spells arrays its way (`upstream.routes`)."""
+        return self.upstream or self.name
 
     def allowed(self) -> str:
         """What is allowed, in words, for error hints."""

@@ -109,9 +109,8 @@ class PerPlayer:
     upstream_param: str
 
     def single(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        """One player's upstream query pairs: the array name `player_ids[]` as `player_id`."""
-        array_name = f"{self.ids_param}[]"
-        return [(self.upstream_param if k == array_name else k, v) for k, v in pairs]
+        """One player's upstream query pairs: the array `player_ids` as `player_id`."""
+        return [(self.upstream_param if k == self.ids_param else k, v) for k, v in pairs]
 
 
 @dataclass(frozen=True)

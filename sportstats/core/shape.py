@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..upstream.routes import LEAGUE
 from .endpoints import Endpoint
 from .params import Query
 
@@ -16,11 +17,10 @@ Row = dict[str, Any]
 
 # Assistants cut or refuse answers over 100,000 characters; leave room for their framing.
 MAX_BODY_CHARS = 90_000
-SOURCE = "BALLDONTLIE NBA API"
 
 
 def source(endpoint: Endpoint) -> str:
-    return f"{SOURCE} {endpoint.upstream_path}"
+    return f"{LEAGUE.source} /{endpoint.route.name}"
 
 
 def kept(endpoint: Endpoint, query: Query, row: Row) -> bool:

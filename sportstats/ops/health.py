@@ -16,8 +16,9 @@ from typing import Any
 from ..cache import AnswerCache
 from ..errors import UpstreamFailure, UpstreamRateLimited
 from ..upstream.client import UpstreamClient
+from ..upstream.routes import ROUTES
 
-PROBE_PATH = "/teams"  # the cheapest upstream question: one small page, on every plan
+PROBE_ROUTE = ROUTES["teams"]  # the cheapest upstream question: one small page, on every plan
 PROBE_DEADLINE_S = 5.0
 PING_TIMEOUT_S = 1.0
 FAILED_PROBE_HOLD_S = 30.0
@@ -63,7 +64,7 @@ class Readiness:
     async def _run_probe(self, upstream: UpstreamClient) -> Check:
         deadline = asyncio.get_running_loop().time() + PROBE_DEADLINE_S
         try:
-            await upstream.get(PROBE_PATH, [], deadline)
+            await upstream.get(PROBE_ROUTE, [], deadline)
         except UpstreamFailure as exc:
             if isinstance(exc, UpstreamRateLimited):  # it answers; it only slows us down
                 return {"ok": True, "probed": True, "note": exc.message}

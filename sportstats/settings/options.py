@@ -164,7 +164,12 @@ class Settings(BaseSettings):
 
     host: str = option("127.0.0.1", "address to listen on", flag=True)
     port: Int = option(5001, "port to listen on", flag=True)
-    upstream_url: str = option("https://api.balldontlie.io/v1", "the upstream API base", flag=True)
+    upstream_url: str = option(
+        "https://api.balldontlie.io",
+        "the upstream API base, the vendor's routes under it (an older base ending in `/v1`"
+        " still works)",
+        flag=True,
+    )
     public_url: str | None = option(
         None,
         "the URL assistants reach the server at, written into the manifest and spec; without it"

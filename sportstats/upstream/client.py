@@ -27,6 +27,7 @@ from ..errors import UpstreamFailure
 from ..settings import UpstreamSettings
 from .breaker import CircuitBreaker
 from .budget import BudgetSpent, RetryBudget, UpstreamBudget
+from .routes import Route, RouteBase
 from .shares import Shares, share_of, spender
 from .verdicts import Answered, Verdict, judge
 
@@ -101,7 +102,8 @@ class UpstreamClient:
         retry_budget: RetryBudget | None = None,
     ) -> None:
         self.session = session
-        self.base_url = URL(base_url.rstrip("/"))
+        self.routes = RouteBase.read(base_url)
+        log.info("%s", self.routes.reading)
         self._headers = {"Authorization": api_key, "Accept": "application/json"}
         self.settings = settings
         self.budget = budget
@@ -116,17 +118,24 @@ class UpstreamClient:
         self.last_success: float | None = None  # wall-clock time of the last good answer
         self.observer: Callable[[UpstreamEvent], None] | None = None  # told of every attempt
 
-    def url(self, path: str, params: Sequence[tuple[str, str]]) -> URL:
-        return URL(str(self.base_url) + path).with_query(list(params))
+    def url(self, route: Route, params: Sequence[tuple[str, str]], **path_params: str) -> URL:
+        return self.routes.url(route, params, **path_params)
 
     def deadline(self) -> float:
         """An absolute deadline (loop time) for one question, from now."""
         return asyncio.get_running_loop().time() + self.settings.deadline_s
 
-    async def get(self, path: str, params: Sequence[tuple[str, str]], deadline: float) -> Any:
-        """GET `path` and return its JSON, or raise an `UpstreamFailure` before `deadline`."""
+    async def get(
+        self,
+        route: Route,
+        params: Sequence[tuple[str, str]],
+        deadline: float,
+        **path_params: str,
+    ) -> Any:
+        """GET `route` and return its JSON, or raise an `UpstreamFailure` before `deadline`."""
         loop = asyncio.get_running_loop()
-        url = self.url(path, params)
+        url = self.url(route, params, **path_params)
+        path = f"/{route.name}"
         last: UpstreamFailure | None = None
         for attempt_no in range(1, self.settings.max_attempts + 1):
             if attempt_no > 1 and not self.retry_budget.allows_retry():
