@@ -17,12 +17,22 @@ from .. import errors
 from ..cache import X_CACHE, AnswerCache, Entry, Produced, parse_body
 from ..errors import UpstreamFailure
 from ..upstream.client import CallCount, UpstreamClient
-from . import players
-from .endpoints import PLAYERS, TEAMS, Endpoint
+from . import players, rosters
+from .endpoints import BY_NAME, PLAYERS, TEAMS, Endpoint
 from .params import LIMIT_MAX, Query, current_season, upstream_params
 from .policy import PlayerNames, TeamNames
 from .recent import Search
-from .shape import build_answer, chosen_columns, kept, project, sort_rows, source
+from .shape import (
+    build_answer,
+    caveat,
+    chosen_columns,
+    kept,
+    order_and_cut,
+    project,
+    sort_rows,
+    source,
+)
+from .shape import derived as _derived
 from .teams import TeamIndex
 
 Row = dict[str, Any]
@@ -137,23 +147,43 @@ class Answers:
     async def _entry(self, endpoint: Endpoint, query: Query, deadline: float) -> tuple[Entry, str]:
         """The entry for a completed question (see `_complete`), from the cache or upstream."""
         produce = self._produce
+        stand_in = self._stand_in(endpoint, query)
+        if stand_in is not None:  # a night's lines from its box scores: one call a day
+            return await self._entry(*stand_in, deadline)
         if query.get("fields"):
             produce = self._project
         elif endpoint.per_player:
-            produce = self._merge_players
+            produce = rosters.producer(self, endpoint, query)
         elif query.get("last") or any(query.get(n) is not None for n in endpoint.local_params):
             produce = self._filter_complete_list
         return await self.cache.fetch(
             _key(endpoint, query), lambda: produce(endpoint, query, deadline)
         )
 
+    def _stand_in(self, endpoint: Endpoint, query: Query) -> tuple[Endpoint, Query] | None:
+        """The endpoint and question that answer this one at less cost, where the plan
+        serves its route (`StandIn`), else None."""
+        if endpoint.stand_in is None:
+            return None
+        question = endpoint.stand_in.question(query)
+        other = BY_NAME[endpoint.stand_in.endpoint]
+        if question is None or not self.upstream.coverage.covers(other.route):
+            return None
+        return other, question
+
     async def _produce(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
         """One upstream call, shaped into an answer."""
         asked = endpoint.upstream_query(query) if endpoint.upstream_query else query
         pairs = upstream_params(endpoint.params, asked)
-        if endpoint.per_player:
-            pairs = endpoint.per_player.single(pairs)
-        payload = await self.upstream.get(endpoint.route, pairs, deadline)
+        for single in (endpoint.per_player, endpoint.per_value):
+            if single is not None:
+                pairs = single.single(pairs)
+        route = endpoint.route_for(query)
+        try:
+            payload = await self.upstream.get(route, pairs, deadline, **dict(endpoint.path_params))
+        except errors.PlanNotCovered as refused:
+            refused.instead = refused.instead or endpoint.instead
+            raise
         items = payload.get("data")
         if isinstance(items, dict):
             items = [items]
@@ -161,7 +191,10 @@ class Answers:
             raise errors.UpstreamBadAnswer(
                 "The upstream data service sent an answer without a data list."
             )
-        meta: dict[str, Any] = {"source": source(endpoint)}
+        if endpoint.unpack is not None:
+            items = endpoint.unpack(items)
+        meta: dict[str, Any] = {"source": source(endpoint, route)}
+        caveat(endpoint, query, meta, time.time())
         if endpoint.item_filter is not None:
             items = endpoint.item_filter.apply(items, meta)
         upstream_meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
@@ -208,15 +241,24 @@ class Answers:
             if endpoint.paged:
                 complete = complete.replace(limit=LIMIT_MAX)
             produce = self._produce
-        entry, state = await self.cache.fetch(
-            _key(endpoint, complete), lambda: produce(endpoint, complete, deadline)
+        # One complete answer, or one for each value the route takes alone (a day's box scores).
+        parts = endpoint.per_value.split(complete) if endpoint.per_value else [complete]
+        fetched = await asyncio.gather(
+            *(
+                self.cache.fetch(
+                    _key(endpoint, part), lambda part=part: produce(endpoint, part, deadline)
+                )
+                for part in parts
+            )
         )
-        whole = parse_body(entry.body)
-        rows = [row for row in whole["data"] if kept(endpoint, query, row)]
+        wholes = [parse_body(entry.body) for entry, _ in fetched]
+        whole = wholes[0]
+        rows = [row for each in wholes for row in each["data"] if kept(endpoint, query, row)]
         next_cursor = whole["meta"].get("next_cursor")
-        meta: dict[str, Any] = {"source": source(endpoint)}
+        meta: dict[str, Any] = {"source": whole["meta"].get("source", source(endpoint))}
         if query.get("last"):  # what the search found and said
             meta.update({k: whole["meta"][k] for k in ("last", "note") if k in whole["meta"]})
+        caveat(endpoint, query, meta, fetched[0][0].fetched_at)
         if query.get("sort"):
             rows = sort_rows(rows, query.get("sort"))
             meta["sorted"] = "page" if next_cursor is not None else "all"
@@ -233,7 +275,7 @@ class Answers:
                 "note", f"Sorted within these {len(rows)} rows only: there are more (next_cursor)."
             )
         answer = build_answer(endpoint, rows[:limit], next_cursor, meta, query)
-        return _derived(answer, [(entry, state)])
+        return _derived(answer, list(fetched))
 
     async def _project(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
         """`fields`: the answer to the same question with every column, cut to those asked."""
@@ -319,9 +361,7 @@ class Answers:
             meta["names_unavailable"] = True
         for row in rows:
             row["player"] = names.get(row["player_id"])
-        if query.get("sort"):
-            rows = sort_rows(rows, query.get("sort"))
-            meta["sorted"] = "all"
+        rows = order_and_cut(rows, query, meta)
         if failures:
             meta["errors"] = failures
         if missing:
@@ -353,23 +393,6 @@ class Answers:
 
 def _key(endpoint: Endpoint, query: Query) -> str:
     return f"{endpoint.name}?{query.key}"
-
-
-def _derived(
-    answer: dict[str, Any], sources: list[tuple[Entry, str]], cap_s: float | None = None
-) -> Produced:
-    """An answer made from cached ones: dated by the oldest, fresh while all of them are
-    (and at most `cap_s`), served as stale when one of them was."""
-    if not sources:
-        return Produced(answer, 0)
-    stale = [entry.fetched_at for entry, state in sources if state == "stale"]
-    if stale:
-        return Produced(answer, 0, stale_since=min(stale))
-    ttl_s = max(0.0, min(entry.fresh_until for entry, _ in sources) - time.time())
-    if cap_s is not None:
-        ttl_s = min(ttl_s, cap_s)
-    fetched_at = min(entry.fetched_at for entry, _ in sources)
-    return Produced(answer, ttl_s, fetched_at=fetched_at)
 
 
 def _games_question(base: Query, team_ids: tuple[int, ...]) -> Query:

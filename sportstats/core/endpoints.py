@@ -9,18 +9,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from ..upstream.routes import ROUTES, Route
 from . import tables
 from .params import Param, Query, current_season
 from .policy import (
     CURRENT_TEAMS,
+    Caveat,
     EmptyNote,
     Freshness,
     ItemFilter,
     PerPlayer,
     PlayerNames,
     Recent,
+    StandIn,
     TeamLabels,
     TeamNames,
     the_item,
@@ -49,6 +52,8 @@ PLAYER = Param(
     example="LeBron James",
 )
 CURSOR = Param("cursor", "cursor", "Paging: pass meta.next_cursor of the previous answer.")
+# A limit where the route has no pages: the rows are cut here, from the top.
+TOP = Param("limit", "limit", "How many rows, from the top (default 25).", local=True)
 TEAM = Param(
     "team",
     "names",
@@ -122,6 +127,27 @@ class Endpoint:
     team_labels: TeamLabels | None = None
     recent: Recent | None = None
     empty_notes: tuple[EmptyNote, ...] = ()
+    # Notes for answers with rows, where the question asks to be told something (`Caveat`).
+    caveats: tuple[Caveat, ...] = ()
+    # (a bool parameter, the route asked instead when it is true): `active=true`, `live=true`.
+    switch: tuple[str, Route] | None = None
+    # The route's path parameters, fixed here (`{category}` of per-category averages).
+    path_params: tuple[tuple[str, str], ...] = ()
+    # The items the table's rows are made of, inside the route's items (a box score's lines).
+    unpack: Callable[[list[Any]], list[Any]] | None = None
+    # One upstream call for each value of an array parameter, asked as the route's single
+    # value (`dates` -> `date` of a day's box scores), merged into one answer.
+    per_value: PerPlayer | None = None
+    # What this server answers instead on a plan without the route (the refusal says it).
+    instead: str = ""
+    # Another endpoint that answers a narrow form of the question in fewer calls (`StandIn`).
+    stand_in: StandIn | None = None
+
+    def route_for(self, query: Query) -> Route:
+        """The route a question asks: the switched one when its parameter is true."""
+        if self.switch is not None and query.get(self.switch[0]):
+            return self.switch[1]
+        return self.route
 
     @cached_property
     def name_params(self) -> tuple[str, ...]:
@@ -130,9 +156,10 @@ class Endpoint:
 
     @cached_property
     def local_params(self) -> tuple[str, ...]:
-        """Parameters answered here from a wider cached answer: local filters, then `sort`."""
+        """Parameters answered here from a wider cached answer: local filters, then `sort`
+        (and `limit` where the route has no pages: the rows are cut here)."""
         return tuple(name for name, _ in self.local_filters) + tuple(
-            p.name for p in self.params if p.kind == "sort"
+            p.name for p in self.params if p.kind == "sort" or (p.kind == "limit" and p.local)
         )
 
     @property
@@ -181,6 +208,12 @@ PLAYERS = Endpoint(
         TEAM,
         TEAM_IDS,
         PLAYER_IDS,
+        Param(
+            "active",
+            "bool",
+            "true: today's players only (a team's current roster); needs the ALL-STAR plan.",
+            local=True,
+        ),
         sort_by(tables.PLAYERS, "name"),
         fields_of(tables.PLAYERS),
         LIMIT,
@@ -192,6 +225,17 @@ PLAYERS = Endpoint(
     freshness=Freshness("players"),
     team_names=TeamNames("team", into="team_ids"),
     upstream_query=full_name_as_parts,
+    switch=("active", ROUTES["players/active"]),
+    caveats=(
+        Caveat(
+            ("team_ids",),
+            "Everyone who has played for team {team_ids}, former players included; active=true"
+            " gives today's roster.",
+            unless=("active",),
+            meta_key="includes_former_players",
+        ),
+    ),
+    instead="every player who has played for the team (/players?team=..., former players included)",
     empty_notes=(
         EmptyNote(
             ("query",),
@@ -301,6 +345,9 @@ STATS = Endpoint(
     local_filters=(("team", "team_id"),),
     team_labels=TeamLabels("opponent", "opponent_id"),
     recent=Recent(per="player_ids", games_of="team"),
+    stand_in=StandIn(
+        "box_scores", needs=("dates",), keeps=("dates", "team", "sort", "fields", "limit")
+    ),
     empty_notes=(
         EmptyNote(
             ("game_ids",),
@@ -333,23 +380,37 @@ SEASON_AVERAGES = Endpoint(
         Param(
             "player_ids",
             "ids",
-            "Player ids (from /players), one or more; or name them with player.",
+            "Player ids (from /players), one or more; or name them with player, or give team.",
             required=True,
-            or_instead="player",
+            or_instead=("player", "team"),
         ),
         PLAYER,
+        Param(
+            "team",
+            "names",
+            "A team's current players (its leaders with sort and limit); not with players.",
+            local=True,
+            example="LAL",
+            excludes=("player", "player_ids"),
+        ),
         sort_by(tables.SEASON_AVERAGES, "-pts"),
         fields_of(tables.SEASON_AVERAGES),
+        TOP,
     ),
-    summary="NBA season averages per player",
-    description="Per-game averages of one season for one or more players. A player with no"
-    " games that season is listed in meta, not as an error.",
+    summary="NBA season averages per player, or a team's leaders",
+    description="Per-game averages of one season for one or more players, or a team's current"
+    " players (team=LAL&sort=-pts&limit=5: its top scorers). A player with no games that season"
+    " is listed in meta, not as an error.",
     freshness=Freshness("season_averages", by_season=True),
+    team_names=TeamNames("team"),
     player_names=PlayerNames("player", into="player_ids"),
     paged=False,
     per_player=PerPlayer(ids_param="player_ids", upstream_param="player_id"),
     complete=current_season_by_default,
 )
 
-ENDPOINTS: tuple[Endpoint, ...] = (PLAYERS, TEAMS, GAMES, STATS, SEASON_AVERAGES)
+# The paid routes' answers, declared on the terms above (their module imports this one).
+from .reports import REPORTS  # noqa: E402
+
+ENDPOINTS: tuple[Endpoint, ...] = (PLAYERS, TEAMS, GAMES, STATS, SEASON_AVERAGES, *REPORTS)
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}

@@ -80,7 +80,7 @@ class Param:
     local: bool = False  # answered by the core (names resolved, rows filtered), not sent upstream
     example: str | None = None  # a valid value, for the spec (a name must name something real)
     required: bool = False
-    or_instead: str | None = None  # required unless this other parameter is given instead
+    or_instead: tuple[str, ...] = ()  # required unless one of these is given instead
     needs_one_of: tuple[str, ...] = ()  # given only with at least one of these
     excludes: tuple[str, ...] = ()  # never given with any of these
 
@@ -91,7 +91,7 @@ class Param:
     @property
     def always_required(self) -> bool:
         """Required whatever else is given: what the spec and tool schemas can state."""
-        return self.required and self.or_instead is None
+        return self.required and not self.or_instead
 
     @property
     def query_description(self) -> str:
@@ -315,8 +315,12 @@ def parse_query(params: Iterable[Param], query: MultiMapping[str] | Mapping[str,
             # The upstream's default page size, made explicit: no limit and limit=25 are one
             # question, one cache key.
             values[param.name] = LIMIT_DEFAULT
-        if param.required and param.name not in values and param.or_instead not in values:
-            instead = f" (or {param.or_instead})" if param.or_instead else ""
+        if (
+            param.required
+            and param.name not in values
+            and not any(name in values for name in param.or_instead)
+        ):
+            instead = f" (or {' or '.join(param.or_instead)})" if param.or_instead else ""
             raise ApiError(
                 400,
                 errors.MISSING_PARAMETER,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..settings import CacheSettings
+from .params import Query
 from .tables import is_settled
 
 Item = Any
@@ -108,6 +109,10 @@ class PerPlayer:
     ids_param: str
     upstream_param: str
 
+    def split(self, query: Query) -> list[Query]:
+        """The question as one question per value of the array (each asked on its own)."""
+        return [query.replace(**{self.ids_param: (value,)}) for value in query.get(self.ids_param)]
+
     def single(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """One player's upstream query pairs: the array `player_ids` as `player_id`."""
         return [(self.upstream_param if k == self.ids_param else k, v) for k, v in pairs]
@@ -147,12 +152,50 @@ class EmptyNote:
     def fits(self, given: Callable[[str], Any]) -> bool:
         return all(given(name) is not None for name in self.when)
 
-    def say(self, given: Callable[[str], Any]) -> str:
-        values = {}
+    def say(self, given: Callable[[str], Any], **extra: str) -> str:
+        values = dict(extra)
         for name in self.when:
             value = given(name)
             values[name] = ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
         return self.text.format(**values)
+
+
+@dataclass(frozen=True)
+class Caveat(EmptyNote):
+    """What an answer with rows says when the question gives every parameter in `when` and
+    none in `unless` (a team's players without `active`: former players are among them).
+
+    `meta_key` is set true in the answer's meta, for a model that reads meta, not notes; the
+    text may name when the data was fetched as `{fetched}`.
+    """
+
+    unless: tuple[str, ...] = ()
+    meta_key: str = "caveat"
+
+    def fits(self, given: Callable[[str], Any]) -> bool:
+        return super().fits(given) and not any(given(name) for name in self.unless)
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """Another endpoint that answers a narrow form of the question in fewer upstream calls,
+    where the plan serves its route: a night's lines from its box scores (one call a day,
+    every game, instead of pages of lines).
+
+    `endpoint` names it; the question qualifies when it gives every parameter of `needs` and
+    none but those of `keeps`, which are passed on as they are.
+    """
+
+    endpoint: str
+    needs: tuple[str, ...]
+    keeps: tuple[str, ...]
+
+    def question(self, query: Query) -> Query | None:
+        """The stand-in's question, or None when this one does not qualify."""
+        given = {name for name, value in query.values.items() if value is not None}
+        if not set(self.needs) <= given or not given <= set(self.keeps):
+            return None
+        return Query({name: query.get(name) for name in self.keeps if name in given})
 
 
 @dataclass(frozen=True)

@@ -1,173 +1,208 @@
-"""The paid routes' objects -> flat rows: league leaders, injuries, box scores by day or live,
-advanced stats and per-category season averages.
+"""The paid routes' answers, declared like the first five: league leaders, injuries, a day's
+box scores (or the live ones) and advanced stats.
 
-Like `tables`, each shaper reads only the keys it knows and survives the nulls and extra keys the
-vendor adds: a player with no team, an injury with no return date, a box score that nests a team
-as `{team, players}` (the vendor's spec) or puts the team's fields beside `players` (a recorded
-answer). Box scores become the stats table's rows, so they print and draw as any box score.
+Each names its upstream route; a plan without it is refused before any call (`upstream.coverage`)
+with what this server answers instead (`instead`). Their rows come from `report_tables`.
 """
 
 from __future__ import annotations
 
-from .tables import (
-    ADVANCED,
-    BOX_SCORE,
-    SHOOTING,
-    Item,
-    Row,
-    Table,
-    _day,
-    _dict,
-    _name,
-    _number,
-    _text,
-    columns_of,
-    stat_row,
+from ..upstream.routes import ROUTES
+from . import report_tables, tables
+from .endpoints import (
+    CURSOR,
+    DATES,
+    END_DATE,
+    GAME_IDS,
+    LIMIT,
+    PLAYER,
+    PLAYER_IDS,
+    POSTSEASON,
+    SEASONS,
+    START_DATE,
+    TEAM,
+    TOP,
+    Endpoint,
+    fields_of,
+    last_games,
+    sort_by,
+)
+from .params import Param, Query, current_season
+from .policy import (
+    Caveat,
+    EmptyNote,
+    Freshness,
+    PerPlayer,
+    PlayerNames,
+    Recent,
+    TeamNames,
+    the_items_game,
+)
+from .tables import Table
+
+SEASON_TYPE = Param(
+    "season_type",
+    "enum",
+    "regular (default) or playoffs.",
+    choices=("regular", "playoffs"),
 )
 
-# The vendor's `leaders` stat types (its `stat_type` enum).
-LEADER_STATS = (
-    "pts",
-    "reb",
-    "ast",
-    "stl",
-    "blk",
-    "fg_pct",
-    "fg3m",
-    "fg3_pct",
-    "ft_pct",
-    "fgm",
-    "fga",
-    "fg3a",
-    "ftm",
-    "fta",
-    "oreb",
-    "dreb",
-    "tov",
-    "min",
-    "eff",
+
+def this_season_regular_by_default(query: Query) -> Query:
+    """Leaders without a season are the current season's, regular season unless asked."""
+    return query.replace(
+        season=query.get("season") or current_season(),
+        season_type=query.get("season_type") or "regular",
+    )
+
+
+LEADERS = Endpoint(
+    name="leaders",
+    route=ROUTES["leaders"],
+    table=report_tables.LEADERS,
+    params=(
+        Param(
+            "stat",
+            "enum",
+            "The stat ranked: pts, reb, ast, stl, blk, fg_pct, fg3m, fg3_pct, ft_pct, min, ...",
+            upstream="stat_type",
+            choices=report_tables.LEADER_STATS,
+            required=True,
+            example="ast",
+        ),
+        Param(
+            "season",
+            "season",
+            "Season by the year it began (2025 is 2025-26); default: the current season.",
+        ),
+        SEASON_TYPE,
+        TOP,
+        fields_of(report_tables.LEADERS),
+    ),
+    summary="League leaders in a stat, ranked",
+    description="The league's leaders in one stat for a season (per-game averages, or totals"
+    " and percentages as the stat is): rank, player, team, value, games played.",
+    freshness=Freshness("leaders"),
+    paged=False,
+    complete=this_season_regular_by_default,
+    instead="a team's season leaders (/season_averages?team=...&sort=-pts) or a night's best"
+    " lines (/stats?dates=yesterday&sort=-pts), on the plans that serve those",
 )
 
-# The per-category season averages' `stats` keys that differ from the plain route's names.
-CATEGORY_KEYS = {"games_played": "gp", "turnover": "tov"}
+INJURIES = Endpoint(
+    name="injuries",
+    route=ROUTES["player_injuries"],
+    table=report_tables.INJURIES,
+    params=(
+        TEAM,
+        PLAYER,
+        sort_by(report_tables.INJURIES, "team"),
+        fields_of(report_tables.INJURIES),
+        LIMIT,
+        CURSOR,
+    ),
+    summary="Injured NBA players: status and expected return",
+    description="The league's injury report: player, team, status (Out, Day-To-Day, ...),"
+    " expected return and the latest update. By team or player name.",
+    freshness=Freshness("injuries"),
+    team_names=TeamNames("team", into="team_ids"),
+    player_names=PlayerNames("player", into="player_ids"),
+    caveats=(
+        Caveat(
+            (),
+            "The injury report as the upstream had it at {fetched}; statuses change during"
+            " the day, and a game-time decision is made at tip-off.",
+            meta_key="injury_report",
+        ),
+    ),
+    empty_notes=(
+        EmptyNote(("player_ids",), "Player {player_ids} is not on the injury report."),
+        EmptyNote(("team_ids",), "No player of team {team_ids} is on the injury report."),
+    ),
+    instead="the player's recent games (/stats?player=...&last=3) on a plan that serves stats",
+)
 
+BOX_SCORES = Endpoint(
+    name="box_scores",
+    route=ROUTES["box_scores"],
+    table=Table(tables.STATS.columns, report_tables.box_score_row),
+    params=(
+        Param(
+            "dates",
+            "dates",
+            "Game days as YYYY-MM-DD (US dates): each day's every game, one upstream call a day.",
+            required=True,
+            or_instead=("live",),
+            excludes=("live",),
+        ),
+        Param(
+            "live",
+            "bool",
+            "true: the games in progress now, with their lines so far.",
+            local=True,
+        ),
+        TEAM,
+        sort_by(tables.STATS, "-pts"),
+        fields_of(tables.STATS),
+        TOP,
+    ),
+    summary="Whole box scores of a day's games, or of the games live now",
+    description="Every player's line in every game of a day (or live now), both teams:"
+    " pts, reb, ast, shooting, opponent, result. sort=-pts&limit=5: the night's best.",
+    freshness=Freshness("box_scores", game_of=the_items_game),
+    paged=False,
+    team_names=TeamNames("team"),
+    local_filters=(("team", "team_id"),),
+    switch=("live", ROUTES["box_scores/live"]),
+    unpack=report_tables.box_score_lines,
+    per_value=PerPlayer(ids_param="dates", upstream_param="date"),
+    empty_notes=(
+        EmptyNote(("live",), "No game is in progress right now."),
+        EmptyNote(
+            ("dates",),
+            "No box scores on {dates}: no games were played that day, or they have not"
+            " started yet.",
+        ),
+    ),
+    instead="a game's lines (/stats?game_ids=...) on the ALL-STAR plan, or the day's scores"
+    " (/games?dates=...) on any plan",
+)
 
-def _team_of(player: Item) -> Item:
-    return _dict(player.get("team"))
+ADVANCED_STATS = Endpoint(
+    name="advanced_stats",
+    route=ROUTES["stats/advanced"],
+    table=report_tables.ADVANCED_STATS,
+    params=(
+        PLAYER_IDS,
+        PLAYER,
+        GAME_IDS,
+        TEAM,
+        SEASONS,
+        DATES,
+        START_DATE,
+        END_DATE,
+        POSTSEASON,
+        last_games(needs=("player", "player_ids", "team"), excludes=("dates", "game_ids")),
+        sort_by(report_tables.ADVANCED_STATS, "-pie"),
+        fields_of(report_tables.ADVANCED_STATS),
+        LIMIT,
+        CURSOR,
+    ),  # fmt: skip
+    summary="Advanced stats per player and game: PIE, ratings, usage, true shooting",
+    description="Advanced lines (PIE, offensive/defensive/net rating, usage, true shooting,"
+    " pace) by player, team or game; last=N for the latest games.",
+    freshness=Freshness("advanced_stats", game_of=the_items_game),
+    team_names=TeamNames("team"),
+    player_names=PlayerNames("player", into="player_ids"),
+    local_filters=(("team", "team_id"),),
+    recent=Recent(per="player_ids", games_of="team"),
+    empty_notes=(
+        EmptyNote(
+            ("game_ids",),
+            "No advanced lines for game {game_ids} yet: they appear once the game is played.",
+        ),
+    ),
+    instead="the box-score lines (/stats) on the ALL-STAR plan",
+)
 
-
-def _leader_row(item: Item) -> Row:
-    player = _dict(item.get("player"))
-    team = _team_of(player)
-    return {
-        "rank": item.get("rank"),
-        "player": _name(player),
-        "team": _text(team.get("abbreviation")),
-        "stat": _text(item.get("stat_type")),
-        "value": _number(item.get("value")),
-        "games_played": item.get("games_played"),
-        "season": item.get("season"),
-        "player_id": player.get("id"),
-        "team_id": team.get("id", player.get("team_id")),
-    }
-
-
-def _injury_row(item: Item) -> Row:
-    player = _dict(item.get("player"))
-    team = _team_of(player)
-    return {
-        "player": _name(player),
-        "team": _text(team.get("abbreviation")),
-        "status": _text(item.get("status")),
-        "return_date": _text(item.get("return_date")),
-        "description": _text(item.get("description")),
-        "player_id": player.get("id"),
-        "team_id": team.get("id", player.get("team_id")),
-    }
-
-
-def _advanced_row(item: Item) -> Row:
-    player, game = _dict(item.get("player")), _dict(item.get("game"))
-    team = _dict(item.get("team")) or _team_of(player)
-    row: Row = {
-        "date": _day(game.get("date")),
-        "player": _name(player),
-        "team": _text(team.get("abbreviation")),
-    }
-    row.update({key: _number(item.get(key)) for key in ADVANCED})
-    row.update(
-        {
-            "player_id": player.get("id"),
-            "team_id": team.get("id", player.get("team_id")),
-            "game_id": game.get("id"),
-        }
-    )
-    return row
-
-
-def category_averages(item: Item) -> Item:
-    """A `season_averages/{category}` row as the plain route's averages (`gp` -> games_played,
-    `tov` -> turnover, the numbers out of `stats`), so both fill one table."""
-    stats = _dict(item.get("stats"))
-    player = _dict(item.get("player"))
-    flat: Item = {key: stats.get(CATEGORY_KEYS.get(key, key)) for key in (*BOX_SCORE, *SHOOTING)}
-    minutes_played = stats.get("min")
-    flat.update(
-        player=_name(player),
-        player_id=item.get("player_id", player.get("id")),
-        season=item.get("season"),
-        games_played=stats.get("gp"),
-        min=f"{minutes_played:.1f}" if isinstance(minutes_played, int | float) else minutes_played,
-    )
-    return flat
-
-
-def _box_side(side: Item) -> tuple[Item, list[Item]]:
-    """(the team, its players' lines) of one side of a box score, in either nesting."""
-    team = _dict(side.get("team")) or side
-    lines = side.get("players") if isinstance(side.get("players"), list) else []
-    return team, [line for line in lines if isinstance(line, dict)]
-
-
-def box_score_lines(box_scores: list[Item]) -> list[Item]:
-    """Box scores (one object a game, both teams' lines inside) as stats items, one a line.
-
-    The vendor's box scores carry no game id, so `game.id` stays absent; each line's game is
-    the box score itself, seen from its team's side.
-    """
-    lines: list[Item] = []
-    for box in box_scores:
-        if not isinstance(box, dict):
-            continue
-        home, home_lines = _box_side(_dict(box.get("home_team")))
-        visitor, visitor_lines = _box_side(_dict(box.get("visitor_team")))
-        game = {
-            key: box.get(key)
-            for key in ("id", "date", "season", "status", "period", "time", "postseason")
-        }
-        game.update(
-            home_team_id=home.get("id"),
-            visitor_team_id=visitor.get("id"),
-            home_team_score=box.get("home_team_score"),
-            visitor_team_score=box.get("visitor_team_score"),
-        )
-        for team, opponent, side_lines in (
-            (home, visitor, home_lines),
-            (visitor, home, visitor_lines),
-        ):
-            for line in side_lines:
-                lines.append({**line, "team": team, "game": game, "opponent": opponent})
-    return lines
-
-
-def box_score_row(line: Item) -> Row:
-    """One player's line of a box score: the stats table's row, its opponent named from the
-    box score itself (no teams list needed)."""
-    row = stat_row(line)
-    row["opponent"] = _text(_dict(line.get("opponent")).get("abbreviation"))
-    return row
-
-
-LEADERS = Table(columns_of(_leader_row), _leader_row)
-INJURIES = Table(columns_of(_injury_row), _injury_row)
-ADVANCED_STATS = Table(columns_of(_advanced_row), _advanced_row)
+REPORTS: tuple[Endpoint, ...] = (LEADERS, INJURIES, BOX_SCORES, ADVANCED_STATS)

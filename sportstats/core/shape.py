@@ -7,9 +7,11 @@ page, a cached complete list, a merge of players or a search back through time.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
-from ..upstream.routes import LEAGUE
+from ..cache import Entry, Produced
+from ..upstream.routes import LEAGUE, Route
 from .endpoints import Endpoint
 from .params import Query
 
@@ -19,8 +21,19 @@ Row = dict[str, Any]
 MAX_BODY_CHARS = 90_000
 
 
-def source(endpoint: Endpoint) -> str:
-    return f"{LEAGUE.source} /{endpoint.route.name}"
+def source(endpoint: Endpoint, route: Route | None = None) -> str:
+    """Where an answer's data came from: the league's API and the route asked."""
+    return f"{LEAGUE.source} /{(route or endpoint.route).name}"
+
+
+def caveat(endpoint: Endpoint, query: Query, meta: dict[str, Any], fetched_at: float) -> None:
+    """The first of the endpoint's caveats that fits the question, said in `meta`."""
+    for each in endpoint.caveats:
+        if each.fits(query.get):
+            meta[each.meta_key] = True
+            fetched = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(fetched_at))
+            meta["note"] = each.say(query.get, fetched=fetched)
+            return
 
 
 def kept(endpoint: Endpoint, query: Query, row: Row) -> bool:
@@ -122,3 +135,32 @@ def fit(answer: dict[str, Any], rows: list[Row]) -> dict[str, Any]:
 
 def _size(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+
+def derived(
+    answer: dict[str, Any], sources: list[tuple[Entry, str]], cap_s: float | None = None
+) -> Produced:
+    """An answer made from cached ones: dated by the oldest, fresh while all of them are
+    (and at most `cap_s`), served as stale when one of them was."""
+    if not sources:
+        return Produced(answer, 0)
+    stale = [entry.fetched_at for entry, state in sources if state == "stale"]
+    if stale:
+        return Produced(answer, 0, stale_since=min(stale))
+    ttl_s = max(0.0, min(entry.fresh_until for entry, _ in sources) - time.time())
+    if cap_s is not None:
+        ttl_s = min(ttl_s, cap_s)
+    fetched_at = min(entry.fetched_at for entry, _ in sources)
+    return Produced(answer, ttl_s, fetched_at=fetched_at)
+
+
+def order_and_cut(rows: list[Row], query: Query, meta: dict[str, Any]) -> list[Row]:
+    """A complete answer's rows in the asked order (`sorted: all`), cut at `limit` (the top
+    N), saying so in `meta`."""
+    if query.get("sort"):
+        rows = sort_rows(rows, query.get("sort"))
+        meta["sorted"] = "all"
+    limit = query.get("limit") or len(rows)
+    if len(rows) > limit:
+        meta.update(truncated=True, shown=limit, total=len(rows))
+    return rows[:limit]

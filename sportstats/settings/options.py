@@ -26,6 +26,10 @@ DEFAULT_TTLS_S = {
     "games": 3 * 86400,
     "stats": 3 * 86400,
     "season_averages": 3 * 86400,
+    "leaders": 3 * 3600,
+    "injuries": 600,
+    "box_scores": 3 * 86400,
+    "advanced_stats": 3 * 86400,
 }
 
 

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from sportstats.core import reports, tables
+from sportstats.core import report_tables as reports
+from sportstats.core import tables
 from tests.conftest import load_fixture
 
 
