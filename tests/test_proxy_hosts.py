@@ -42,7 +42,9 @@ async def ask(client: Any, era: Any, **headers: str) -> tuple[int, str]:
     return status, (reply or {}).get("error", {}).get("message", "")
 
 
-@pytest.mark.parametrize("host", ["stats.example.org", "stats.example.org:443", "STATS.example.org"])
+@pytest.mark.parametrize(
+    "host", ["stats.example.org", "stats.example.org:443", "STATS.Example.org"]
+)
 async def test_on_loopback_the_public_urls_host_is_this_server(
     make_client: Any, era: Any, host: str
 ) -> None:
