@@ -50,7 +50,10 @@ from tests.test_oauth import CALLBACK, Memory, SignInRefused, hidden_fields, oau
 
 DOCS = ROOT / "docs" / "deployment.md"  # the file whose proxy blocks are run here
 DOCS_HOST = "stats.example.com"  # the docs' example name, swapped for PUBLIC_HOST
-DOCS_BACKEND = "127.0.0.1:5001"  # the example config's address, swapped for the test server's
+EXAMPLE_CONFIG = yaml.safe_load(EXAMPLE.read_text())
+# The server's address in the example config, which the docs' blocks must proxy to; swapped for
+# the test server's.
+DOCS_BACKEND = f"{EXAMPLE_CONFIG['host']}:{EXAMPLE_CONFIG['port']}"
 PUBLIC_HOST = "stats.example.test"
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 10.0
@@ -299,7 +302,7 @@ async def deployment(
     as its public URL (the proxy is not yet started)."""
     config = tmp_path / "sportstats.yaml"
     config.write_text(EXAMPLE.read_text().replace("change-me", "our-own"))
-    tester_key = yaml.safe_load(config.read_text())["auth"]["keys"][0]["key"]
+    tester_key = EXAMPLE_CONFIG["auth"]["keys"][0]["key"].replace("change-me", "our-own")
     public = f"https://{PUBLIC_HOST}:{free_port()}"
     fake = await aiohttp_server(make_app())
     server = gunicorn(
