@@ -36,11 +36,9 @@ SEASONS = Param(
     "seasons",
     "Seasons by the year they began (2024 is 2024-25).",
 )
-DATES = Param(
-    "dates", "dates", "Game days as YYYY-MM-DD or today, yesterday (last_night), tomorrow (US ET)."
-)
-START_DATE = Param("start_date", "date", "First game day (inclusive); a date or a word as dates.")
-END_DATE = Param("end_date", "date", "Last game day (inclusive); a date or a word as dates.")
+DATES = Param("dates", "dates", "Game days as YYYY-MM-DD or a day word (US Eastern days).")
+START_DATE = Param("start_date", "date", "First game day (inclusive).")
+END_DATE = Param("end_date", "date", "Last game day (inclusive).")
 POSTSEASON = Param("postseason", "bool", "true: playoff games only; false: regular season only.")
 LIMIT = Param("limit", "limit", "Rows per page.", upstream="per_page")
 PLAYER = Param(
@@ -103,7 +101,7 @@ def opponent_of(needs: tuple[str, ...]) -> Param:
     return Param(
         "opponent",
         "names",
-        f"Only games against this team (head-to-head). Needs {' or '.join(needs)}.",
+        f"Only games against this team. Needs {' or '.join(needs)}.",
         local=True,
         example="BOS",
         needs_one_of=needs,
@@ -114,8 +112,7 @@ def opponent_of(needs: tuple[str, ...]) -> Param:
 NEXT = Param(
     "next",
     "next",
-    "The N next games not yet started, soonest first, tip-off in UTC and ET."
-    " Not with last, dates, cursor.",
+    "The next N games not yet started, soonest first. Not with last, dates, cursor.",
     local=True,
     excludes=("cursor", "last", "dates"),
 )
@@ -288,9 +285,9 @@ GAMES = Endpoint(
         CURSOR,
     ),
     summary="NBA games: scores, schedule and live status",
-    description="NBA games: teams, score, status, tip-off (UTC and US Eastern). By season, team,"
-    " dates (or today, yesterday, tomorrow); last=N latest, next=N upcoming;"
-    " opponent=Celtics: head-to-head with the series record.",
+    description="NBA games: teams, score, status, tip-off (UTC, US Eastern). By season, team,"
+    " dates (or today, yesterday); last=N latest, next=N upcoming; opponent=BOS: head-to-head"
+    " and series.",
     freshness=Freshness("games", game_of=the_item),
     team_names=TeamNames("team", into="team_ids"),
     opponent_names=TeamNames("opponent"),
@@ -332,8 +329,8 @@ STATS = Endpoint(
     ),  # fmt: skip
     summary="NBA box-score lines: one player in one game",
     description="Box-score lines (pts, reb, ast, shooting, opponent, result). By player, team"
-    " or game; last=N latest games; opponent=BOS those against a team. A game's box score:"
-    " game_ids=ID&limit=100. A night ranked: dates=yesterday&sort=-pts.",
+    " or game; last=N; opponent=BOS. A box score: game_ids=ID&limit=100; a night ranked:"
+    " dates=yesterday&sort=-pts.",
     freshness=Freshness("stats", game_of=the_items_game),
     team_names=TeamNames("team"),
     opponent_names=TeamNames("opponent"),
