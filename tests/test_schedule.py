@@ -35,7 +35,8 @@ def ahead(league: League, days: int, home: int, visitor: int) -> dict[str, Any]:
 
 
 def paths(upstream: Any) -> list[str]:
-    return [url.path.removeprefix("/v1") for url in sent(upstream)]
+    """The routes asked, without the base path (`/nba/v1`)."""
+    return ["/" + url.path.rsplit("/", 1)[-1] for url in sent(upstream)]
 
 
 async def test_a_teams_next_games_are_the_soonest_not_started_with_tip_off_utc_and_eastern(

@@ -205,7 +205,8 @@ class Answers:
         complete answer (paged: its widest page, or every page a whole sort may read), or for
         `last`, `next` and `opponent` the rows the search found. One upstream call (or one
         search) for every filter and order of it."""
-        if searcher(endpoint, query):
+        searched = searcher(endpoint, query)
+        if searched:
             complete = query.replace(sort=None, limit=None)
             produce = self._searched
         else:
@@ -226,7 +227,8 @@ class Answers:
             )
         rows = [row for row in rows if kept(endpoint, query, row)]
         meta: dict[str, Any] = {"source": source(endpoint)}
-        meta.update({k: whole["meta"][k] for k in SEARCH_META if k in whole["meta"]})
+        if searched:  # what the search found and said
+            meta.update({k: whole["meta"][k] for k in SEARCH_META if k in whole["meta"]})
         if query.get("sort"):
             rows = sort_rows(rows, query.get("sort"))
             meta["sorted"] = "page" if next_cursor is not None else "all"
