@@ -8,10 +8,13 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
 
 from sportstats.core import dates
 from tests.conftest import ask, load_fixture, sent, upstream_route
 from tests.league import League
+from tests.mcp_support import connect
 
 LAKERS, CELTICS, KNICKS, WARRIORS = 14, 2, 20, 10
 JOURNEYMAN = 999  # a player traded from the Lakers to the Knicks in mid-season
@@ -229,3 +232,44 @@ async def test_an_opponent_that_is_the_team_itself_is_a_400_before_any_game_is_a
     body = await ask(client, "/stats?team=Celtics&opponent=Boston&last=2", 400)
     assert "same team" in body["error"]["message"]
     assert paths(upstream) == ["/teams"]  # the names alone, to know LAL is the Lakers
+
+
+# --- the same questions through MCP -----------------------------------------------------------
+
+
+async def test_the_game_night_questions_through_mcp_answer_as_over_http(
+    url: str, mode: str, upstream: Any, monkeypatch: Any
+) -> None:
+    league = at(monkeypatch, upstream, WINTER_AFTERNOON)
+    meetings = head_to_head(league)
+    league.game(1, KNICKS, WARRIORS, score=(120, 90))  # last night's other game
+    async with connect(url, mode) as mcp_client:
+        upcoming = await mcp_client.call_tool("get_games", {"team": ["Lakers"], "next": 2})
+        series = await mcp_client.call_tool(
+            "get_games", {"team": ["LAL"], "opponent": ["Celtics"], "seasons": [2025]}
+        )
+        night = await mcp_client.call_tool(
+            "get_stats", {"dates": ["last_night"], "sort": "-pts", "limit": 3}
+        )
+        wrong = await mcp_client.call_tool("get_games", {"team": ["LAL"], "next": 0})
+        same = await mcp_client.call_tool("get_games", {"team": ["LAL"], "opponent": ["LAL"]})
+
+    rows = upcoming.structured_content["data"]
+    assert [row["game_id"] for row in rows] == [meetings[3]["id"]]  # the one game ahead
+    assert rows[0]["tip_off_et"] == "2026-01-25 19:30 EST"
+    assert "Found 1 of the 2 games" in upcoming.content[0].text  # the note, in the table's line
+    record = series.structured_content["meta"]["series"]
+    assert (record["wins"], record["losses"]) == (2, 1)
+    assert "Series: Los Angeles Lakers 2-1" in series.content[0].text
+    lines = night.structured_content
+    assert lines["meta"]["sorted"] == "all" and lines["meta"]["query"]["dates"] == ["2026-01-14"]
+    assert {row["team"] for row in lines["data"]} <= {"NYK", "GSW"}
+    assert wrong.is_error is True and "from 1 to 25" in wrong.content[0].text
+    assert same.is_error is True and "same team" in same.content[0].text
+
+
+async def test_the_instructions_name_next_opponent_and_the_day_words(url: str) -> None:
+    async with streamable_http_client(url) as (read, write), ClientSession(read, write) as session:
+        instructions = (await session.initialize()).instructions or ""
+    for words in ("next=N", "opponent=", "today, yesterday, last_night, tomorrow", "US Eastern"):
+        assert words in instructions
