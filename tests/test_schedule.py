@@ -137,6 +137,26 @@ async def test_a_head_to_head_lists_the_meetings_with_the_series_record_both_way
     assert paths(upstream) == ["/teams", "/games", "/games"]  # one season page of each side
 
 
+async def test_opponent_with_next_and_on_a_teams_box_scores_keeps_the_meetings_only(
+    client: Any, upstream: Any, monkeypatch: Any
+) -> None:
+    league = at(monkeypatch, upstream, WINTER_AFTERNOON)
+    meetings = head_to_head(league)
+    ahead(league, 3, LAKERS, KNICKS)  # sooner, but not against the Celtics
+
+    upcoming = await ask(client, "/games?team=LAL&opponent=BOS&next=2")
+    lines = await ask(client, "/stats?team=Lakers&opponent=Celtics&limit=100")
+
+    assert [row["game_id"] for row in upcoming["data"]] == [meetings[3]["id"]]
+    assert upcoming["meta"]["next"]["found"] == 1
+    finished = {game["id"] for game in meetings[:3]}
+    assert {row["game_id"] for row in lines["data"]} == finished
+    assert {(row["team"], row["opponent"]) for row in lines["data"]} == {("LAL", "BOS")}
+    assert len(lines["data"]) == 3 * league.roster
+    dates_shown = [row["date"] for row in lines["data"]]
+    assert dates_shown == sorted(dates_shown, reverse=True)
+
+
 async def test_a_player_who_changed_teams_against_a_team_counts_his_games_for_either(
     client: Any, upstream: Any, monkeypatch: Any
 ) -> None:
