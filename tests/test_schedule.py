@@ -231,6 +231,7 @@ async def test_a_night_beyond_the_bound_is_sorted_by_page_and_says_how_to_narrow
         ("/games?next=2&dates=2026-01-15", "cannot be combined with dates"),
         ("/games?opponent=BOS", "needs one of team, team_ids"),
         ("/stats?opponent=BOS&seasons=2025", "needs one of player, player_ids, team"),
+        ("/stats?team=LAL&opponent=BOS&game_ids=1", "cannot be combined with game_ids"),
         ("/games?dates=someday", "today, yesterday, tomorrow, last_night"),
         ("/stats?player_ids=1&start_date=someday", "today, yesterday, tomorrow, last_night"),
     ],

@@ -221,7 +221,8 @@ class Answers:
         ]
         whole = parse_body(sources[0][0].body)
         rows, next_cursor = whole["data"], whole["meta"].get("next_cursor")
-        if next_cursor is not None and endpoint.sort_whole and query.get("sort"):
+        whole_sort = endpoint.sort_whole and query.get("sort") and not query.get("cursor")
+        if next_cursor is not None and whole_sort:
             rows, next_cursor = await self._more_pages(
                 endpoint, complete, rows, next_cursor, sources, deadline
             )

@@ -105,7 +105,7 @@ def opponent_of(needs: tuple[str, ...]) -> Param:
         local=True,
         example="BOS",
         needs_one_of=needs,
-        excludes=("cursor",),
+        excludes=("cursor", "game_ids"),
     )
 
 
