@@ -17,17 +17,18 @@ from .. import errors
 from ..cache import X_CACHE, AnswerCache, Entry, Produced, parse_body
 from ..errors import UpstreamFailure
 from ..upstream.client import CallCount, UpstreamClient
-from . import players, rosters
+from . import averages, players
 from .endpoints import BY_NAME, PLAYERS, TEAMS, Endpoint
 from .params import LIMIT_MAX, Query, current_season, upstream_params
 from .policy import PlayerNames, TeamNames
 from .recent import Search
+from .search import SEARCH_META, searcher
 from .shape import (
     build_answer,
     caveat,
     chosen_columns,
     kept,
-    order_and_cut,
+    narrow_note,
     project,
     sort_rows,
     source,
@@ -90,9 +91,10 @@ class Answers:
 
     async def _resolve_names(self, endpoint: Endpoint, query: Query, deadline: float) -> Query:
         """The question with its team and player names as ids."""
-        teams, people = endpoint.team_names, endpoint.player_names
-        if teams is not None and query.get(teams.param) is not None:
-            query = await self._resolve_teams(teams, query, deadline)
+        people = endpoint.player_names
+        for teams in endpoint.teams_named:
+            if query.get(teams.param) is not None:
+                query = await self._resolve_teams(teams, query, deadline)
         if people is not None and query.get(people.param) is not None:
             query = await self._resolve_players(people, query, deadline)
         return query
@@ -153,8 +155,10 @@ class Answers:
         if query.get("fields"):
             produce = self._project
         elif endpoint.per_player:
-            produce = rosters.producer(self, endpoint, query)
-        elif query.get("last") or any(query.get(n) is not None for n in endpoint.local_params):
+            produce = averages.producer(self, endpoint, query)
+        elif searcher(endpoint, query) or any(
+            query.get(n) is not None for n in endpoint.local_params
+        ):
             produce = self._filter_complete_list
         return await self.cache.fetch(
             _key(endpoint, query), lambda: produce(endpoint, query, deadline)
@@ -231,11 +235,13 @@ class Answers:
         self, endpoint: Endpoint, query: Query, deadline: float
     ) -> Produced:
         """Filtered and sorted here, from a wider answer cached on its own: the endpoint's
-        complete answer (paged: its widest page), or for `last` the games the search found.
-        One upstream call (or one search) for every filter and order of it."""
-        if query.get("last"):
+        complete answer (paged: its widest page, or every page a whole sort may read), or for
+        `last`, `next` and `opponent` the rows the search found. One upstream call (or one
+        search) for every filter and order of it."""
+        searched = searcher(endpoint, query)
+        if searched:
             complete = query.replace(sort=None, limit=None)
-            produce = self._recent
+            produce = self._searched
         else:
             complete = query.replace(**dict.fromkeys(endpoint.local_params))
             if endpoint.paged:
@@ -243,39 +249,68 @@ class Answers:
             produce = self._produce
         # One complete answer, or one for each value the route takes alone (a day's box scores).
         parts = endpoint.per_value.split(complete) if endpoint.per_value else [complete]
-        fetched = await asyncio.gather(
-            *(
-                self.cache.fetch(
-                    _key(endpoint, part), lambda part=part: produce(endpoint, part, deadline)
+        sources = list(
+            await asyncio.gather(
+                *(
+                    self.cache.fetch(
+                        _key(endpoint, part), lambda part=part: produce(endpoint, part, deadline)
+                    )
+                    for part in parts
                 )
-                for part in parts
             )
         )
-        wholes = [parse_body(entry.body) for entry, _ in fetched]
+        wholes = [parse_body(entry.body) for entry, _ in sources]
         whole = wholes[0]
-        rows = [row for each in wholes for row in each["data"] if kept(endpoint, query, row)]
+        rows = [row for each in wholes for row in each["data"]]
         next_cursor = whole["meta"].get("next_cursor")
+        whole_sort = endpoint.sort_whole and query.get("sort") and not query.get("cursor")
+        if next_cursor is not None and whole_sort:
+            rows, next_cursor = await self._more_pages(
+                endpoint, complete, rows, next_cursor, sources, deadline
+            )
+        rows = [row for row in rows if kept(endpoint, query, row)]
         meta: dict[str, Any] = {"source": whole["meta"].get("source", source(endpoint))}
-        if query.get("last"):  # what the search found and said
-            meta.update({k: whole["meta"][k] for k in ("last", "note") if k in whole["meta"]})
-        caveat(endpoint, query, meta, fetched[0][0].fetched_at)
+        if searched:  # what the search found and said
+            meta.update({k: whole["meta"][k] for k in SEARCH_META if k in whole["meta"]})
+        caveat(endpoint, query, meta, sources[0][0].fetched_at)
         if query.get("sort"):
             rows = sort_rows(rows, query.get("sort"))
             meta["sorted"] = "page" if next_cursor is not None else "all"
         limit = query.get("limit") or len(rows)
+        if meta.get("sorted") == "page":
+            meta.setdefault("note", narrow_note(endpoint, len(rows), len(sources)))
         if len(rows) > limit:
             meta.update(truncated=True, shown=limit, total=len(rows))
             meta.setdefault(
                 "note",
                 f"Showing the first {limit} of {len(rows)} rows; ask with a larger limit for more.",
             )
-            next_cursor = None
-        elif meta.get("sorted") == "page":
-            meta.setdefault(
-                "note", f"Sorted within these {len(rows)} rows only: there are more (next_cursor)."
-            )
+            next_cursor = None if meta.get("sorted") != "page" else next_cursor
         answer = build_answer(endpoint, rows[:limit], next_cursor, meta, query)
-        return _derived(answer, list(fetched))
+        return _derived(answer, sources)
+
+    async def _more_pages(
+        self,
+        endpoint: Endpoint,
+        complete: Query,
+        rows: list[Row],
+        cursor: Any,
+        sources: list[tuple[Entry, str]],
+        deadline: float,
+    ) -> tuple[list[Row], Any]:
+        """The pages after the first, each cached on its own, while they fit the bound: the
+        rows of them all, and the cursor left (None: the answer is whole)."""
+        rows = list(rows)
+        while cursor is not None and len(sources) < self.upstream.settings.sort_max_pages:
+            page = complete.replace(cursor=cursor)
+            entry, state = await self.cache.fetch(
+                _key(endpoint, page), lambda page=page: self._produce(endpoint, page, deadline)
+            )
+            sources.append((entry, state))
+            more = parse_body(entry.body)
+            rows += more["data"]
+            cursor = more["meta"].get("next_cursor")
+        return rows, cursor
 
     async def _project(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
         """`fields`: the answer to the same question with every column, cut to those asked."""
@@ -284,8 +319,8 @@ class Answers:
         answer["meta"]["query"] = query.as_json()
         return _derived(answer, [(entry, state)])
 
-    async def _recent(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
-        """`last` N: the rows of the N newest finished games, found by a bounded search."""
+    async def _searched(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
+        """`last`, `next` or `opponent`: the rows a bounded search found (`core.search`)."""
         sources: list[tuple[Entry, str]] = []
 
         async def page(asked: Endpoint, question: Query) -> dict[str, Any]:
@@ -293,85 +328,11 @@ class Answers:
             sources.append((entry, state))
             return parse_body(entry.body)
 
-        n, recent = query.get("last"), endpoint.recent
         search = Search(page, self.upstream.settings.last_max_calls)
-        base = query.replace(last=None, limit=None)
-        players = recent.per and base.get(recent.per)
-        teams = recent.games_of and base.get(recent.games_of)
-        if players:  # their lines, searched by player; a team given too filters them
-            unfiltered = base.replace(**{recent.games_of: None}) if recent.games_of else base
-            lines = await search.lines_per_player(endpoint, unfiltered, n)
-            rows = [row for row in lines if kept(endpoint, base, row)]
-            unit = "games per player"
-            found = min(sum(row.get("player_id") == pid for row in rows) for pid in players)
-        elif teams:  # the teams' games first, then those games' lines of the teams' players
-            games = await search.games(_games_question(base, teams), n)
-            lines = await search.lines_of_games(endpoint, games)
-            rows = [row for row in lines if row.get("team_id") in teams]
-            unit, found = "games", len({row.get("game_id") for row in rows})
-        else:
-            rows = await search.games(base, n)
-            unit, found = "games", len(rows)
-        meta = {"source": source(endpoint), **search.meta(n, found, unit)}
+        rows, found = await searcher(endpoint, query)(endpoint, query, search)
+        meta = {"source": source(endpoint), **found}
         answer = build_answer(endpoint, rows, None, meta, query)
         return _derived(answer, sources, cap_s=self.cache.settings.recent_ttl_s)
-
-    async def _merge_players(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
-        """Season averages: one cached upstream call per player, concurrently, joined with names.
-
-        Each player's averages are cached on their own, so a later question about an overlapping
-        set of players costs only the players not yet asked about.
-        """
-        ids_param = endpoint.per_player.ids_param
-        player_ids = query.get(ids_param)
-        one_player = query.replace(**dict.fromkeys(endpoint.local_params))  # shared by any order
-        lookups = [
-            self.cache.fetch(
-                f"{endpoint.name}/player?{sub.key}",
-                lambda sub=sub: self._produce(endpoint, sub, deadline),
-            )
-            for sub in (one_player.replace(**{ids_param: (pid,)}) for pid in player_ids)
-        ]
-        *results, names = await asyncio.gather(
-            *lookups, self.names(player_ids, deadline), return_exceptions=True
-        )
-        rows: list[dict[str, Any]] = []
-        failures: list[dict[str, Any]] = []
-        missing: list[int] = []
-        stale_since: float | None = None
-        for pid, result in zip(player_ids, results, strict=True):
-            if isinstance(result, UpstreamFailure):
-                failures.append({"player_id": pid, "code": result.code, "message": result.message})
-            elif isinstance(result, BaseException):
-                raise result
-            else:
-                entry, state = result
-                if state == "stale":
-                    stale_since = min(stale_since or entry.fetched_at, entry.fetched_at)
-                found = parse_body(entry.body)["data"]
-                if found:
-                    rows.extend(found)
-                else:
-                    missing.append(pid)
-        if len(failures) == len(player_ids):
-            raise next(r for r in results if isinstance(r, UpstreamFailure))
-        meta: dict[str, Any] = {"source": source(endpoint)}
-        if isinstance(names, BaseException) or not names:
-            names = {}
-            meta["names_unavailable"] = True
-        for row in rows:
-            row["player"] = names.get(row["player_id"])
-        rows = order_and_cut(rows, query, meta)
-        if failures:
-            meta["errors"] = failures
-        if missing:
-            meta["missing_player_ids"] = missing
-        ttl = endpoint.freshness.ttl_s(
-            self.cache.settings, rows, query.get("season"), current_season()
-        )
-        answer = build_answer(endpoint, rows, None, meta, query)
-        # A partial answer is not kept: the next try fetches only the players that failed.
-        return Produced(answer, 0 if failures or not names else ttl, stale_since)
 
     async def names(self, player_ids: tuple[int, ...], deadline: float) -> dict[int, str]:
         """Player names by id: those this process learned resolving names (an id's name does
@@ -393,11 +354,3 @@ class Answers:
 
 def _key(endpoint: Endpoint, query: Query) -> str:
     return f"{endpoint.name}?{query.key}"
-
-
-def _games_question(base: Query, team_ids: tuple[int, ...]) -> Query:
-    """The `/games` question for a team's games, keeping the stats question's time filters."""
-    keep = ("seasons", "postseason", "start_date", "end_date")
-    return Query(
-        {"team_ids": team_ids, **{k: base.get(k) for k in keep if base.get(k) is not None}}
-    )

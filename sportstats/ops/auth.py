@@ -188,7 +188,11 @@ class AccessControl:
     def trusts_forwarding(self, request: web.Request) -> bool:
         """May this request's X-Forwarded-* headers be believed? From the configured proxies
         only; with none configured (local development, a proxy not yet named), from anyone."""
-        return not self.trusted_proxies or _in(request.remote or "", self.trusted_proxies)
+        return not self.trusted_proxies or self.from_trusted_proxy(request)
+
+    def from_trusted_proxy(self, request: web.Request) -> bool:
+        """Is the peer one of `auth.trusted_proxies` (none configured: no request is)?"""
+        return bool(self.trusted_proxies) and _in(request.remote or "", self.trusted_proxies)
 
     def _digest(self, token: str) -> bytes:
         return hmac.new(self._secret, token.encode(), hashlib.sha256).digest()

@@ -9,16 +9,18 @@ call per player, as before. `meta.path` says which way an answer was made and at
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..cache import Produced, parse_body
+from ..errors import UpstreamFailure
 from ..upstream.routes import ROUTES
 from . import report_tables
 from .endpoints import PLAYERS, Endpoint
-from .params import LIMIT_MAX, Param, Query
+from .params import LIMIT_MAX, Param, Query, current_season
 from .policy import Freshness
-from .shape import build_answer, derived, order_and_cut
+from .shape import build_answer, derived, order_and_cut, source
 
 if TYPE_CHECKING:
     from .answers import Answers
@@ -55,7 +57,7 @@ def producer(
         return lambda e, q, deadline: team_averages(answers, e, q, deadline)
     if len(query.get("player_ids") or ()) > 1 and covers(CATEGORY_AVERAGES.route):
         return lambda e, q, deadline: many_averages(answers, e, q, deadline)
-    return answers._merge_players
+    return lambda e, q, deadline: one_call_each(answers, e, q, deadline)
 
 
 async def team_averages(
@@ -75,7 +77,7 @@ async def team_averages(
         produced = await many_averages(answers, endpoint, players, deadline)
         path = "the team's active roster, then one season-averages call for all its players"
     else:
-        produced = await answers._merge_players(endpoint, players, deadline)
+        produced = await one_call_each(answers, endpoint, players, deadline)
         path = (
             f"the team's active roster, then one season-averages call per player ({len(ids)});"
             " the GOAT plan answers all of them in one"
@@ -115,3 +117,63 @@ async def many_averages(
         meta["missing_player_ids"] = missing
     rows = order_and_cut(rows, query, meta)
     return derived(build_answer(endpoint, rows, None, meta, query), [(entry, state)])
+
+
+async def one_call_each(
+    answers: Answers, endpoint: Endpoint, query: Query, deadline: float
+) -> Produced:
+    """Season averages: one cached upstream call per player, concurrently, joined with names.
+
+    Each player's averages are cached on their own, so a later question about an overlapping
+    set of players costs only the players not yet asked about.
+    """
+    ids_param = endpoint.per_player.ids_param
+    player_ids = query.get(ids_param)
+    one_player = query.replace(**dict.fromkeys(endpoint.local_params))  # shared by any order
+    lookups = [
+        answers.cache.fetch(
+            f"{endpoint.name}/player?{sub.key}",
+            lambda sub=sub: answers._produce(endpoint, sub, deadline),
+        )
+        for sub in (one_player.replace(**{ids_param: (pid,)}) for pid in player_ids)
+    ]
+    *results, names = await asyncio.gather(
+        *lookups, answers.names(player_ids, deadline), return_exceptions=True
+    )
+    rows: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    missing: list[int] = []
+    stale_since: float | None = None
+    for pid, result in zip(player_ids, results, strict=True):
+        if isinstance(result, UpstreamFailure):
+            failures.append({"player_id": pid, "code": result.code, "message": result.message})
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            entry, state = result
+            if state == "stale":
+                stale_since = min(stale_since or entry.fetched_at, entry.fetched_at)
+            found = parse_body(entry.body)["data"]
+            if found:
+                rows.extend(found)
+            else:
+                missing.append(pid)
+    if len(failures) == len(player_ids):
+        raise next(r for r in results if isinstance(r, UpstreamFailure))
+    meta: dict[str, Any] = {"source": source(endpoint)}
+    if isinstance(names, BaseException) or not names:
+        names = {}
+        meta["names_unavailable"] = True
+    for row in rows:
+        row["player"] = names.get(row["player_id"])
+    rows = order_and_cut(rows, query, meta)
+    if failures:
+        meta["errors"] = failures
+    if missing:
+        meta["missing_player_ids"] = missing
+    ttl = endpoint.freshness.ttl_s(
+        answers.cache.settings, rows, query.get("season"), current_season()
+    )
+    answer = build_answer(endpoint, rows, None, meta, query)
+    # A partial answer is not kept: the next try fetches only the players that failed.
+    return Produced(answer, 0 if failures or not names else ttl, stale_since)
