@@ -146,6 +146,12 @@ def public_base(request: web.Request, configured: str | None, access: AccessCont
     return f"{proto}://{host}"
 
 
+def key_id(key: str) -> str:
+    """A tester key's digest, the same in every process (a grant in Redis names it); it stands
+    for the key in the grant store, never the key itself."""
+    return hashlib.blake2b(key.encode(), digest_size=16, person=b"sportstats-key").hexdigest()
+
+
 class TokenVerifier(Protocol):
     """Who an OAuth access token stands for here (our own server's, or an external issuer's)."""
 
@@ -183,12 +189,17 @@ class AccessControl:
         self._testers: list[tuple[bytes, str]] = []
         self.set_keys(auth.keys)
         if self.mode in ("user", "oauth") and not self._testers and not auth.issuer:
-            log.warning("auth.mode is user but no tester keys are configured: all requests fail")
+            log.warning(
+                "auth.mode is %s but no tester keys are configured: all requests fail", self.mode
+            )
 
     def trusts_forwarding(self, request: web.Request) -> bool:
         """May this request's X-Forwarded-* headers be believed? From the configured proxies
-        only; with none configured (local development, a proxy not yet named), from anyone."""
-        return not self.trusted_proxies or self.from_trusted_proxy(request)
+        only; with none configured (local development, a proxy not yet named), from anyone,
+        except in oauth mode, where they would choose the issuer a client is told."""
+        if not self.trusted_proxies:
+            return self.mode != "oauth"
+        return self.from_trusted_proxy(request)
 
     def from_trusted_proxy(self, request: web.Request) -> bool:
         """Is the peer one of `auth.trusted_proxies` (none configured: no request is)?"""
@@ -198,7 +209,14 @@ class AccessControl:
         return hmac.new(self._secret, token.encode(), hashlib.sha256).digest()
 
     def set_keys(self, keys: Iterable[Any]) -> None:
+        keys = list(keys)
         self._testers = [(self._digest(k.key), k.name) for k in keys]
+        self._key_ids = {k.name: key_id(k.key) for k in keys}
+
+    def key_id(self, name: str) -> str | None:
+        """The digest of tester `name`'s current key (None: no such tester): what an OAuth grant
+        is tied to, so that a rotated or removed key ends the tokens issued under it."""
+        return self._key_ids.get(name)
 
     @property
     def testers(self) -> list[str]:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from yarl import URL
 
-from .access import AuthSettings
+from .access import AuthSettings, check_oauth_deployment
 from .base import PLACEHOLDER, Float, Int, Names, Section, SettingsError, option
 
 API_KEY_ENV = "BALLDONTLIE_API_KEY"
@@ -272,6 +272,7 @@ class Settings(BaseSettings):
         for name in ("shutdown_timeout_s", "readiness_max_age_s"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must not be negative, got {getattr(self, name)}")
+        check_oauth_deployment(self.auth, self.host, self.public_url)
         return self
 
 
