@@ -210,8 +210,8 @@ class Flow:
     client_id: str = ""
     verifier: str = ""
 
-    async def register(self, redirect_uris: list[str] | None = None) -> Any:
-        metadata = {"client_name": "hand", "redirect_uris": redirect_uris or [CALLBACK]}
+    async def register(self, redirect_uris: list[str] | None = None, **more: Any) -> Any:
+        metadata = {"client_name": "hand", "redirect_uris": redirect_uris or [CALLBACK], **more}
         response = await self.client.post("/register", json=metadata)
         body = await response.json()
         if response.status == 201:
@@ -395,13 +395,11 @@ def document(**changes: Any) -> dict[str, Any]:
             "redirect_uris": [CALLBACK], **changes}  # fmt: skip
 
 
-@pytest.fixture
-async def client_hosts(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
-    """Names the tests' client documents live at, resolved to the addresses listed here (in
-    turn; the last one stays), so that no DNS query leaves the machine."""
+def resolve_as(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[str]]) -> None:
+    """The running loop resolves each name in `answers` to its addresses in turn (the last one
+    stays), so that no DNS query for the tests' client documents leaves the machine."""
     loop = asyncio.get_running_loop()
     real = loop.getaddrinfo
-    answers = {URL(DOCUMENT_URL).host: ["127.0.0.1"]}
 
     async def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
         if host not in answers:
@@ -413,7 +411,11 @@ async def client_hosts(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
         return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", sockaddr)]
 
     monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
-    return answers
+
+
+@pytest.fixture
+async def client_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    resolve_as(monkeypatch, {URL(DOCUMENT_URL).host or "": ["127.0.0.1"]})
 
 
 @pytest.mark.usefixtures("client_hosts")

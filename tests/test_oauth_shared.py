@@ -1,0 +1,79 @@
+"""The sign-in's bounds hold across workers that share Redis: a key rotated in one worker's
+configuration ends the tokens another issued, wrong keys are counted once for all, and the
+registration cap and rates are the same for every worker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sportstats.app import create_app
+from tests.conftest import make_settings
+from tests.test_oauth import ALICE_KEY, CALLBACK, OAUTH, TESTERS, Flow
+
+PUBLIC = "http://127.0.0.1:5001"  # one public URL for every worker, as behind one proxy
+
+
+async def workers(aiohttp_client: Any, shared: dict[str, Any], *auths: dict[str, Any]) -> list:
+    """A test client per worker, each with its own `auth`, sharing Redis and the public URL."""
+    return [
+        await aiohttp_client(create_app(make_settings(auth=auth, public_url=PUBLIC, **shared)))
+        for auth in auths
+    ]
+
+
+async def test_a_key_rotated_for_one_worker_ends_the_tokens_another_issued(
+    aiohttp_client: Any, upstream: Any, redis_url: str, redis_prefix: str
+) -> None:
+    shared = {"redis_url": redis_url, "redis_prefix": redis_prefix}
+    rotated = {**OAUTH, "keys": [{"name": "alice", "key": "alice-new-key-0123456789"}, TESTERS[1]]}
+    old, same, new = await workers(aiohttp_client, shared, OAUTH, OAUTH, rotated)
+    flow = Flow(old, PUBLIC)
+    await flow.register()
+    tokens = await flow.tokens()
+    assert await Flow(same, PUBLIC).ping(tokens["access_token"]) == 200  # the same key: yes
+    assert await Flow(new, PUBLIC).ping(tokens["access_token"]) == 401  # rotated: ended
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+               "client_id": flow.client_id}  # fmt: skip
+    response = await new.post("/token", data=refresh)
+    assert (await response.json())["error"] == "invalid_grant"
+
+
+async def test_two_workers_share_the_count_of_wrong_keys(
+    aiohttp_client: Any, upstream: Any, redis_url: str, redis_prefix: str
+) -> None:
+    shared = {"redis_url": redis_url, "redis_prefix": redis_prefix}
+    one, other = await workers(aiohttp_client, shared, OAUTH, OAUTH)
+    flows = [Flow(one, PUBLIC), Flow(other, PUBLIC)]
+    await flows[0].register()
+    flows[1].client_id = flows[0].client_id  # the registration is shared as well
+    statuses = []
+    for attempt in range(6):  # 5 wrong keys an address may try a minute, wherever it lands
+        response = await flows[attempt % 2].sign_in(key=f"guess-{attempt}-0123456789")
+        statuses.append(response.status)
+    assert statuses == [401] * 5 + [429]
+    assert (await flows[1].sign_in(key=ALICE_KEY)).status == 429
+
+
+async def test_the_registration_cap_and_rate_hold_for_all_workers(
+    aiohttp_client: Any, upstream: Any, redis_url: str, redis_prefix: str
+) -> None:
+    shared = {"redis_url": redis_url, "redis_prefix": redis_prefix}
+    auth = {**OAUTH, "trusted_proxies": ["127.0.0.1/32"], "registrations_unused_max": 12}
+    one, other = await workers(aiohttp_client, shared, auth, auth)
+    flow = Flow(one, PUBLIC)
+    await flow.register()
+    tokens = await flow.tokens()  # a tester signed in before the flood
+
+    async def register(client: Any, address: str) -> int:
+        body = {"redirect_uris": [CALLBACK]}
+        response = await client.post("/register", json=body, headers={"X-Forwarded-For": address})
+        return response.status
+
+    # the rate: 10 an address a minute, counted once for both workers
+    same_address = [await register((one, other)[n % 2], "203.0.113.9") for n in range(11)]
+    assert same_address == [201] * 10 + [429]
+    # the cap: 12 unused registrations in all (10 made above), for both workers
+    flood = [await register((one, other)[n % 2], f"198.51.{n}.1") for n in range(6)]
+    assert flood == [201, 201, 503, 503, 503, 503]
+    assert await Flow(other, PUBLIC).ping(tokens["access_token"]) == 200
