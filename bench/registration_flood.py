@@ -4,8 +4,9 @@ memory, and whether a tester signed in before them can still use the server.
 Run: `python bench/registration_flood.py [clients] [addresses]` (defaults 5000 and 250; about
 20 s; everything on 127.0.0.1). It starts `python -m sportstats` in oauth mode behind a "proxy"
 (this script, trusted on 127.0.0.1, naming each client's address in `X-Forwarded-For`, one /24
-each; the general per-client rate limit off), signs a tester in, then sends two floods, `clients` registrations each, spread over
-`addresses` addresses: one with 63 kB of `redirect_uris`, one with small metadata. It prints
+each; the general per-client rate limit off), signs a tester in, then sends two floods,
+`clients` registrations each, spread over `addresses` addresses: one with 63 kB of
+`redirect_uris`, one with small metadata. It prints
 each flood's answers by status, the server's RSS before and after, and whether the tester's
 access token and refresh token still work.
 """
