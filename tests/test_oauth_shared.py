@@ -5,10 +5,17 @@ registration cap and rates are the same for every worker.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import aiohttp
+import pytest
+import yaml
 
 from sportstats.app import create_app
 from tests.conftest import make_settings
+from tests.fake_upstream import API_KEY, make_app
+from tests.server_process import ServerProcess, clean_environment
 from tests.test_oauth import ALICE_KEY, CALLBACK, OAUTH, TESTERS, Flow
 
 PUBLIC = "http://127.0.0.1:5001"  # one public URL for every worker, as behind one proxy
@@ -77,3 +84,48 @@ async def test_the_registration_cap_and_rate_hold_for_all_workers(
     flood = [await register((one, other)[n % 2], f"198.51.{n}.1") for n in range(6)]
     assert flood == [201, 201, 503, 503, 503, 503]
     assert await Flow(other, PUBLIC).ping(tokens["access_token"]) == 200
+
+
+@pytest.mark.process
+async def test_two_server_processes_do_not_double_the_wrong_key_allowance(
+    aiohttp_server: Any, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "sportstats.yaml"
+    config.write_text(yaml.safe_dump({"auth": OAUTH, "public_url": "http://127.0.0.1"}))
+    fake = await aiohttp_server(make_app())
+    env = clean_environment(
+        SPORTSTATS_CONFIG=str(config),
+        BALLDONTLIE_API_KEY=API_KEY,
+        SPORTSTATS_UPSTREAM_URL=str(fake.make_url("/v1")),
+        SPORTSTATS_REDIS_URL=redis_url,
+        SPORTSTATS_REDIS_PREFIX=redis_prefix,
+    )
+    servers = [ServerProcess.sportstats(env=env), ServerProcess.sportstats(env=env)]
+    try:
+        for server in servers:
+            await server.start()
+        async with aiohttp.ClientSession() as one, aiohttp.ClientSession() as other:
+            flows = [Flow(TestSession(one, servers[0].url), "http://127.0.0.1"),
+                     Flow(TestSession(other, servers[1].url), "http://127.0.0.1")]  # fmt: skip
+            assert (await flows[0].register())[0] == 201
+            flows[1].client_id = flows[0].client_id  # registered in Redis: both know it
+            statuses = [
+                (await flows[n % 2].sign_in(key=f"guess-{n:02d}-0123456789")).status
+                for n in range(12)
+            ]
+    finally:
+        for server in servers:
+            await server.stop()
+    assert statuses == [401] * 5 + [429] * 7  # 5 an address, whichever process it reaches
+
+
+class TestSession:
+    """A session bound to one server's URL, as `Flow` calls a test client."""
+
+    __test__ = False
+
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        self.session, self.url = session, url
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.session.post(self.url + path, **kwargs)
