@@ -339,7 +339,9 @@ async def test_registration_json_nested_deep_is_a_400(flow: Flow) -> None:
     assert (await response.json())["error"] == "invalid_client_metadata"
 
 
-@pytest.mark.parametrize("client_id", ["https://[::1", "https://client.example:99999/c.json"])
+@pytest.mark.parametrize(
+    "client_id", ["https://[::1", "https://client.example:99999/c.json", "https://xn--/c.json"]
+)
 async def test_a_client_id_that_is_no_url_is_a_400_page(flow: Flow, client_id: str) -> None:
     page = await flow.client.get("/authorize", params=flow.authorization(client_id=client_id))
     assert page.status == 400 and "invalid_client" in await page.text()

@@ -184,7 +184,8 @@ class Settings(BaseSettings):
         "the URL assistants reach the server at, written into the manifest and spec; without it"
         " the request's scheme and host are used, honouring `X-Forwarded-Proto` /"
         " `X-Forwarded-Host` from a TLS proxy (only from `auth.trusted_proxies` once any are"
-        " named)",
+        " named); in auth mode `oauth` an https origin, required unless the server is on a"
+        " loopback host with no trusted proxy, and never taken from headers",
         flag=True,
         shown="from each request",
     )

@@ -97,15 +97,15 @@ async def fetch_document(url: str, settings: AuthSettings) -> dict[str, Any]:
     """The document at `url`: HTTPS, a public address, small, quick, JSON, no redirects."""
     try:
         target = URL(url)
-        port = target.port or 443
-    except (ValueError, TypeError):
+        host, port = target.host, target.port or 443
+    except (ValueError, TypeError):  # UnicodeError too: a host that is no IDNA name
         raise OAuthError("invalid_client", "The client id is not a URL.") from None
-    if target.scheme != "https" or not target.host or target.path in ("", "/"):
+    if target.scheme != "https" or not host or target.path in ("", "/"):
         raise OAuthError("invalid_client", "A client id URL must be https with a path.")
-    infos = await checked_addresses(target.host, port, settings.client_document_private_ok)
+    infos = await checked_addresses(host, port, settings.client_document_private_ok)
     limit = settings.client_document_max_bytes
     connector = aiohttp.TCPConnector(
-        resolver=CheckedAddresses(target.host, infos), use_dns_cache=False, limit=1
+        resolver=CheckedAddresses(host, infos), use_dns_cache=False, limit=1
     )
     timeout = aiohttp.ClientTimeout(total=settings.client_document_timeout_s)
     try:

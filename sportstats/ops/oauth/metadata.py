@@ -63,8 +63,8 @@ def redirect_matches(given: str, registered: list[str]) -> bool:
 def _url(text: str) -> URL | None:
     try:
         url = URL(text)
-        url.port  # noqa: B018 -- a port that is not a number fails here, not later
-    except (ValueError, TypeError):
+        url.port, url.host  # noqa: B018 -- a bad port or IDNA host fails here, not later
+    except (ValueError, TypeError):  # UnicodeError is a ValueError
         return None
     return url if url.is_absolute() else None
 

@@ -25,7 +25,7 @@ from ..auth import MCP_PATH
 from .clients import Clients
 from .counts import Counts, network_of
 from .errors import OAuthError
-from .metadata import redirect_matches
+from .metadata import GRANT_TYPES, redirect_matches
 from .store import GrantStore, digest
 
 CODE_TTL_S = 300
@@ -197,7 +197,7 @@ class AuthorizationServer:
         await self.store.put("used-code:" + code_key, {"grant": grant_id}, self._refresh_ttl)
         if form.get("client_id") != grant["client_id"]:
             raise OAuthError("invalid_grant", "The code was issued to another client.")
-        if "authorization_code" not in grant["grant_types"]:
+        if "authorization_code" not in grant.get("grant_types", GRANT_TYPES):
             raise OAuthError(
                 "unauthorized_client", "This client did not register grant_type authorization_code."
             )
@@ -219,7 +219,7 @@ class AuthorizationServer:
             "client_id": grant["client_id"],
             "resource": resource,
             "grant": grant_id,
-            "grant_types": grant["grant_types"],
+            "grant_types": grant.get("grant_types", GRANT_TYPES),
         }
         return await self._tokens(held)
 
@@ -257,7 +257,7 @@ class AuthorizationServer:
             "token_type": "Bearer",
             "expires_in": self.settings.access_token_ttl_s,
         }
-        if "refresh_token" in held["grant_types"]:
+        if "refresh_token" in held.get("grant_types", GRANT_TYPES):
             refresh = secrets.token_urlsafe(32)
             await self.store.put("refresh:" + digest(refresh), held, self._refresh_ttl)
             tokens["refresh_token"] = refresh
