@@ -91,6 +91,8 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     cache = AnswerCache(store, settings.cache, lock)
     tokens = oauth_tokens(app, redis)
+    if isinstance(tokens, AuthorizationServer):
+        await tokens.keys.record()  # a key gone since the last start ends its grants now
     app[UPSTREAM] = upstream
     app[CACHE] = cache
     app[ANSWERS] = Answers(upstream, cache)

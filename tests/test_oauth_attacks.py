@@ -362,3 +362,26 @@ async def test_a_loopback_redirect_uri_matches_in_any_port(flow: Flow) -> None:
     for refused in ("http://127.0.0.1:49152/elsewhere", "http://localhost:49152/callback"):
         page = await flow.client.get("/authorize", params=flow.authorization(redirect_uri=refused))
         assert page.status == 400 and "redirect_uri" in await page.text()
+
+
+async def test_a_key_removed_and_added_back_does_not_bring_its_old_tokens_back(
+    aiohttp_server: Any, aiohttp_client: Any, upstream: Any, tmp_path: Path
+) -> None:
+    config = tmp_path / "sportstats.yaml"
+    config.write_text(yaml.safe_dump({"auth": OAUTH}))
+    settings = load_settings(config_file=str(config), environ={"BALLDONTLIE_API_KEY": API_KEY})
+    client = await aiohttp_client(await aiohttp_server(create_app(settings)))
+    flow = Flow(client, f"http://{client.server.host}:{client.server.port}")
+    await flow.register()
+    status, bob = await flow.exchange(await flow.code(key=BOB_KEY))
+    assert status == 200 and await flow.ping(bob["access_token"]) == 200
+
+    for testers in (TESTERS[:1], TESTERS):  # bob removed, then back with the very same key
+        config.write_text(yaml.safe_dump({"auth": {**OAUTH, "keys": testers}}))
+        os.kill(os.getpid(), signal.SIGHUP)
+        await asyncio.sleep(0.1)
+
+    assert await flow.ping(bob["access_token"]) == 401
+    assert (await flow.refresh(bob["refresh_token"]))[0] == 400
+    status, again = await flow.exchange(await flow.code(key=BOB_KEY))  # he signs in anew
+    assert status == 200 and await flow.ping(again["access_token"]) == 200

@@ -16,7 +16,7 @@ from sportstats.app import create_app
 from tests.conftest import make_settings
 from tests.fake_upstream import API_KEY, make_app
 from tests.server_process import ServerProcess, clean_environment
-from tests.test_oauth import ALICE_KEY, CALLBACK, OAUTH, TESTERS, Flow
+from tests.test_oauth import ALICE_KEY, BOB_KEY, CALLBACK, OAUTH, TESTERS, Flow
 
 PUBLIC = "http://127.0.0.1:5001"  # one public URL for every worker, as behind one proxy
 
@@ -129,3 +129,23 @@ class TestSession:
 
     def post(self, path: str, **kwargs: Any) -> Any:
         return self.session.post(self.url + path, **kwargs)
+
+
+async def test_a_key_removed_in_one_deployment_stays_ended_when_the_next_adds_it_back(
+    aiohttp_client: Any, upstream: Any, redis_url: str, redis_prefix: str
+) -> None:
+    shared = {"redis_url": redis_url, "redis_prefix": redis_prefix}
+    (first,) = await workers(aiohttp_client, shared, OAUTH)
+    flow = Flow(first, PUBLIC)
+    await flow.register()
+    status, bob = await flow.exchange(await flow.code(key=BOB_KEY))
+    assert status == 200
+    # the next deployment starts without bob's key, the one after with it again
+    (second,) = await workers(aiohttp_client, shared, {**OAUTH, "keys": TESTERS[:1]})
+    (third,) = await workers(aiohttp_client, shared, OAUTH)
+    assert await Flow(third, PUBLIC).ping(bob["access_token"]) == 401  # his key is back: not so
+    assert await Flow(second, PUBLIC).ping(bob["access_token"]) == 401  # his tokens
+    again = Flow(third, PUBLIC)
+    again.client_id = flow.client_id
+    status, fresh = await again.exchange(await again.code(key=BOB_KEY))
+    assert status == 200 and await again.ping(fresh["access_token"]) == 200

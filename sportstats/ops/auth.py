@@ -17,7 +17,7 @@ import logging
 import secrets
 import signal
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -181,6 +181,7 @@ class AccessControl:
         self.allow_networks = parse_networks(auth.allow_networks)
         self.trusted_proxies = parse_networks(auth.trusted_proxies)
         self.usage: Counter[str] = Counter()  # accepted requests per tester name
+        self.key_listeners: list[Callable[[], None]] = []  # told after the keys are reloaded
         # Tokens are compared as keyed digests: equal lengths, so compare_digest leaks nothing,
         # not even a key's length.
         self._secret = secrets.token_bytes(32)
@@ -212,6 +213,11 @@ class AccessControl:
         keys = list(keys)
         self._testers = [(self._digest(k.key), k.name) for k in keys]
         self._key_ids = {k.name: key_id(k.key) for k in keys}
+        self.keys_version = getattr(self, "keys_version", 0) + 1  # OAuth's ledger re-reads
+
+    @property
+    def key_ids(self) -> list[str]:
+        return list(self._key_ids.values())
 
     def key_id(self, name: str) -> str | None:
         """The digest of tester `name`'s current key (None: no such tester): what an OAuth grant
@@ -249,6 +255,8 @@ class AccessControl:
             return False
         self.set_keys(keys)
         log.info("tester keys reloaded from %s: %d testers", self.config_file, len(keys))
+        for listener in self.key_listeners:
+            listener()
         return True
 
     def _refuse(self, token: str | None, request: web.Request | None = None) -> ApiError:

@@ -5,9 +5,9 @@ redirect (RFC 9207), resource indicators (RFC 8707: a token names this server, a
 anything else), short-lived access tokens and rotating refresh tokens: each refresh token is used
 once, and a second use ends its whole grant (it was stolen, or replayed); so does a second use of
 a code (RFC 9700 section 4.5). A tester signs in with the key the operator gave them
-(`auth.keys`); every grant is tied to a digest of that key, so rotating or removing the key (and
-sending SIGHUP) ends every token issued under it. Wrong keys are counted per address, per network
-and in all, across processes with Redis. PKCE's S256 is authlib's.
+(`auth.keys`); every grant is tied to a digest of that key (`keys`), so rotating or removing the
+key (and sending SIGHUP) ends every token issued under it, for good. Wrong keys are counted per
+address, per network and in all, across processes with Redis. PKCE's S256 is authlib's.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from ..auth import MCP_PATH
 from .clients import Clients
 from .counts import Counts, network_of
 from .errors import OAuthError
+from .keys import KeyLedger
 from .metadata import GRANT_TYPES, redirect_matches
 from .store import GrantStore, digest
 
@@ -77,6 +78,7 @@ class AuthorizationServer:
         self.counts = counts
         self.clients = Clients(store, settings, counts)
         self.testers = testers  # AccessControl: `tester(key)`, `testers`, `key_id(name)`
+        self.keys = KeyLedger(store, testers, settings.refresh_token_ttl_s)
 
     async def close(self) -> None:
         """Nothing held open (each client document is fetched with a session of its own)."""
@@ -156,7 +158,7 @@ class AuthorizationServer:
         grant = {
             **request.form_fields(),
             "tester": tester,
-            "key": self.testers.key_id(tester),
+            **await self.keys.stamp(tester),
             "grant_types": request.client.get("grant_types", ["authorization_code"]),
         }
         await self.store.put("code:" + digest(code), grant, CODE_TTL_S)
@@ -173,11 +175,6 @@ class AuthorizationServer:
         raise OAuthError(
             "unsupported_grant_type", "grant_type must be authorization_code or refresh_token."
         )
-
-    def _key_current(self, held: dict[str, Any]) -> bool:
-        """Is the key this grant was signed in with still the tester's key?"""
-        current = self.testers.key_id(held["tester"])
-        return current is not None and secrets.compare_digest(current, held.get("key") or "")
 
     async def _exchange_code(self, form: dict[str, str], base: str) -> dict[str, Any]:
         code, verifier = form.get("code") or "", form.get("code_verifier") or ""
@@ -210,12 +207,13 @@ class AuthorizationServer:
         resource = (form.get("resource") or grant["resource"]).rstrip("/")
         if resource != grant["resource"] or resource not in resources_of(base):
             raise OAuthError("invalid_target", "The resource differs from the authorization's.")
-        if not self._key_current(grant):
+        if not await self.keys.current(grant):
             raise OAuthError("invalid_grant", "This tester's access has ended.")
         await self.store.put("grant:" + grant_id, {"tester": grant["tester"]}, self._refresh_ttl)
         held = {
             "tester": grant["tester"],
             "key": grant["key"],
+            "issued_at": grant["issued_at"],
             "client_id": grant["client_id"],
             "resource": resource,
             "grant": grant_id,
@@ -245,7 +243,7 @@ class AuthorizationServer:
             raise OAuthError("invalid_grant", "The refresh token was issued to another client.")
         if await self.store.get("grant:" + held["grant"]) is None:
             raise OAuthError("invalid_grant", "This grant has ended.")
-        if not self._key_current(held):
+        if not await self.keys.current(held):
             raise OAuthError("invalid_grant", "This tester's access has ended.")
         return await self._tokens(held)
 
@@ -269,7 +267,7 @@ class AuthorizationServer:
         held = await self.store.get("access:" + digest(token))
         if held is None or held["resource"] not in resources_of(base):
             return None
-        if not self._key_current(held):
+        if not await self.keys.current(held):
             return None
         if await self.store.get("grant:" + held["grant"]) is None:
             return None
