@@ -5,6 +5,7 @@ registration cap and rates are the same for every worker.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,21 @@ async def test_two_workers_share_the_count_of_wrong_keys(
         statuses.append(response.status)
     assert statuses == [401] * 5 + [429]
     assert (await flows[1].sign_in(key=ALICE_KEY)).status == 429
+
+
+async def test_a_burst_of_wrong_keys_at_once_is_counted_as_it_comes(
+    aiohttp_client: Any, upstream: Any, redis_url: str, redis_prefix: str
+) -> None:
+    shared = {"redis_url": redis_url, "redis_prefix": redis_prefix}
+    one, other = await workers(aiohttp_client, shared, OAUTH, OAUTH)
+    flows = [Flow(one, PUBLIC), Flow(other, PUBLIC)]
+    await flows[0].register()
+    flows[1].client_id = flows[0].client_id
+    answers = await asyncio.gather(
+        *(flows[n % 2].sign_in(key=f"guess-{n:02d}-0123456789") for n in range(30))
+    )
+    statuses = sorted(answer.status for answer in answers)
+    assert statuses == [401] * 5 + [429] * 25  # no more keys checked than the limit
 
 
 async def test_the_registration_cap_and_rate_hold_for_all_workers(

@@ -171,16 +171,16 @@ async def authorize(request: web.Request) -> web.Response:
     if request.method == "GET":
         return sign_in_page(sign_in)
     address = request.get(CLIENT_ADDRESS) or request.remote or ""
-    wait_s = await server.sign_in_wait_s(address)
+    wait_s, receipt = await server.sign_in_attempt(address)
     if wait_s:
         error = f"Too many wrong keys; try again in {wait_s} seconds."
         response = sign_in_page(sign_in, error, status=429)
         response.headers["Retry-After"] = str(wait_s)
         return response
     tester = request.app[ACCESS].tester(str(params.get("tester_key", "")))
-    if tester is None:
-        await server.sign_in_failed(address)
+    if tester is None:  # the attempt stays counted
         return sign_in_page(sign_in, "That key was not accepted. Check it and try again.", 401)
+    await server.sign_in_right(address, receipt)
     code = await server.issue_code(sign_in, tester)
     answer = {"code": code, "iss": public_url(request)}
     if sign_in.state:

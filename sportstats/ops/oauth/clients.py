@@ -38,11 +38,13 @@ class Clients:
 
     async def register(self, metadata: Any, address: str) -> dict[str, Any]:
         """Dynamic registration: a public client (no secret) with allowed redirect URIs."""
-        keys = [f"register:address:{address}", f"register:network:{network_of(address)}"]
-        wait_s = await self.counts.wait_s(
+        wait_s, _ = await self.counts.take(
             [
-                (keys[0], self.settings.registrations_per_minute),
-                (keys[1], self.settings.registrations_per_minute_network),
+                (f"register:address:{address}", self.settings.registrations_per_minute),
+                (
+                    f"register:network:{network_of(address)}",
+                    self.settings.registrations_per_minute_network,
+                ),
             ]
         )
         if wait_s:
@@ -53,7 +55,6 @@ class Clients:
                 429,
                 wait_s,
             )
-        await self.counts.add(keys)
         checked = checked_metadata(metadata, self.settings.redirect_uris)
         if metadata.get("token_endpoint_auth_method", "none") != "none":
             raise OAuthError(

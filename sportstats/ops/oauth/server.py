@@ -144,14 +144,15 @@ class AuthorizationServer:
             ("sign-in:all", ceiling * max(1, len(self.testers.testers))),
         ]
 
-    async def sign_in_wait_s(self, address: str) -> int:
-        """Seconds until `address` may try a key again (0: now): its own wrong keys, its
-        network's, and everyone's, counted across processes when Redis is shared."""
-        wait_s = await self.counts.wait_s(self._failure_limits(address))
-        return math.ceil(wait_s) if wait_s > 0 else 0
+    async def sign_in_attempt(self, address: str) -> tuple[int, str]:
+        """Count a key about to be checked from `address`: (0, a receipt), or the seconds until
+        it may try again when it, its network or everyone is at the limit of wrong keys (counted
+        across processes when Redis is shared). A right key gives its receipt back."""
+        wait_s, receipt = await self.counts.take(self._failure_limits(address))
+        return (math.ceil(wait_s), "") if wait_s else (0, receipt)
 
-    async def sign_in_failed(self, address: str) -> None:
-        await self.counts.add([key for key, _ in self._failure_limits(address)])
+    async def sign_in_right(self, address: str, receipt: str) -> None:
+        await self.counts.give_back([key for key, _ in self._failure_limits(address)], receipt)
 
     async def issue_code(self, request: SignInRequest, tester: str) -> str:
         code = secrets.token_urlsafe(32)
