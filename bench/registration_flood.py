@@ -46,17 +46,21 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def start_server(folder: Path) -> tuple[subprocess.Popen, str]:
+def start_server(
+    folder: Path, public_url: str = "", **variables: str
+) -> tuple[subprocess.Popen, str]:
+    """`python -m sportstats` in oauth mode behind this script as its trusted proxy, the
+    general per-client rate off (the sign-in's own bounds are measured); `public_url` shared by
+    several servers, else this one's own."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    config = folder / "sportstats.yaml"
+    config = folder / f"sportstats-{port}.yaml"
     config.write_text(
         yaml.safe_dump(
             {
                 "port": port,
-                "public_url": base,
+                "public_url": public_url or base,
                 "log_level": "WARNING",
-                # the general per-client rate off: the registration's own bounds are measured
                 "limits": {"requests_per_minute": 0},
                 "auth": {
                     "mode": "oauth",
@@ -69,7 +73,7 @@ def start_server(folder: Path) -> tuple[subprocess.Popen, str]:
     server = subprocess.Popen(
         [sys.executable, "-m", "sportstats", "--config", str(config)],
         cwd=ROOT,
-        env=clean_environment(BALLDONTLIE_API_KEY="bench-key"),
+        env=clean_environment(BALLDONTLIE_API_KEY="bench-key", **variables),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
