@@ -6,6 +6,7 @@ registration cap and rates are the same for every worker.
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import yaml
 from sportstats.app import create_app
 from tests.conftest import make_settings
 from tests.fake_upstream import API_KEY, make_app
-from tests.server_process import ServerProcess, clean_environment
+from tests.server_process import ServerProcess, clean_environment, free_port
 from tests.test_oauth import ALICE_KEY, BOB_KEY, CALLBACK, OAUTH, TESTERS, Flow
 
 PUBLIC = "http://127.0.0.1:5001"  # one public URL for every worker, as behind one proxy
@@ -165,3 +166,29 @@ async def test_a_key_removed_in_one_deployment_stays_ended_when_the_next_adds_it
     again.client_id = flow.client_id
     status, fresh = await again.exchange(await again.code(key=BOB_KEY))
     assert status == 200 and await again.ping(fresh["access_token"]) == 200
+
+
+async def test_with_redis_away_the_sign_in_says_unavailable_never_500(
+    aiohttp_client: Any, upstream: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    away = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    client = await aiohttp_client(
+        create_app(make_settings(auth=OAUTH, redis_url=away, redis_timeout_s=0.3))
+    )
+    flow = Flow(client, f"http://{client.server.host}:{client.server.port}")
+    flow.client_id = "client-anything"
+    register = await client.post("/register", json={"redirect_uris": [CALLBACK]})
+    assert register.status == 503 and (await register.json())["error"] == "temporarily_unavailable"
+    assert register.headers["Retry-After"] == "1"
+    page = await client.get("/authorize", params=flow.authorization())
+    assert page.status == 503 and "temporarily_unavailable" in await page.text()
+    status, body = await flow.refresh("some-refresh-token")
+    assert (status, body["error"]) == (503, "temporarily_unavailable")
+    response = await client.post(
+        "/mcp",
+        json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+        headers={"Authorization": "Bearer some-token", "MCP-Protocol-Version": "2025-11-25"},
+    )
+    assert response.status == 503 and "sign_in_unavailable" in await response.text()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no traceback

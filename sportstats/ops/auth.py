@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import math
 import secrets
 import signal
 from collections import Counter
@@ -25,6 +26,7 @@ from aiohttp import web
 from .. import errors
 from ..errors import ApiError
 from ..settings import AuthSettings, SettingsError, parse_tester_keys, read_config_file
+from .oauth.errors import OAuthError
 
 log = logging.getLogger(__name__)
 
@@ -291,7 +293,18 @@ class AccessControl:
         if token is not None and self.mode == "user":
             name = self.tester(token)
         elif token is not None and self.mode == "oauth" and self.tokens is not None:
-            name = await self.tokens.tester_of(token, public_base(request, self.public_url, self))
+            try:
+                name = await self.tokens.tester_of(
+                    token, public_base(request, self.public_url, self)
+                )
+            except OAuthError as exc:  # the token store is away: neither yes nor no
+                raise ApiError(
+                    exc.status,
+                    errors.SIGN_IN_UNAVAILABLE,
+                    exc.description,
+                    "Try again in a moment; the server's operator is told in its log.",
+                    {"Retry-After": str(math.ceil(exc.retry_after_s or 1))},
+                ) from None
         if name is None:
             raise self._refuse(token, request if self.mode == "oauth" else None)
         request[TESTER] = name

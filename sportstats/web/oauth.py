@@ -90,7 +90,10 @@ def error_page(exc: OAuthError) -> web.Response:
         f"<body><h1>This sign-in cannot go on</h1><p>{html.escape(exc.description)}</p>"
         f"<p><code>{html.escape(exc.error)}</code></p></body></html>"
     )
-    return web.Response(text=page, content_type="text/html", status=exc.status, headers=NO_STORE)
+    headers = dict(NO_STORE)
+    if exc.retry_after_s:
+        headers["Retry-After"] = str(math.ceil(exc.retry_after_s))
+    return web.Response(text=page, content_type="text/html", status=exc.status, headers=headers)
 
 
 def oauth_error(exc: OAuthError) -> web.Response:
@@ -162,14 +165,18 @@ async def server_metadata(request: web.Request) -> web.Response:
 async def authorize(request: web.Request) -> web.Response:
     """GET: the sign-in page for a checked request. POST: the tester's key; right, a code and
     the redirect back; wrong, the page again (and the failure counted)."""
-    server = request.app[OAUTH]
     try:
         params: Any = request.query if request.method == "GET" else await read_form(request)
-        sign_in = await server.sign_in_request(params, public_url(request))
+        sign_in = await request.app[OAUTH].sign_in_request(params, public_url(request))
+        if request.method == "GET":
+            return sign_in_page(sign_in)
+        return await _sign_in(request, sign_in, str(params.get("tester_key", "")))
     except OAuthError as exc:
         return error_page(exc)
-    if request.method == "GET":
-        return sign_in_page(sign_in)
+
+
+async def _sign_in(request: web.Request, sign_in: SignInRequest, key: str) -> web.Response:
+    server = request.app[OAUTH]
     address = request.get(CLIENT_ADDRESS) or request.remote or ""
     wait_s, receipt = await server.sign_in_attempt(address)
     if wait_s:
@@ -177,7 +184,7 @@ async def authorize(request: web.Request) -> web.Response:
         response = sign_in_page(sign_in, error, status=429)
         response.headers["Retry-After"] = str(wait_s)
         return response
-    tester = request.app[ACCESS].tester(str(params.get("tester_key", "")))
+    tester = request.app[ACCESS].tester(key)
     if tester is None:  # the attempt stays counted
         return sign_in_page(sign_in, "That key was not accepted. Check it and try again.", 401)
     await server.sign_in_right(address, receipt)

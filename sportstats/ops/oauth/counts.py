@@ -14,6 +14,8 @@ import uuid
 from collections import OrderedDict
 from typing import Any, Protocol
 
+from .store import guarded
+
 WINDOW_S = 60.0
 MAX_KEYS = 10_000  # in memory: past it, the least recently counted keys are forgotten
 IPV6_NETWORK_BITS = 64
@@ -118,10 +120,9 @@ class RedisCounts:
 
     async def take(self, limits: Limits) -> tuple[float, str]:
         receipt = uuid.uuid4().hex[:12]
-        wait_ms = await self._take(
-            keys=[self.prefix + key for key, _ in limits],
-            args=[int(self.window_s * 1000), receipt, *(max(1, most) for _, most in limits)],
-        )
+        keys = [self.prefix + key for key, _ in limits]
+        args = [int(self.window_s * 1000), receipt, *(max(1, most) for _, most in limits)]
+        wait_ms = await guarded(lambda: self._take(keys=keys, args=args))
         wait_s = int(wait_ms) / 1000
         return (wait_s, "") if wait_s else (0.0, receipt)
 
@@ -129,4 +130,4 @@ class RedisCounts:
         pipe = self.redis.pipeline(transaction=False)
         for key in keys:
             pipe.zrem(self.prefix + key, receipt)
-        await pipe.execute()
+        await guarded(pipe.execute)

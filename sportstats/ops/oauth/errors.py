@@ -17,3 +17,16 @@ class OAuthError(Exception):
 
     def body(self) -> dict[str, str]:
         return {"error": self.error, "error_description": self.description}
+
+
+class StoreUnavailable(OAuthError):
+    """The grant store (Redis) cannot be reached: no sign-in and no token check until it is back
+    (a token lives there, so this process has nothing to fall back on)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "temporarily_unavailable",
+            "The sign-in's store is unavailable; try again in a moment.",
+            503,
+            1,
+        )

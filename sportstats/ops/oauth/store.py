@@ -12,11 +12,31 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+from ...outage import REDIS
+from .errors import StoreUnavailable
+
+T = TypeVar("T")
 
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def guarded(call: Callable[[], Awaitable[T]]) -> T:
+    """One Redis call of the sign-in; Redis away, `StoreUnavailable` (asked again once a
+    `outage.PROBE_S`, as every part that uses Redis does)."""
+    if not REDIS.usable():
+        raise StoreUnavailable()
+    try:
+        result = await call()
+    except Exception as exc:
+        REDIS.failed("the OAuth sign-in", exc)
+        raise StoreUnavailable() from None
+    REDIS.ok()
+    return result
 
 
 class GrantStore(Protocol):
@@ -121,26 +141,27 @@ class RedisGrants:
         self._put_capped = redis.register_script(_PUT_CAPPED)
 
     async def put(self, key: str, value: dict[str, Any], ttl_s: float) -> None:
-        await self.redis.set(self.prefix + key, json.dumps(value), px=max(1, int(ttl_s * 1000)))
+        raw, ttl_ms = json.dumps(value), max(1, int(ttl_s * 1000))
+        await guarded(lambda: self.redis.set(self.prefix + key, raw, px=ttl_ms))
 
     async def get(self, key: str) -> dict[str, Any] | None:
-        raw = await self.redis.get(self.prefix + key)
+        raw = await guarded(lambda: self.redis.get(self.prefix + key))
         return json.loads(raw) if raw else None
 
     async def take(self, key: str) -> dict[str, Any] | None:
-        raw = await self.redis.getdel(self.prefix + key)
+        raw = await guarded(lambda: self.redis.getdel(self.prefix + key))
         return json.loads(raw) if raw else None
 
     async def delete(self, key: str) -> None:
-        await self.redis.delete(self.prefix + key)
+        await guarded(lambda: self.redis.delete(self.prefix + key))
 
     async def put_capped(
         self, group: str, key: str, value: dict[str, Any], ttl_s: float, most: int
     ) -> float:
         keys = [f"{self.prefix}group:{group}", self.prefix + key]
         args = [json.dumps(value), max(1, int(ttl_s * 1000)), most]
-        wait_ms = await self._put_capped(keys=keys, args=args)
+        wait_ms = await guarded(lambda: self._put_capped(keys=keys, args=args))
         return int(wait_ms) / 1000
 
     async def leave(self, group: str, key: str) -> None:
-        await self.redis.zrem(f"{self.prefix}group:{group}", self.prefix + key)
+        await guarded(lambda: self.redis.zrem(f"{self.prefix}group:{group}", self.prefix + key))
