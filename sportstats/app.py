@@ -20,6 +20,7 @@ from .mcp.transport import setup_mcp_routes
 from .ops.auth import AccessControl, on_loopback
 from .ops.limits import ClientLimits
 from .ops.metrics import Metrics
+from .ops.oauth.counts import MemoryCounts, RedisCounts
 from .ops.oauth.external import ExternalIssuer
 from .ops.oauth.server import AuthorizationServer
 from .ops.oauth.store import MemoryGrants, RedisGrants
@@ -90,6 +91,8 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     cache = AnswerCache(store, settings.cache, lock)
     tokens = oauth_tokens(app, redis)
+    if isinstance(tokens, AuthorizationServer):
+        await tokens.keys.record()  # a key gone since the last start ends its grants now
     app[UPSTREAM] = upstream
     app[CACHE] = cache
     app[ANSWERS] = Answers(upstream, cache)
@@ -116,7 +119,8 @@ def oauth_tokens(app: web.Application, redis: Any) -> AuthorizationServer | Exte
         tokens = ExternalIssuer(settings.auth)
     else:
         store = RedisGrants(redis, settings.redis_prefix) if redis else MemoryGrants()
-        tokens = AuthorizationServer(settings.auth, store, app[ACCESS])
+        counts = RedisCounts(redis, settings.redis_prefix) if redis else MemoryCounts()
+        tokens = AuthorizationServer(settings.auth, store, app[ACCESS], counts)
         app[OAUTH] = tokens
     app[ACCESS].tokens = tokens
     return tokens

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from yarl import URL
 
-from .access import AuthSettings
+from .access import AuthSettings, check_oauth_deployment
 from .base import PLACEHOLDER, Float, Int, Names, Section, SettingsError, option
 
 API_KEY_ENV = "BALLDONTLIE_API_KEY"
@@ -188,7 +188,8 @@ class Settings(BaseSettings):
         "the URL assistants reach the server at, written into the manifest and spec; without it"
         " the request's scheme and host are used, honouring `X-Forwarded-Proto` /"
         " `X-Forwarded-Host` from a TLS proxy (only from `auth.trusted_proxies` once any are"
-        " named)",
+        " named); in auth mode `oauth` an https origin, required unless the server is on a"
+        " loopback host with no trusted proxy, and never taken from headers",
         flag=True,
         shown="from each request",
     )
@@ -276,6 +277,7 @@ class Settings(BaseSettings):
         for name in ("shutdown_timeout_s", "readiness_max_age_s"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must not be negative, got {getattr(self, name)}")
+        check_oauth_deployment(self.auth, self.host, self.public_url)
         return self
 
 
