@@ -15,6 +15,7 @@ from yarl import URL
 
 from .access import AuthSettings, check_oauth_deployment
 from .base import PLACEHOLDER, Float, Int, Names, Section, SettingsError, option
+from .standings import StandingsSettings
 
 API_KEY_ENV = "BALLDONTLIE_API_KEY"
 ENV_PREFIX = "SPORTSTATS_"
@@ -26,6 +27,7 @@ DEFAULT_TTLS_S = {
     "games": 3 * 86400,
     "stats": 3 * 86400,
     "season_averages": 3 * 86400,
+    "standings": 3 * 86400,
 }
 
 
@@ -230,6 +232,7 @@ class Settings(BaseSettings):
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    standings: StandingsSettings = Field(default_factory=StandingsSettings)
 
     _api_key: str = PrivateAttr(default="")
     _config_file: str | None = PrivateAttr(default=None)
@@ -282,6 +285,7 @@ SECTIONS: dict[str, type[Section]] = {
     "upstream": UpstreamSettings,
     "auth": AuthSettings,
     "limits": LimitsSettings,
+    "standings": StandingsSettings,
 }
 
 
