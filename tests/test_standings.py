@@ -285,3 +285,23 @@ async def test_get_standings_answers_what_the_http_endpoint_answers(
                              (LAKERS, CELTICS)}  # fmt: skip
     assert "| conference_rank | team | wins |" in result.content[0].text
     assert refused.is_error is True and "East, West" in refused.content[0].text
+
+
+async def test_when_the_upstream_table_fails_the_computed_one_answers_saying_so(
+    make_client: Any, upstream: Any, serve_league: Any
+) -> None:
+    league = season_of_games(first_days_ago=40, last_days_ago=1, per_day=3)
+    serve_league(league)
+    upstream.get(upstream_route("/standings"), status=503, payload={"error": "down"}, repeat=True)
+    client = await make_client(**ONE_ATTEMPT, standings={"start_delay_s": -1})
+    client.server.app[ANSWERS].league.serves_upstream = lambda: True
+
+    answer = await ask(client, f"/standings?season={SEASON}&conference=East")
+
+    meta = answer["meta"]
+    assert meta["source"] == "computed" and meta["failure"]["code"] == "upstream_error"
+    assert f"computed from the finished games through {meta['as_of']}" in meta["note"]
+    assert by_team(answer["data"]) == {
+        k: v for k, v in by_team(expected_table(league)).items() if k in by_team(answer["data"])
+    }
+    assert len(answer["data"]) == 15

@@ -101,10 +101,19 @@ class LeagueTables:
             return Produced(answer, self.cache.settings.current_season_ttl_s)
         teams = team_infos(await team_rows(deadline))
         view = await self.keeper.view(season)
+        rows, meta, ttl = self._computed(season, teams, view)
         if self.serves_upstream():
-            rows, meta, ttl = await self._upstream(endpoint, season, teams, view, deadline)
-        else:
-            rows, meta, ttl = self._computed(season, teams, view)
+            try:
+                rows, meta, ttl = await self._upstream(endpoint, season, teams, view, deadline)
+            except UpstreamFailure as exc:  # the computed table answers, saying so
+                if view.through is None:
+                    raise
+                meta["failure"] = {"code": exc.code, "message": exc.message}
+                meta["note"] = (
+                    f"The upstream's standings failed ({exc.code}): these are computed from the"
+                    f" finished games through {view.through}."
+                )
+                ttl = 0
         rows = endpoint.table.rows([row for row in rows if kept(query, row)])
         answer = build_answer(endpoint, rows, None, meta, query)
         return Produced(answer, ttl, fetched_at=view.fetched_at or None)

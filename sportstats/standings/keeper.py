@@ -224,14 +224,3 @@ class LedgerKeeper:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
-
-    async def idle(self) -> None:
-        """Wait until no background fill has anything left it may do now (tests, benches)."""
-        while any(not t.done() for t in self._tasks.values()):
-            ledgers = [await self.load(s) for s in self._tasks]
-            if not any(
-                ledger.due(self.today(), self.clock(), self.settings.refresh_s)
-                for ledger in ledgers
-            ):
-                return
-            await asyncio.sleep(0.05)
