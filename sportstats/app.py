@@ -16,6 +16,7 @@ from aiohttp import web
 
 from .cache import AnswerCache, AnswerStore, MemoryStore, RedisLock, RedisStore
 from .core.answers import Answers
+from .core.league_table import LeagueTables
 from .mcp.transport import setup_mcp_routes
 from .ops.auth import AccessControl, on_loopback
 from .ops.limits import ClientLimits
@@ -26,6 +27,8 @@ from .ops.oauth.server import AuthorizationServer
 from .ops.oauth.store import MemoryGrants, RedisGrants
 from .ops.record import configure_logging
 from .settings import Settings, load_settings
+from .standings import LedgerKeeper
+from .standings.store import MemoryLedgers, RedisLedgers
 from .upstream.budget import LocalBudget, RedisBudget, UpstreamBudget
 from .upstream.client import UpstreamClient
 from .web.bounds import RequestBounds, handler_args, security_headers
@@ -93,12 +96,18 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     tokens = oauth_tokens(app, redis)
     if isinstance(tokens, AuthorizationServer):
         await tokens.keys.record()  # a key gone since the last start ends its grants now
+    ledgers = RedisLedgers(redis, settings.redis_prefix) if redis else MemoryLedgers()
+    league = LeagueTables(upstream, cache, LedgerKeeper(upstream, ledgers, settings.standings))
+    answers = Answers(upstream, cache, league)
+    if settings.standings.start_delay_s >= 0:
+        league.start(settings.standings.start_delay_s, answers.team_rows)
     app[UPSTREAM] = upstream
     app[CACHE] = cache
-    app[ANSWERS] = Answers(upstream, cache)
+    app[ANSWERS] = answers
     try:
         yield
     finally:
+        await league.close()
         await cache.close()
         await session.close()
         if tokens is not None:

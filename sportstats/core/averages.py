@@ -17,7 +17,8 @@ from ..cache import Produced, parse_body
 from ..errors import UpstreamFailure
 from ..upstream.routes import ROUTES
 from . import report_tables
-from .endpoints import PLAYERS, Endpoint
+from .endpoint import Endpoint
+from .endpoints import PLAYERS
 from .params import LIMIT_MAX, Param, Query, current_season
 from .policy import Freshness
 from .shape import build_answer, derived, order_and_cut, source

@@ -6,20 +6,17 @@ the endpoints differ in data, not in code.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cached_property
-from typing import Any
-
-from ..upstream.routes import ROUTES, Route
+from ..upstream.routes import ROUTES
 from . import tables
+from .endpoint import Endpoint
 from .params import Param, Query, current_season
+from .players import full_name_as_parts
 from .policy import (
     CURRENT_TEAMS,
     Caveat,
     EmptyNote,
     Freshness,
-    ItemFilter,
+    LedgerTable,
     PerPlayer,
     PlayerNames,
     Recent,
@@ -60,6 +57,20 @@ TEAM = Param(
     "Teams by abbreviation (LAL), nickname (Lakers), full name, city or id.",
     local=True,
     example="LAL",
+)
+
+CONFERENCE = Param(
+    "conference",
+    "enum",
+    "East or West (Eastern and Western are understood too).",
+    choices=("East", "West"),
+    aliases=(("Eastern", "East"), ("Western", "West")),
+)
+DIVISION = Param(
+    "division",
+    "enum",
+    "One of the six NBA divisions.",
+    choices=("Atlantic", "Central", "Southeast", "Northwest", "Pacific", "Southwest"),
 )
 
 
@@ -121,101 +132,6 @@ NEXT = Param(
     local=True,
     excludes=("cursor", "last", "dates"),
 )
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """One data endpoint: what the assistant may ask and how the upstream is asked."""
-
-    name: str
-    route: Route  # the upstream route it asks (`upstream.routes`)
-    table: Table
-    params: tuple[Param, ...]
-    summary: str
-    description: str
-    freshness: Freshness
-    paged: bool = True
-    item_filter: ItemFilter | None = None
-    # Filters answered from the endpoint's complete (cached) list or page, not asked upstream:
-    # (parameter, the table's column whose value must equal it, or be one of its values).
-    local_filters: tuple[tuple[str, str], ...] = ()
-    team_names: TeamNames | None = None
-    player_names: PlayerNames | None = None
-    per_player: PerPlayer | None = None
-    # The question as answered, where it has defaults that depend on the day.
-    complete: Callable[[Query], Query] | None = None
-    # The question as the upstream is asked it, where that differs from how it was put.
-    upstream_query: Callable[[Query], Query] | None = None
-    team_labels: TeamLabels | None = None
-    recent: Recent | None = None
-    empty_notes: tuple[EmptyNote, ...] = ()
-    # Notes for answers with rows, where the question asks to be told something (`Caveat`).
-    caveats: tuple[Caveat, ...] = ()
-    # (a bool parameter, the route asked instead when it is true): `active=true`, `live=true`.
-    switch: tuple[str, Route] | None = None
-    # The route's path parameters, fixed here (`{category}` of per-category averages).
-    path_params: tuple[tuple[str, str], ...] = ()
-    # The items the table's rows are made of, inside the route's items (a box score's lines).
-    unpack: Callable[[list[Any]], list[Any]] | None = None
-    # One upstream call for each value of an array parameter, asked as the route's single
-    # value (`dates` -> `date` of a day's box scores), merged into one answer.
-    per_value: PerPlayer | None = None
-    # What this server answers instead on a plan without the route (the refusal says it).
-    instead: str = ""
-    # Another endpoint that answers a narrow form of the question in fewer calls (`StandIn`).
-    stand_in: StandIn | None = None
-
-    def route_for(self, query: Query) -> Route:
-        """The route a question asks: the switched one when its parameter is true."""
-        if self.switch is not None and query.get(self.switch[0]):
-            return self.switch[1]
-        return self.route
-
-    opponent_names: TeamNames | None = None  # `opponent`, resolved as team names are
-    # A sorted question whose answer spans pages is sorted whole when they fit the bound
-    # (`upstream.sort_max_pages`): a night's box scores ranked across every game.
-    sort_whole: bool = False
-
-    @cached_property
-    def teams_named(self) -> tuple[TeamNames, ...]:
-        return tuple(n for n in (self.team_names, self.opponent_names) if n is not None)
-
-    @cached_property
-    def name_params(self) -> tuple[str, ...]:
-        """Parameters that name teams or players, resolved to ids before the cache is asked."""
-        return tuple(n.param for n in (*self.teams_named, self.player_names) if n is not None)
-
-    @cached_property
-    def local_params(self) -> tuple[str, ...]:
-        """Parameters answered here from a wider cached answer: local filters, then `sort`
-        (and `limit` where the route has no pages: the rows are cut here)."""
-        return tuple(name for name, _ in self.local_filters) + tuple(
-            p.name for p in self.params if p.kind == "sort" or (p.kind == "limit" and p.local)
-        )
-
-    @property
-    def path(self) -> str:
-        return f"/{self.name}"
-
-    @property
-    def operation_id(self) -> str:
-        return "get" + "".join(part.title() for part in self.name.split("_"))
-
-    @property
-    def tool_name(self) -> str:
-        return f"get_{self.name}"
-
-
-def full_name_as_parts(query: Query) -> Query:
-    """`query=LeBron James` -> first_name=LeBron, last_name=James.
-
-    The upstream's `search` matches a first or a last name, so a full name (what people ask
-    for) matches nothing; its `first_name` and `last_name` filters find the player.
-    """
-    words = str(query.get("query", "")).split()
-    if len(words) < 2 or query.get("first_name") or query.get("last_name"):
-        return query
-    return query.replace(query=None, first_name=words[0], last_name=" ".join(words[1:]))
 
 
 def current_season_by_default(query: Query) -> Query:
@@ -285,19 +201,8 @@ TEAMS = Endpoint(
     route=ROUTES["teams"],
     table=tables.TEAMS,
     params=(
-        Param(
-            "conference",
-            "enum",
-            "East or West (Eastern and Western are understood too).",
-            choices=("East", "West"),
-            aliases=(("Eastern", "East"), ("Western", "West")),
-        ),
-        Param(
-            "division",
-            "enum",
-            "One of the six NBA divisions.",
-            choices=("Atlantic", "Central", "Southeast", "Northwest", "Pacific", "Southwest"),
-        ),
+        CONFERENCE,
+        DIVISION,
         fields_of(tables.TEAMS),
     ),
     summary="List the 30 current NBA teams",
@@ -448,8 +353,43 @@ SEASON_AVERAGES = Endpoint(
     complete=current_season_by_default,
 )
 
+STANDINGS = Endpoint(
+    name="standings",
+    route=ROUTES["standings"],
+    table=tables.STANDINGS,
+    params=(
+        Param("season", "season", "Year the season began; default: the current one."),
+        CONFERENCE,
+        DIVISION,
+        Param(
+            "team",
+            "names",
+            "Only these teams' rows.",
+            local=True,
+            example="Lakers",
+        ),
+    ),
+    summary="NBA standings, or a team's record",
+    description="Regular-season standings by conference: W-L, games behind, home, road,"
+    " last 10, streak; team=Lakers: its record.",
+    freshness=Freshness("standings", by_season=True),
+    paged=False,
+    team_names=TeamNames("team"),
+    complete=current_season_by_default,
+    ledger_table=LedgerTable(),
+    outline_in_tools=True,
+)
+
 # The paid routes' answers, declared on the terms above (their module imports this one).
 from .reports import REPORTS  # noqa: E402
 
-ENDPOINTS: tuple[Endpoint, ...] = (PLAYERS, TEAMS, GAMES, STATS, SEASON_AVERAGES, *REPORTS)
+ENDPOINTS: tuple[Endpoint, ...] = (
+    PLAYERS,
+    TEAMS,
+    GAMES,
+    STATS,
+    SEASON_AVERAGES,
+    STANDINGS,
+    *REPORTS,
+)
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}

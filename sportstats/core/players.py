@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import errors
 from ..errors import ApiError
+from .params import Query
 from .teams import fold
 
 MAX_SUGGESTIONS = 3
@@ -56,3 +57,15 @@ def unknown(given: str, nearby: Iterable[Row]) -> ApiError:
         "Give the player's full name as spelled on /players (e.g. /players?query=<last name>),"
         " or player_ids.",
     )
+
+
+def full_name_as_parts(query: Query) -> Query:
+    """`query=LeBron James` -> first_name=LeBron, last_name=James.
+
+    The upstream's `search` matches a first or a last name, so a full name (what people ask
+    for) matches nothing; its `first_name` and `last_name` filters find the player.
+    """
+    words = str(query.get("query", "")).split()
+    if len(words) < 2 or query.get("first_name") or query.get("last_name"):
+        return query
+    return query.replace(query=None, first_name=words[0], last_name=" ".join(words[1:]))

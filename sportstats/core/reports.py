@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..upstream.routes import ROUTES
 from . import report_tables, tables
+from .endpoint import Endpoint
 from .endpoints import (
     CURSOR,
     DATES,
@@ -22,7 +23,6 @@ from .endpoints import (
     START_DATE,
     TEAM,
     TOP,
-    Endpoint,
     fields_of,
     last_games,
     sort_by,
@@ -85,6 +85,7 @@ LEADERS = Endpoint(
     freshness=Freshness("leaders"),
     paged=False,
     complete=this_season_regular_by_default,
+    outline_in_tools=True,
     instead="a team's season leaders (/season_averages?team=...&sort=-pts) or a night's best"
     " lines (/stats?dates=yesterday&sort=-pts), on the plans that serve those",
 )
@@ -119,6 +120,7 @@ INJURIES = Endpoint(
         EmptyNote(("player_ids",), "Player {player_ids} is not on the injury report."),
         EmptyNote(("team_ids",), "No player of team {team_ids} is on the injury report."),
     ),
+    outline_in_tools=True,
     instead="the player's recent games (/stats?player=...&last=3) on a plan that serves stats",
 )
 
@@ -164,6 +166,7 @@ BOX_SCORES = Endpoint(
             " started yet.",
         ),
     ),
+    outline_in_tools=True,
     instead="a game's lines (/stats?game_ids=...) on the ALL-STAR plan, or the day's scores"
     " (/games?dates=...) on any plan",
 )
@@ -202,6 +205,7 @@ ADVANCED_STATS = Endpoint(
             "No advanced lines for game {game_ids} yet: they appear once the game is played.",
         ),
     ),
+    outline_in_tools=True,
     instead="the box-score lines (/stats) on the ALL-STAR plan",
 )
 

@@ -234,6 +234,29 @@ def _season_average_row(averages: Item) -> Row:
     return row
 
 
+def _standing_row(row: Item) -> Row:
+    """A standings row is made by the arithmetic (`standings`), already flat."""
+    return {column: row.get(column) for column in STANDING_COLUMNS}
+
+
+STANDING_COLUMNS = (
+    "conference_rank",
+    "team",
+    "wins",
+    "losses",
+    "win_pct",
+    "games_behind",
+    "conference",
+    "division",
+    "home",
+    "road",
+    "conference_record",
+    "last_10",
+    "streak",
+    "team_id",
+)
+
+
 def columns_of(sample: Callable[[Item], Row]) -> tuple[str, ...]:
     return tuple(sample({}))
 
@@ -243,6 +266,7 @@ PLAYERS = Table(columns_of(_player_row), _player_row)
 GAMES = Table(columns_of(_game_row), _game_row)
 STATS = Table(columns_of(stat_row), stat_row)
 SEASON_AVERAGES = Table(columns_of(_season_average_row), _season_average_row)
+STANDINGS = Table(STANDING_COLUMNS, _standing_row)
 
 INTEGER_COLUMNS = frozenset(
     {
@@ -261,11 +285,16 @@ INTEGER_COLUMNS = frozenset(
         "home_score",
         "visitor_score",
         "rank",
+        "conference_rank",
+        "wins",
+        "losses",
     }
 )
 BOOLEAN_COLUMNS = frozenset({"postseason"})
 # `value` is a leader's number (`reports`).
-NUMBER_COLUMNS = frozenset(BOX_SCORE + SHOOTING + ADVANCED + ("plus_minus", "value"))
+NUMBER_COLUMNS = frozenset(
+    BOX_SCORE + SHOOTING + ADVANCED + ("plus_minus", "value", "win_pct", "games_behind")
+)
 
 
 def column_type(column: str) -> str:

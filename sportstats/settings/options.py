@@ -15,6 +15,7 @@ from yarl import URL
 
 from .access import AuthSettings, check_oauth_deployment
 from .base import PLACEHOLDER, Float, Int, Names, Section, SettingsError, option
+from .standings import StandingsSettings
 
 API_KEY_ENV = "BALLDONTLIE_API_KEY"
 ENV_PREFIX = "SPORTSTATS_"
@@ -30,6 +31,7 @@ DEFAULT_TTLS_S = {
     "injuries": 600,
     "box_scores": 3 * 86400,
     "advanced_stats": 3 * 86400,
+    "standings": 3 * 86400,
 }
 
 
@@ -234,6 +236,7 @@ class Settings(BaseSettings):
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    standings: StandingsSettings = Field(default_factory=StandingsSettings)
 
     _api_key: str = PrivateAttr(default="")
     _config_file: str | None = PrivateAttr(default=None)
@@ -286,6 +289,7 @@ SECTIONS: dict[str, type[Section]] = {
     "upstream": UpstreamSettings,
     "auth": AuthSettings,
     "limits": LimitsSettings,
+    "standings": StandingsSettings,
 }
 
 
