@@ -235,6 +235,6 @@ def test_a_season_is_named_by_the_year_it_began_and_a_new_one_starts_in_october(
     assert last_season(dt.date(2025, 3, 1)) == 2026
 
 
-def test_season_averages_require_player_ids_or_player_in_the_declaration() -> None:
+def test_season_averages_require_player_ids_or_player_or_team_in_the_declaration() -> None:
     required = [(p.name, p.or_instead) for p in SEASON_AVERAGES.params if p.required]
-    assert required == [("player_ids", "player")]
+    assert required == [("player_ids", ("player", "team"))]
