@@ -65,7 +65,10 @@ class AuthSettings(Section):
     )
     verification_token: str = option("", "service mode: the manifest's OpenAI verification token")
     keys: Annotated[list[TesterKey], BeforeValidator(parse_tester_keys)] = option(
-        None, "user mode: the testers, `[{name, key}, ...]`", default_factory=list, repr=False
+        None,
+        "user and oauth modes: the testers, `[{name, key}, ...]`",
+        default_factory=list,
+        repr=False,
     )
     allow_networks: Names = option(
         None, "CIDRs allowed to call; everyone else gets 403 (empty: all)", default_factory=list

@@ -61,8 +61,17 @@ def public_url(request: web.Request) -> str:
     return public_base(request, request.app[SETTINGS].public_url, request.app[ACCESS])
 
 
-def manifest(base_url: str, auth: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The plugin manifest; `auth` is its auth section (`auth.manifest_auth`), default none."""
+DEFAULT_CONTACT_EMAIL = "sportstats@example.com"
+
+
+def manifest(
+    base_url: str,
+    auth: dict[str, Any] | None = None,
+    contact_email: str = DEFAULT_CONTACT_EMAIL,
+    legal_info_url: str | None = None,
+) -> dict[str, Any]:
+    """The plugin manifest; `auth` is its auth section (`auth.manifest_auth`), default none;
+    the contact and the terms are the operator's (`contact_email`, `legal_info_url`)."""
     return {
         "schema_version": "v1",
         "name_for_human": NAME_FOR_HUMAN,
@@ -72,8 +81,8 @@ def manifest(base_url: str, auth: dict[str, Any] | None = None) -> dict[str, Any
         "auth": auth or {"type": "none"},
         "api": {"type": "openapi", "url": f"{base_url}/openapi.yaml"},
         "logo_url": f"{base_url}/logo.png",
-        "contact_email": "sportstats@example.com",
-        "legal_info_url": f"{base_url}/legal",
+        "contact_email": contact_email,
+        "legal_info_url": legal_info_url or f"{base_url}/legal",
     }
 
 
@@ -279,8 +288,8 @@ def spec_yaml(base_url: str, mode: str = "none") -> str:
     )
 
 
-def manifest_json(base_url: str, auth: dict[str, Any] | None = None) -> str:
-    return json.dumps(manifest(base_url, auth), indent=2) + "\n"
+def manifest_json(base_url: str, auth: dict[str, Any] | None = None, **operator: Any) -> str:
+    return json.dumps(manifest(base_url, auth, **operator), indent=2) + "\n"
 
 
 @functools.lru_cache(maxsize=1)
@@ -290,8 +299,14 @@ def logo_png() -> bytes:
 
 async def manifest_view(request: web.Request) -> web.Response:
     base = public_url(request)
-    auth = manifest_auth(request.app[SETTINGS].auth, base)
-    return web.Response(text=manifest_json(base, auth), content_type="application/json")
+    settings = request.app[SETTINGS]
+    text = manifest_json(
+        base,
+        manifest_auth(settings.auth, base),
+        contact_email=settings.contact_email,
+        legal_info_url=settings.legal_info_url,
+    )
+    return web.Response(text=text, content_type="application/json")
 
 
 async def spec_view(request: web.Request) -> web.Response:
