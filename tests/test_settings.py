@@ -140,8 +140,8 @@ def test_an_unknown_key_in_a_section_is_named(tmp_path: Path) -> None:
         ("env", "http", "SPORTSTATS_PORT"),
         ("env", "5001.5", "SPORTSTATS_PORT"),
         ("env", "fifty", "SPORTSTATS_PORT"),
-        ("yaml", "[1, 2]", "port (config file"),
-        ("yaml", "fifty", "port (config file"),
+        ("yaml", "[1, 2]", "port must"),
+        ("yaml", "fifty", "port must"),
     ],
 )
 def test_a_bad_port_is_one_line_naming_it_as_set_and_what_it_must_be(
@@ -186,7 +186,7 @@ def test_a_placeholder_left_in_is_refused_naming_the_option(
     tmp_path: Path, option: str, variable: str, value: str
 ) -> None:
     from_file = settings_error(environ=KEY, config_file=config(tmp_path, f"{option}: {value}\n"))
-    assert from_file.startswith(f"{option} (config file") and "placeholder" in from_file
+    assert from_file.startswith(f"{option} still holds") and "in config file" in from_file
     from_env = settings_error(environ={**KEY, variable: value})
     assert from_env.startswith(f"{variable} still holds the example's 'change-me' placeholder")
 

@@ -148,16 +148,27 @@ class Origins:
     def __init__(self, cli: Mapping[str, Any], environ: Mapping[str, str], config_file: str | None):
         self.cli, self.environ, self.config_file = cli, environ, config_file
 
-    def name(self, path: list[str]) -> str:
-        if len(path) == 1 and path[0] in self.cli:
-            return "--" + path[0].replace("_", "-")
+    def _variable(self, path: list[str]) -> str | None:
+        """The environment variable that set `path` (or its section), exactly as written."""
         for depth in range(len(path), 0, -1):
             wanted = ENV_PREFIX + "__".join(path[:depth]).upper()
             found = next((name for name in self.environ if name.upper() == wanted), None)
             if found:
                 return found if depth == len(path) else f"{'.'.join(path)} ({found})"
-        where = f" (config file {self.config_file})" if self.config_file else ""
-        return ".".join(path) + where
+        return None
+
+    def name(self, path: list[str]) -> str:
+        if len(path) == 1 and path[0] in self.cli:
+            return "--" + path[0].replace("_", "-")
+        return self._variable(path) or ".".join(path)
+
+    def where(self, path: list[str]) -> str:
+        """` in config file X` when the file set `path`, else nothing."""
+        from_file = self.config_file and not (path[0] in self.cli or self._variable(path))
+        return f" in config file {self.config_file}" if from_file else ""
+
+    def said(self, path: list[str], problem: str) -> SettingsError:
+        return SettingsError(f"{self.name(path)} {problem}{self.where(path)}")
 
     def reworded(self, error: SettingsError) -> SettingsError:
         """A check's error, its leading option name replaced by the name as set."""
@@ -165,7 +176,7 @@ class Origins:
         path = head.split(".")
         if not space or _field(path[:2]) is None:
             return error
-        return SettingsError(f"{self.name(path)} {rest}")
+        return self.said(path, rest)
 
 
 def one_line(error: ValidationError, where: str, origins: Origins) -> SettingsError:
@@ -186,13 +197,12 @@ def one_line(error: ValidationError, where: str, origins: Origins) -> SettingsEr
             f"unknown key{plural} {', '.join(unknown)} in {where}"
             f" (allowed: {', '.join(sorted(model.model_fields))})"
         )
-    name = origins.name(loc)
     if first["type"] == "model_type":
-        return SettingsError(f"{name} must be a section of keys")
+        return origins.said(loc, "must be a section of keys")
     expected = _expected(loc, first["type"])
     if expected:
-        return SettingsError(f"{name} must be {expected}, got {first['input']!r}")
-    return SettingsError(f"{name} has a bad value: {first['input']!r}")
+        return origins.said(loc, f"must be {expected}, got {first['input']!r}")
+    return origins.said(loc, f"has a bad value: {first['input']!r}")
 
 
 def load_settings(
