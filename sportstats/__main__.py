@@ -7,6 +7,7 @@ import resource
 import sys
 
 from .app import create_app
+from .check import run as check
 from .ops.record import configure_logging
 from .settings import SettingsError, command_line, load_settings
 from .startup import cannot_listen, listen_problem, startup_line
@@ -27,6 +28,9 @@ def raise_file_limit() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["check"]:  # python -m sportstats check --url ... --key ...
+        raise SystemExit(check.main(argv[1:]))
     args = vars(command_line().parse_args(argv))
     config_file = args.pop("config")
     try:

@@ -258,7 +258,8 @@ def command_line() -> argparse.ArgumentParser:
         description="NBA stats for AI assistants (plugin, GPT Action and MCP), over the"
         f" BALLDONTLIE API. The API key is read from {API_KEY_ENV}. Every option can also be set"
         " in the YAML config file (same name, underscores) or as SPORTSTATS_<NAME>;"
-        " precedence: defaults < config file < environment < command line.",
+        " precedence: defaults < config file < environment < command line. To check that a"
+        " tester can connect: python -m sportstats check --help.",
     )
     parser.add_argument("--config", metavar="FILE", help=f"YAML config file (also {CONFIG_ENV})")
     for name, field in Settings.model_fields.items():
