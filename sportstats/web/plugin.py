@@ -19,6 +19,7 @@ import yaml
 from aiohttp import web
 
 from .. import __version__
+from ..core import guide
 from ..core.endpoints import ENDPOINTS, Endpoint
 from ..core.tables import column_type, nullable
 from ..ops.auth import manifest_auth, public_base
@@ -28,22 +29,7 @@ LOCAL_URL = "http://localhost:5001"
 NAME_FOR_MODEL = "sportstats"
 NAME_FOR_HUMAN = "NBA Stats"
 DESCRIPTION_FOR_HUMAN = "NBA players, teams, games, box scores and season averages, as tables."
-DESCRIPTION_FOR_MODEL = (
-    "Live and historical NBA (basketball) data only: no other league or sport. Data comes from "
-    "the BALLDONTLIE NBA API. Endpoints: /players (search by a name or full name, team or id), "
-    "/teams (the 30 current teams), /games (scores, schedule, live status by season, team or "
-    "date), /stats (per-game box-score lines: min, pts, reb, ast, stl, blk, shooting), "
-    "/season_averages (per player, one season), /standings (conference tables, or team=<name> "
-    "for a team's record). Chain calls by id: find a player's player_id "
-    "with /players, a team's team_id with /teams, a game's game_id with /games, then ask /stats"
-    " or /season_averages. For 'last night' use /games with dates=<yesterday's US date>, then "
-    "/stats with its game_ids. Seasons are named by the year they began (2024 = 2024-25). Every"
-    " answer is {columns, data, meta}: show data as a markdown table with those columns; "
-    "meta.next_cursor pages on (pass it as cursor); meta.note explains an empty answer; "
-    "meta.cache and meta.fetched_at say how fresh it is. Errors are {error: {code, message, "
-    "hint}}: tell the user the message and follow the hint. Stats and season averages may be "
-    "unavailable if the server's data plan does not include them; then say so."
-)
+DESCRIPTION_FOR_MODEL = guide.for_http()  # the MCP instructions' words, with paths
 ERROR_STATUSES = {
     "400": "Invalid parameters: the message names the parameter and what is allowed.",
     "404": "No such record upstream.",
