@@ -357,7 +357,7 @@ class Answers:
         ttl = endpoint.freshness.ttl_s(
             self.cache.settings, rows, query.get("season"), current_season()
         )
-        answer = build_answer(endpoint, rows, None, meta, query)
+        answer = build_answer(endpoint, rows, None, meta, query, names)
         # A partial answer is not kept: the next try fetches only the players that failed.
         return Produced(answer, 0 if failures or not names else ttl, stale_since)
 
