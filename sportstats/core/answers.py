@@ -8,6 +8,7 @@ body under the assistant's size limit, and store it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from dataclasses import dataclass
@@ -128,9 +129,8 @@ class Answers:
             if len(found) > 1:
                 raise players.ambiguous(given, found, names.param)
             if not found:
-                last = given.split()[-1]
-                nearby = rows if last == given else await self._players_named(last, deadline)
-                raise players.unknown(given, nearby)
+                lookup = functools.partial(self._players_named, deadline=deadline)
+                raise players.unknown(given, await players.nearby(given, rows, lookup))
             ids.add(found[0]["player_id"])
         return query.replace(**{names.param: None, names.into: tuple(sorted(ids))})
 
