@@ -31,6 +31,9 @@ async def test_fields_keep_those_columns_and_the_ids_from_the_one_cached_answer(
     assert slim["meta"]["query"]["fields"] == ["player", "pts"]
     assert len(sent(upstream)) == 2  # the box score and the teams list, once
     assert slim["meta"]["upstream_calls"] == other["meta"]["upstream_calls"] == 0
+    # served from the cached box score: a hit, said as such, not a miss that cost nothing
+    assert full["meta"]["cache"] == "miss"
+    assert slim["meta"]["cache"] == other["meta"]["cache"] == "hit"
 
 
 async def test_fields_with_sort_and_limit_give_a_short_top_list(client: Any, upstream: Any) -> None:

@@ -83,6 +83,8 @@ class Answers:
             entry, state = await self._entry(endpoint, query, deadline)
         finally:
             calls = count.stop()
+        if state == "miss" and not calls:  # made from cached answers (a `fields` variant, a
+            state = "hit"  # filter of a cached list) or another caller's fetch: no upstream call
         return Reply(entry.render(state, calls), state, entry)
 
     async def _resolve_names(self, endpoint: Endpoint, query: Query, deadline: float) -> Query:
