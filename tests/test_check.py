@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from sportstats.app import create_app
-from sportstats.check.run import check, command_line
+from sportstats.check.run import DEFAULT_REDIRECT, check, command_line
 from sportstats.check.signin import CHATGPT_REDIRECT
 from tests.conftest import make_settings
 from tests.fake_upstream import API_KEY, CALLS, make_app
@@ -183,3 +183,25 @@ async def test_the_example_config_as_shipped_passes_the_check_under_gunicorn(
     assert steps(output, "ok") == OAUTH_STEPS
     assert fake.app[CALLS] == ["/v1/teams"]
     assert "client=alice" in server.log
+
+
+async def test_a_client_metadata_document_stands_in_for_registration(
+    aiohttp_server, upstream
+) -> None:
+    """The server fetches the document (mocked: the one request that leaves loopback is
+    intercepted); the check names it as the client id, as Claude's client documents do."""
+    document = "https://client.example.org/oauth/sportstats-check.json"
+    upstream.get(
+        document,
+        payload={
+            "client_id": document,
+            "client_name": "A Host",
+            "redirect_uris": [DEFAULT_REDIRECT],
+        },
+    )
+    auth = {"mode": "oauth", "keys": TESTERS, "client_document_private_ok": True}
+    code, output = await run_check(aiohttp_server, auth, "--key", ALICE, "--client-id", document)
+    assert code == 0, output
+    assert steps(output, "skip") == ["registration"]
+    assert "registration" not in steps(output, "ok")
+    assert "the client metadata document" in output
