@@ -133,3 +133,28 @@ async def test_a_season_not_yet_started_says_when_it_starts(
         f"Season {upcoming} ({label}) has not started yet: it starts in October {upcoming}"
     )
     assert f"The current season is {upcoming - 1}" in answer["meta"]["note"]
+
+
+@pytest.mark.parametrize(
+    ("asked", "path", "words"),
+    [
+        (
+            "/games?team=Lakers&seasons=2019",
+            "/games",
+            "Team Los Angeles Lakers has no games in season 2019",
+        ),
+        (
+            "/stats?player=LeBron James&seasons=2003",
+            "/stats",
+            "Player LeBron James has no box-score lines in season 2003",
+        ),
+    ],
+)
+async def test_an_empty_answer_asked_by_name_says_the_name_not_the_id(
+    client: Any, upstream: Any, asked: str, path: str, words: str
+) -> None:
+    upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"))
+    upstream.get(upstream_route("/players"), payload=load_fixture("players_page_ASSEMBLED.json"))
+    upstream.get(upstream_route(path), payload=EMPTY)
+    answer = await ask(client, asked)
+    assert answer["data"] == [] and answer["meta"]["note"].startswith(words), answer["meta"]

@@ -185,7 +185,8 @@ class Answers:
         unlabelled = bool(endpoint.team_labels and rows) and not await self._label_teams(
             endpoint, rows, deadline
         )
-        answer = build_answer(endpoint, rows, next_cursor, meta, query)
+        labels = None if rows else self._labels()  # an empty answer's note names who it asked
+        answer = build_answer(endpoint, rows, next_cursor, meta, query, labels)
         ttl = endpoint.freshness.ttl_s(
             self.cache.settings, items, query.get("season"), current_season()
         )
@@ -359,7 +360,7 @@ class Answers:
         ttl = endpoint.freshness.ttl_s(
             self.cache.settings, rows, query.get("season"), current_season()
         )
-        answer = build_answer(endpoint, rows, None, meta, query, names)
+        answer = build_answer(endpoint, rows, None, meta, query, {"player_ids": names})
         # A partial answer is not kept: the next try fetches only the players that failed.
         return Produced(answer, 0 if failures or not names else ttl, stale_since)
 
@@ -371,6 +372,11 @@ class Answers:
         query = Query({"player_ids": player_ids, "limit": 100})
         entry, _ = await self._entry(PLAYERS, query, deadline)
         return self._learn(parse_body(entry.body)["data"])
+
+    def _labels(self) -> dict[str, dict[int, str]]:
+        """The names known here without an upstream call: players learned, the cached teams."""
+        teams = {i: row["team"] for i, row in self._teams[1].rows.items()} if self._teams else {}
+        return {"player_ids": self._names, "team_ids": teams}
 
     def _learn(self, rows: list[dict[str, Any]]) -> dict[int, str]:
         """Remember the names of players in `rows` (at most `KNOWN_NAMES`)."""

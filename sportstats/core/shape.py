@@ -7,6 +7,7 @@ page, a cached complete list, a merge of players or a search back through time.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from ..upstream.routes import LEAGUE
@@ -89,7 +90,7 @@ def season_label(season: int) -> str:
     return f"{season}-{(season + 1) % 100:02d}"
 
 
-def missing_note(missing: list[int], names: dict[int, str], season: Any) -> str:
+def missing_note(missing: list[int], names: Mapping[Any, str], season: Any) -> str:
     """Season averages that came back empty: the players by name (and id), and why."""
     who = ", ".join(
         f"{names[pid]} (player_id {pid})" if names.get(pid) else f"player_id {pid}"
@@ -98,14 +99,18 @@ def missing_note(missing: list[int], names: dict[int, str], season: Any) -> str:
     return f"No averages for {who} in season {season}: no games played that season."
 
 
-def empty_note(endpoint: Endpoint, query: Query) -> str:
-    """Why nothing matched, in words that fit the endpoint and the question."""
+Labels = Mapping[str, Mapping[Any, str]]  # parameter -> id -> name, for the notes
+
+
+def empty_note(endpoint: Endpoint, query: Query, labels: Labels | None = None) -> str:
+    """Why nothing matched, in words that fit the endpoint and the question, ids named where
+    `labels` knows them (a team's or a player's name, not its id)."""
     later = not_started(endpoint, query)
     if later:
         return later
     for note in endpoint.empty_notes:
         if note.fits(query.get):
-            return note.say(query.get)
+            return note.say(query.get, labels)
     asked = json.dumps(query.as_json()) if query.values else "everything"
     return (
         f"No {endpoint.name.replace('_', ' ')} matched {asked}; try a wider question"
@@ -119,19 +124,19 @@ def build_answer(
     next_cursor: Any,
     meta: dict[str, Any],
     query: Query,
-    names: dict[int, str] | None = None,
+    labels: Labels | None = None,
 ) -> dict[str, Any]:
     """The table answer: columns, rows and meta, trimmed to fit the assistant's size limit.
 
     A note already in `meta` (a search that found fewer, a partial page) is kept; otherwise an
-    empty answer says why it is empty, players named by `names` (id -> name) where known."""
+    empty answer says why it is empty, naming players and teams by `labels` where known."""
     meta = {"count": len(rows), "next_cursor": next_cursor, **meta, "query": query.as_json()}
     if meta.get("missing_player_ids"):
         meta["note"] = not_started(endpoint, query) or missing_note(
-            meta["missing_player_ids"], names or {}, query.get("season")
+            meta["missing_player_ids"], (labels or {}).get("player_ids", {}), query.get("season")
         )
     elif not rows:
-        meta.setdefault("note", empty_note(endpoint, query))
+        meta.setdefault("note", empty_note(endpoint, query, labels))
     elif endpoint.item_filter is not None and meta.get(endpoint.item_filter.meta_key):
         meta.setdefault("note", endpoint.item_filter.note.format(count=len(rows)))
     answer = {"columns": list(endpoint.table.columns), "data": rows, "meta": meta}
