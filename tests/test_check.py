@@ -170,10 +170,8 @@ async def test_the_example_config_as_shipped_passes_the_check_under_gunicorn(
         command = [sys.executable, "-m", "sportstats", "check", "--url", server.url]
         done = await asyncio.create_subprocess_exec(
             *command,
-            "--key",
-            "our-own-alice-000000000000",
             cwd=ROOT,
-            env=clean_environment(),
+            env=clean_environment(TESTER_KEY="our-own-alice-000000000000"),  # not on argv
             stdout=asyncio.subprocess.PIPE,
         )
         output = (await asyncio.wait_for(done.communicate(), 60))[0].decode()

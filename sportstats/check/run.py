@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from typing import Any, TextIO
 
@@ -18,6 +19,7 @@ from .signin import client_id_for, discover, refresh, resource_metadata_url, sig
 MCP_PATH = "/mcp"
 TIMEOUT_S = 30
 DEFAULT_REDIRECT = "http://127.0.0.1/sportstats-check"
+KEY_ENV = "TESTER_KEY"
 
 
 def command_line() -> argparse.ArgumentParser:
@@ -29,7 +31,12 @@ def command_line() -> argparse.ArgumentParser:
         " first failure.",
     )
     parser.add_argument("--url", required=True, help="the server's public URL (or its /mcp)")
-    parser.add_argument("--key", default="", help="a tester key from auth.keys")
+    parser.add_argument(
+        "--key",
+        default=os.environ.get(KEY_ENV, ""),
+        help=f"a tester key from auth.keys (or {KEY_ENV} in the environment, out of the process"
+        " list)",
+    )
     parser.add_argument(
         "--redirect-uri",
         default=DEFAULT_REDIRECT,
