@@ -57,7 +57,8 @@ def parse_tester_keys(value: Any, where: str = "auth.keys") -> list[TesterKey]:
 
 
 class AuthSettings(Section):
-    """Who may call the data endpoints: anyone (none), one shared token (service) or testers."""
+    """Who may call: anyone (none), one shared token (service), testers' keys (user) or testers
+    signed in through OAuth (oauth)."""
 
     mode: str = option("none", "who may call: `none`, `service`, `user` or `oauth`")
     service_token: str = option(
