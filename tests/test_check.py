@@ -18,6 +18,7 @@ from tests.conftest import make_settings
 from tests.fake_upstream import API_KEY, CALLS, make_app
 from tests.server_process import ROOT, ServerProcess, clean_environment, free_port
 from tests.test_deploy import EXAMPLE, GUNICORN
+from tests.test_oauth import resolve_as
 
 ALICE = "alice-key-000000000000000"
 TESTERS = [{"name": "alice", "key": ALICE}]
@@ -184,11 +185,12 @@ async def test_the_example_config_as_shipped_passes_the_check_under_gunicorn(
 
 
 async def test_a_client_metadata_document_stands_in_for_registration(
-    aiohttp_server, upstream
+    aiohttp_server, upstream, monkeypatch
 ) -> None:
-    """The server fetches the document (mocked: the one request that leaves loopback is
-    intercepted); the check names it as the client id, as Claude's client documents do."""
+    """The server fetches the document (mocked, its host resolved here: nothing leaves
+    loopback); the check names it as the client id, as Claude's client documents do."""
     document = "https://client.example.org/oauth/sportstats-check.json"
+    resolve_as(monkeypatch, {"client.example.org": ["127.0.0.1"]})
     upstream.get(
         document,
         payload={

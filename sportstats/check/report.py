@@ -3,7 +3,9 @@ with what went wrong and what to do, after which nothing more is tried."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -60,7 +62,10 @@ def said_by(body: Any, text: str) -> str:
             words = read(body)
             if words:
                 return words
-    return " ".join(text.split())[:200] or "an empty answer"
+    if text.lstrip()[:1] == "<":  # an HTML page (the sign-in's refusal): its paragraphs' words
+        paragraphs = re.findall(r"<p[^>]*>(.*?)</p>", text, re.DOTALL)
+        text = html.unescape(re.sub(r"<[^>]+>", " ", " ".join(paragraphs) or text))
+    return " ".join(text.split())[:300] or "an empty answer"
 
 
 def _oauth(body: dict[str, Any]) -> str:
