@@ -138,6 +138,14 @@ async def test_a_failing_tool_call_is_the_failed_step(aiohttp_server) -> None:
     assert steps(output, "FAIL") == ["tools/call get_stats"]
 
 
+async def test_a_public_address_over_http_fails_before_any_request() -> None:
+    args = command_line().parse_args(["--url", "http://stats.example.com", "--key", ALICE])
+    out = io.StringIO()
+    assert await check(args, out) == 1
+    assert steps(out.getvalue(), "FAIL") == ["discovery"]
+    assert "ChatGPT and Claude call https URLs only" in out.getvalue()
+
+
 async def test_a_server_that_is_not_there_is_one_failed_step() -> None:
     args = command_line().parse_args(["--url", f"http://127.0.0.1:{free_port()}"])
     out = io.StringIO()

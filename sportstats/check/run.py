@@ -11,6 +11,7 @@ import sys
 from typing import Any, TextIO
 
 import aiohttp
+from yarl import URL
 
 from .report import CheckFailed, Report
 from .session import McpClient, initialize_params, list_tools, use
@@ -20,6 +21,7 @@ MCP_PATH = "/mcp"
 TIMEOUT_S = 30
 DEFAULT_REDIRECT = "http://127.0.0.1/sportstats-check"
 KEY_ENV = "TESTER_KEY"
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})  # checked over http from the machine
 
 
 def command_line() -> argparse.ArgumentParser:
@@ -56,6 +58,11 @@ def command_line() -> argparse.ArgumentParser:
 async def whole_path(session: aiohttp.ClientSession, report: Report, args: Any, url: str) -> str:
     """Every step in order; returns who can connect, or raises at the first failure."""
     report.start("discovery")
+    if URL(url).scheme != "https" and URL(url).host not in LOOPBACK:
+        raise CheckFailed(
+            f"{url} is not https: ChatGPT and Claude call https URLs only",
+            "Put a TLS proxy in front (docs/deployment.md) and check the https URL.",
+        )
     probe = McpClient(session, url, None)
     status, _, text, challenge = await probe.post(
         {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": initialize_params()}
