@@ -31,7 +31,6 @@ from .teams import TeamIndex
 
 Row = dict[str, Any]
 ALL_TEAMS = Query({})  # the one teams question every filter and name is answered from
-KNOWN_NAMES = 10_000  # player names a process remembers (a few hundred kB at most)
 
 
 @dataclass
@@ -64,7 +63,7 @@ class Answers:
         self.cache = cache
         self.league = league  # standings (None: none here)
         self._teams: tuple[Entry, TeamIndex] | None = None  # the index of the cached list
-        self._names: dict[int, str] = {}  # player names by id, as learned (`_learn`)
+        self._names = players.KnownNames()  # player names by id, as learned
 
     async def reply(self, endpoint: Endpoint, query: Query) -> Reply:
         query = self._complete(endpoint, query)
@@ -140,7 +139,7 @@ class Answers:
         """The players answer for `name`, as `/players?query=<name>&limit=100` asks it."""
         entry, _ = await self._entry(PLAYERS, Query({"query": name, "limit": 100}), deadline)
         rows = parse_body(entry.body)["data"]
-        self._learn(rows)
+        self._names.learn(rows)
         return rows
 
     async def _entry(self, endpoint: Endpoint, query: Query, deadline: float) -> tuple[Entry, str]:
@@ -371,20 +370,12 @@ class Answers:
             return {pid: self._names[pid] for pid in player_ids}
         query = Query({"player_ids": player_ids, "limit": 100})
         entry, _ = await self._entry(PLAYERS, query, deadline)
-        return self._learn(parse_body(entry.body)["data"])
+        return self._names.learn(parse_body(entry.body)["data"])
 
     def _labels(self) -> dict[str, dict[int, str]]:
         """The names known here without an upstream call: players learned, the cached teams."""
         teams = {i: row["team"] for i, row in self._teams[1].rows.items()} if self._teams else {}
         return {"player_ids": self._names, "team_ids": teams}
-
-    def _learn(self, rows: list[dict[str, Any]]) -> dict[int, str]:
-        """Remember the names of players in `rows` (at most `KNOWN_NAMES`)."""
-        learned = {r["player_id"]: r["name"] for r in rows if r.get("player_id") and r.get("name")}
-        self._names.update(learned)
-        while len(self._names) > KNOWN_NAMES:
-            self._names.pop(next(iter(self._names)))
-        return learned
 
 
 def _key(endpoint: Endpoint, query: Query) -> str:

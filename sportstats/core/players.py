@@ -26,6 +26,7 @@ from ..errors import ApiError, UpstreamFailure
 from .teams import fold
 
 MAX_SUGGESTIONS = 3
+KNOWN_NAMES = 10_000  # player names a process remembers (a few hundred kB at most)
 SUGGESTION_LOOKUPS = 4  # cached players questions a misspelled name may cost, beyond the first
 PREFIX_CHARS = 4  # a part that finds no one is searched again by its first letters
 CLOSE_ENOUGH = 0.5  # the least similarity (0 to 1) a suggestion needs
@@ -129,3 +130,15 @@ def unknown(given: str, nearby_rows: Iterable[Row]) -> ApiError:
         "Give the player's full name as spelled on /players (e.g. /players?query=<last name>),"
         " or player_ids.",
     )
+
+
+class KnownNames(dict[int, str]):
+    """Player names by id, as this process learned them from players answers (an id's name
+    does not change), at most `KNOWN_NAMES`, the oldest forgotten first."""
+
+    def learn(self, rows: list[Row]) -> dict[int, str]:
+        learned = {r["player_id"]: r["name"] for r in rows if r.get("player_id") and r.get("name")}
+        self.update(learned)
+        while len(self) > KNOWN_NAMES:
+            self.pop(next(iter(self)))
+        return learned
