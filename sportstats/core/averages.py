@@ -68,7 +68,7 @@ async def team_averages(
     roster_question = Query({"team_ids": query.get("team"), "active": True, "limit": LIMIT_MAX})
     roster_entry, _ = await answers._entry(PLAYERS, roster_question, deadline)
     roster = parse_body(roster_entry.body)["data"]
-    answers._learn(roster)
+    answers._names.learn(roster)
     ids = tuple(sorted({row["player_id"] for row in roster if row.get("player_id")}))
     players = query.replace(team=None, player_ids=ids)
     if not ids:
@@ -117,7 +117,8 @@ async def many_averages(
     if missing:
         meta["missing_player_ids"] = missing
     rows = order_and_cut(rows, query, meta)
-    return derived(build_answer(endpoint, rows, None, meta, query), [(entry, state)])
+    answer = build_answer(endpoint, rows, None, meta, query, {"player_ids": names})
+    return derived(answer, [(entry, state)])
 
 
 async def one_call_each(
@@ -175,6 +176,6 @@ async def one_call_each(
     ttl = endpoint.freshness.ttl_s(
         answers.cache.settings, rows, query.get("season"), current_season()
     )
-    answer = build_answer(endpoint, rows, None, meta, query)
+    answer = build_answer(endpoint, rows, None, meta, query, {"player_ids": names})
     # A partial answer is not kept: the next try fetches only the players that failed.
     return Produced(answer, 0 if failures or not names else ttl, stale_since)
