@@ -48,37 +48,46 @@ class JsonErrorRequestHandler(RequestHandler):
     new connection is closed at once. aiohttp itself waits for headers as long as they trickle.
     """
 
-    __slots__ = ("_header_timer",)
+    __slots__ = ("_header_timer", "_headers_due")
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self._header_timer: asyncio.TimerHandle | None = None
+        self._headers_due: float | None = None  # None while a request is being answered
         server = self._manager
         if isinstance(server, JsonErrorServer) and len(server.connections) > server.max_connections:
             server.refused += 1
             transport.close()
             return
-        self._wait_for_headers()
-
-    def _wait_for_headers(self) -> None:
-        server = self._manager
         if isinstance(server, JsonErrorServer) and server.header_timeout_s:
-            self._header_timer = self._loop.call_later(server.header_timeout_s, self._too_slow)
+            # One timer per connection: a request only moves the deadline (a float), and the
+            # timer, when it fires, closes the connection or re-arms for the deadline. A timer
+            # armed and cancelled per request cost a cache hit 3.5% of its CPU.
+            self._headers_due = self._loop.time() + server.header_timeout_s
+            self._header_timer = self._loop.call_at(self._headers_due, self._headers_overdue)
 
-    def _too_slow(self) -> None:
+    def _headers_overdue(self) -> None:
+        """The header timer fired: close the connection if no request came since the deadline
+        was set, else wait again (for the deadline, or a while more during a request)."""
         self._header_timer = None
-        if self.transport is not None:
+        server = self._manager
+        if self.transport is None or not isinstance(server, JsonErrorServer):
+            return
+        due, now = self._headers_due, self._loop.time()
+        if due is not None and now >= due:
             self.transport.close()  # no request in flight: its headers never all came
+            return
+        when = now + server.header_timeout_s if due is None else due
+        self._header_timer = self._loop.call_at(when, self._headers_overdue)
 
     def connection_lost(self, exc: BaseException | None) -> None:
         if getattr(self, "_header_timer", None) is not None:
             self._header_timer.cancel()
+            self._header_timer = None
         super().connection_lost(exc)
 
     async def _handle_request(self, request: Any, start_time: float, request_handler: Any) -> Any:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
+        self._headers_due = None  # its headers came
         server = self._manager
         counted = isinstance(server, JsonErrorServer)
         if counted:
@@ -88,7 +97,8 @@ class JsonErrorRequestHandler(RequestHandler):
         finally:
             if counted:
                 server.in_flight -= 1
-            self._wait_for_headers()  # for the next request on this connection
+                if self._header_timer is not None:  # the next request's headers are due
+                    self._headers_due = self._loop.time() + server.header_timeout_s
 
     def handle_error(
         self,
