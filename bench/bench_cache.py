@@ -220,7 +220,7 @@ def no_metrics(app: web.Application) -> None:
 
 
 def no_checks(app: web.Application) -> None:
-    def record_client(request: web.Request) -> None:  # what admit records, without checking
+    async def record_client(request: web.Request) -> None:  # what admit records, unchecked
         request[CLIENT_ADDRESS] = request.remote
         request[TESTER] = None
 

@@ -4,6 +4,7 @@ makes (another handler, a filter, another format or level)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import time
@@ -83,6 +84,38 @@ def test_the_direct_line_has_the_bytes_the_logging_formatter_writes(
     assert direct.endswith(" INFO sportstats.access request_id=0123abcd client=10.0.0.7"
                            " addr=10.0.0.7 method=GET endpoint=teams status=200 cache=HIT"
                            " upstream_calls=0 duration_ms=0.4\n")  # fmt: skip
+
+
+async def test_the_lines_of_one_loop_pass_are_written_together_and_in_order(
+    stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain()
+    writes: list[str] = []
+    write = stream.write
+    monkeypatch.setattr(stream, "write", lambda text: writes.append(text) or write(text))
+    for request_id in ("first", "second"):
+        log_access(request_id, *LINE_ARGS[1:])
+    assert stream.getvalue() == ""  # held until the end of this pass
+    logging.getLogger("sportstats.web").warning("something else")  # the held lines go first
+    log_access("third", *LINE_ARGS[1:])
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    lines = stream.getvalue().splitlines()
+    assert [line.split()[4] for line in lines] == [
+        "request_id=first",
+        "request_id=second",
+        "something",
+        "request_id=third",
+    ]
+    assert len(writes) == 3  # the two held lines at once, the warning, the third line
+
+
+def test_held_lines_are_written_when_logging_flushes_at_exit(stream: io.StringIO) -> None:
+    plain()
+    handler = logging.getLogger().handlers[0]
+    handler.held.append("2026-12-04 20:00:00,000 INFO sportstats.access request_id=x\n")
+    handler.flush()  # what logging.shutdown, at the interpreter's exit, calls on each handler
+    assert stream.getvalue().endswith("request_id=x\n")
 
 
 def test_lines_within_one_second_and_across_seconds_keep_their_own_times(

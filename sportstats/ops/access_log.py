@@ -5,21 +5,24 @@ It names the client by tester name, never by key, and the route, never the raw p
 header cannot forge a field or a line.
 
 A line costs a cache hit more than its cache lookup when it goes through logging's machinery
-(a `LogRecord`, caller lookup, a `getpid`, time formatting). So while logging is set up as
-`configure_logging` leaves it (one stream handler with `LOG_FORMAT` on the root logger, no
-filter, no other handler on the way), `AccessLine` writes the bytes that handler would write,
-straight to its stream under its lock. Any other set-up (a handler or filter added, another
-format, level or record factory) and the line goes through logging as before.
+(a `LogRecord`, caller lookup, a `getpid`, time formatting, a write per line). So while logging
+is set up as `configure_logging` leaves it (one `LogStream` with `LOG_FORMAT` on the root logger,
+no filter, no other handler on the way), `AccessLine` makes the bytes that handler's formatter
+would make and hands them to it, which writes the lines of one event-loop pass at once. Any
+other set-up (a handler or filter added, another format, level or record factory) and the line
+goes through logging as before.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
 import re
 import time
 from functools import lru_cache
+from typing import Any
 
 access_log = logging.getLogger("sportstats.access")
 
@@ -36,6 +39,48 @@ def logfmt_value(value: object) -> str:
     return text if PLAIN_VALUE.fullmatch(text) else json.dumps(text)
 
 
+class LogStream(logging.StreamHandler):
+    """logging's stream handler, which also takes access lines made past logging (`hold`).
+
+    They are written together at the end of the event loop's pass (one write for all the lines
+    of a busy pass, not one each), and before any other record and at every flush, so the lines
+    keep their order and none is left behind at exit (logging flushes its handlers).
+    """
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self.held: list[str] = []
+
+    def hold(self, line: str) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            self.held.append(line)
+            if len(self.held) > 1:
+                return  # a write is already due
+        try:
+            asyncio.get_running_loop().call_soon(self.flush)
+        except RuntimeError:  # no event loop running here: write it now
+            self.flush()
+
+    def write_held(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            if not self.held:
+                return
+            text = "".join(self.held)
+            self.held.clear()
+            try:
+                self.stream.write(text)
+            except Exception:  # as StreamHandler.emit: say it on stderr, go on
+                self.handleError(logging.makeLogRecord({"msg": text.rstrip("\n")}))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.write_held()
+        super().emit(record)
+
+    def flush(self) -> None:
+        self.write_held()
+        super().flush()
+
+
 class AccessLine:
     """Writes an access line as logging would, without logging's per-record work."""
 
@@ -46,9 +91,9 @@ class AccessLine:
         self.second = -1
         self.stamp = ""  # the formatted time of `second`
 
-    def direct_handler(self) -> logging.StreamHandler | None:
+    def direct_handler(self) -> LogStream | None:
         """The one handler logging would call with this logger's INFO lines, when it is the
-        plain stream handler `configure_logging` makes; None for anything else."""
+        plain `LogStream` `configure_logging` makes; None for anything else."""
         logger = self.logger
         if logger.handlers or logger.filters or not logger.propagate:
             return None
@@ -62,7 +107,7 @@ class AccessLine:
             return None
         handler = handlers[0]
         if (
-            type(handler) is not logging.StreamHandler
+            type(handler) is not LogStream
             or handler.filters
             or handler.level > logging.INFO
             or handler.formatter is None
@@ -70,7 +115,10 @@ class AccessLine:
             or logging.getLevelName(logging.INFO) != "INFO"
         ):
             return None
-        if handler.formatter is not self.formatter and not self.plain(handler.formatter):
+        formatter = handler.formatter
+        if (formatter is not self.formatter or formatter._fmt != LOG_FORMAT) and not self.plain(
+            formatter
+        ):
             return None
         return handler
 
@@ -102,16 +150,7 @@ class AccessLine:
         msecs = int((created - second) * 1000) + 0.0  # as LogRecord computes it
         msec_format = formatter.default_msec_format
         stamp = msec_format % (self.stamp, msecs) if msec_format else self.stamp
-        line = stamp + self.prefix + message + handler.terminator
-        with handler.lock:  # type: ignore[union-attr]
-            try:
-                handler.stream.write(line)
-                handler.stream.flush()
-            except Exception:  # as StreamHandler.emit: say it on stderr, go on
-                record = self.logger.makeRecord(
-                    self.logger.name, logging.INFO, "", 0, message, (), None
-                )
-                handler.handleError(record)
+        handler.hold(stamp + self.prefix + message + handler.terminator)
 
 
 _line = AccessLine(access_log)
