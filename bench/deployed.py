@@ -210,9 +210,10 @@ def report(servers: list[Server], rounds: int, seconds: float, connections: int)
         )
         if server is not bare:
             shares = sorted(r / b for r, b in zip(server.rps, bare.rps, strict=True))
+            cpu = statistics.median(bare.cpu_us) / statistics.median(server.cpu_us)
             line += (
                 f"   {statistics.median(shares):.2f} of bare"
-                f" (rounds {shares[0]:.2f}-{shares[-1]:.2f})"
+                f" (rounds {shares[0]:.2f}-{shares[-1]:.2f}; by CPU per request {cpu:.2f})"
             )
         print(line)
     for server in servers[1:]:
