@@ -165,18 +165,21 @@ def wrk(url: str, seconds: float, connections: int) -> tuple[int, float, float, 
         raise SystemExit(f"wrk saw errors against {url}:\n{out}")
 
     def number(pattern: str) -> str:
-        found = re.search(pattern, out)
+        found = re.search(pattern, out, re.MULTILINE)
         if found is None:
             raise SystemExit(f"cannot read wrk's output:\n{out}")
         return found.group(1)
 
     def ms(text: str) -> float:
-        value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+        found = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
+        if found is None:
+            raise SystemExit(f"cannot read wrk's latency {text!r}:\n{out}")
+        value, unit = found.groups()
+        return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4, "h": 3.6e6}[unit]
 
     answered = int(number(r"(\d+) requests in"))
     rps = float(number(r"Requests/sec:\s+([\d.]+)"))
-    return answered, rps, ms(number(r"50%\s+(\S+)")), ms(number(r"99%\s+(\S+)"))
+    return answered, rps, ms(number(r"^\s+50%\s+(\S+)")), ms(number(r"^\s+99%\s+(\S+)"))
 
 
 def measure(servers: list[Server], rounds: int, seconds: float, connections: int) -> None:
