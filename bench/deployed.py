@@ -3,7 +3,8 @@
 Run: `python bench/deployed.py` (about a minute; everything stays on 127.0.0.1; needs `wrk`).
 
 It starts, each in its own process: the fake upstream (tests/fake_upstream.py), a bare aiohttp
-handler serving the same bytes as the hit, `python -m sportstats` exactly as an operator runs it
+handler serving the same bytes as the hit (and one more sending our headers too, to show what
+those cost), `python -m sportstats` exactly as an operator runs it
 (its own logging, access log included, its runner and timers), and the gunicorn deployment
 (deploy/gunicorn.conf.py, one worker, prometheus-client's multiprocess metrics). Each round runs
 wrk against every server in turn (the order turns each round); a server's figure is the median
@@ -18,6 +19,7 @@ figure bought by dropping lines shows.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -41,11 +43,12 @@ START_TIMEOUT_S = 20.0
 ACCESS_LINE = re.compile(r" sportstats\.access request_id=\S+ .* endpoint=teams status=200 ")
 
 BARE_SERVER = """
-import sys
+import json, sys
 from aiohttp import web
 body = open(sys.argv[2], "rb").read()
+headers = json.loads(sys.argv[4])
 async def hit(request):
-    return web.Response(body=body, content_type="application/json")
+    return web.Response(body=body, content_type="application/json", headers=headers)
 app = web.Application()
 app.router.add_get(sys.argv[3], hit)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
@@ -93,14 +96,14 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
-def wait_until_up(url: str, process: subprocess.Popen) -> bytes:
+def wait_until_up(url: str, process: subprocess.Popen) -> tuple[bytes, dict[str, str]]:
     give_up = time.monotonic() + START_TIMEOUT_S
     while True:
         if process.poll() is not None:
             raise SystemExit(f"{url}: the server exited at start ({process.returncode})")
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
-                return response.read()
+                return response.read(), dict(response.headers)
         except OSError:
             if time.monotonic() > give_up:
                 raise SystemExit(f"{url}: the server did not come up") from None
@@ -140,15 +143,19 @@ def start_servers(workdir: Path) -> tuple[subprocess.Popen, list[Server]]:
                 stderr=stderr,
             )
         servers.append(Server(name, label, process, port, log))
-    bodies = [wait_until_up(server.url, server.process) for server in servers]
+    body, headers = [wait_until_up(server.url, server.process) for server in servers][0]
     body_file = workdir / "body"
-    body_file.write_bytes(bodies[0])
-    port = free_port()
-    bare = subprocess.Popen(
-        [sys.executable, "-c", BARE_SERVER, str(port), str(body_file), HIT_PATH]
-    )
-    servers.insert(0, Server("bare", "bare aiohttp handler", bare, port))
-    wait_until_up(servers[0].url, bare)
+    body_file.write_bytes(body)
+    # The same headers but those aiohttp writes itself: what sending them costs a bare handler.
+    aiohttps = ("Content-Type", "Content-Length", "Date", "Connection", "Keep-Alive")
+    ours = {k: v for k, v in headers.items() if k not in aiohttps}
+    bares = (("bare", "bare aiohttp handler", {}), ("bare_headers", "bare, our headers", ours))
+    for n, (name, label, extra) in enumerate(bares):
+        port = free_port()
+        command = [sys.executable, "-c", BARE_SERVER, str(port), str(body_file), HIT_PATH]
+        process = subprocess.Popen([*command, json.dumps(extra)])
+        servers.insert(n, Server(name, label, process, port))
+        wait_until_up(servers[n].url, process)
     return upstream, servers
 
 
@@ -201,7 +208,7 @@ def report(servers: list[Server], rounds: int, seconds: float, connections: int)
     bare = servers[0]
     print(
         f"cache hits as deployed, GET {HIT_PATH}, wrk -t1 -c{connections}, {rounds} rounds of"
-        f" {seconds:g} s, servers in turn; medians of the rounds (machine load at start:"
+        f" {seconds:g} s, servers in turn; medians of the rounds (load average at the end:"
         f" {os.getloadavg()[0]:.1f}):"
     )
     for server in servers:
@@ -219,8 +226,9 @@ def report(servers: list[Server], rounds: int, seconds: float, connections: int)
                 f" (rounds {shares[0]:.2f}-{shares[-1]:.2f}; by CPU per request {cpu:.2f})"
             )
         print(line)
-    for server in servers[1:]:
-        assert server.log is not None
+    for server in servers:
+        if server.log is None:
+            continue
         text = server.log.read_text(errors="replace")
         lines = len(ACCESS_LINE.findall(text))
         print(
