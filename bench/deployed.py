@@ -110,11 +110,14 @@ def wait_until_up(url: str, process: subprocess.Popen) -> tuple[bytes, dict[str,
             time.sleep(0.1)
 
 
-def start_servers(workdir: Path) -> tuple[subprocess.Popen, list[Server]]:
-    """The fake upstream, then sportstats both ways (caches warmed), then bare with their bytes."""
+def start_servers(workdir: Path, started: list[subprocess.Popen]) -> list[Server]:
+    """The fake upstream, then sportstats both ways (caches warmed), then bare with their bytes;
+    every process is added to `started` as it starts, for the caller to stop."""
     upstream_port = free_port()
-    upstream = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "fake_upstream.py"), str(upstream_port)]
+    started.append(
+        subprocess.Popen(
+            [sys.executable, str(ROOT / "tests" / "fake_upstream.py"), str(upstream_port)]
+        )
     )
     env = clean_environment(
         BALLDONTLIE_API_KEY=fake_upstream.API_KEY,
@@ -142,6 +145,7 @@ def start_servers(workdir: Path) -> tuple[subprocess.Popen, list[Server]]:
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
             )
+        started.append(process)
         servers.append(Server(name, label, process, port, log))
     body, headers = [wait_until_up(server.url, server.process) for server in servers][0]
     body_file = workdir / "body"
@@ -154,9 +158,10 @@ def start_servers(workdir: Path) -> tuple[subprocess.Popen, list[Server]]:
         port = free_port()
         command = [sys.executable, "-c", BARE_SERVER, str(port), str(body_file), HIT_PATH]
         process = subprocess.Popen([*command, json.dumps(extra)])
+        started.append(process)
         servers.insert(n, Server(name, label, process, port))
         wait_until_up(servers[n].url, process)
-    return upstream, servers
+    return servers
 
 
 def wrk(url: str, seconds: float, connections: int) -> tuple[int, float, float, float]:
@@ -255,11 +260,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sportstats-bench-") as workdir:
-        upstream, servers = start_servers(Path(workdir))
+        started: list[subprocess.Popen] = []
         try:
+            servers = start_servers(Path(workdir), started)
             measure(servers, args.rounds, args.seconds, args.connections)
         finally:
-            stop([server.process for server in servers] + [upstream])
+            stop(started)
         report(servers, args.rounds, args.seconds, args.connections)
 
 
