@@ -7,6 +7,7 @@ one upstream `ClientSession`, the Redis client (when configured, closed once, he
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,6 +19,7 @@ from .cache import AnswerCache, AnswerStore, MemoryStore, RedisLock, RedisStore
 from .core.answers import Answers
 from .mcp.transport import setup_mcp_routes
 from .ops.auth import AccessControl, on_loopback
+from .ops.hangup import Hangup
 from .ops.limits import ClientLimits
 from .ops.metrics import Metrics
 from .ops.oauth.external import ExternalIssuer
@@ -27,10 +29,22 @@ from .ops.record import configure_logging
 from .settings import Settings, load_settings
 from .upstream.budget import LocalBudget, RedisBudget, UpstreamBudget
 from .upstream.client import UpstreamClient
+from .upstream.coverage import Coverage
+from .upstream.plan_memory import PlanMemory, RedisPlanMemory
 from .web.bounds import RequestBounds, handler_args, security_headers
 from .web.cors import setup_cors
 from .web.front import front
-from .web.keys import ACCESS, ANSWERS, BOUNDS, CACHE, LIMITS, OAUTH, SETTINGS, UPSTREAM
+from .web.keys import (
+    ACCESS,
+    ANSWERS,
+    BOUNDS,
+    CACHE,
+    HANGUP,
+    LIMITS,
+    OAUTH,
+    SETTINGS,
+    UPSTREAM,
+)
 from .web.oauth import setup_oauth_routes
 from .web.probes import setup_probes
 from .web.routes import setup_routes
@@ -39,6 +53,7 @@ from .web.runner import JsonErrorAppRunner, QuietAccept
 log = logging.getLogger(__name__)
 
 CONNECTIONS_TO_UPSTREAM = 20
+LEARN_PLAN_WAIT_S = 12.0  # the longest start-up waits for `auto` to learn the plan
 GUNICORN_NOTICE_S = 1.5
 REDIS_CONNECTIONS = 64  # per process: the concurrency of misses, leases and probes at once
 
@@ -50,6 +65,7 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     budget: UpstreamBudget
     store: AnswerStore
     lock = None
+    memory = PlanMemory()
     if settings.redis_url:
         import redis.asyncio as aioredis
 
@@ -65,16 +81,24 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
         redis = aioredis.Redis(connection_pool=pool)
         store = RedisStore(redis, settings.redis_prefix, settings.cache.near_ttl_s)
         lock = RedisLock(redis, settings.redis_prefix)
+        memory = RedisPlanMemory(redis, settings.redis_prefix, settings.api_key)
+    coverage = Coverage(
+        settings.upstream.plan,
+        memory,
+        settings.upstream.plan_memory_s,
+        settings.upstream.requests_per_minute,
+    )
+    if redis is not None:
         budget = RedisBudget(
             redis,
-            settings.upstream.requests_per_minute,
+            coverage.requests_per_minute,
             f"{settings.redis_prefix}budget",
             settings.upstream.window_s,
         )
         app[LIMITS].share(redis, settings.redis_prefix)
     else:
         store = MemoryStore(settings.cache.max_entries, settings.cache.max_bytes)
-        budget = LocalBudget(settings.upstream.requests_per_minute, settings.upstream.window_s)
+        budget = LocalBudget(coverage.requests_per_minute, settings.upstream.window_s)
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=CONNECTIONS_TO_UPSTREAM),
         timeout=aiohttp.ClientTimeout(total=settings.upstream.deadline_s),
@@ -86,16 +110,24 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     # (tests/test_faults.py) fails if this stops taking effect.
     session._retry_connection = False
     upstream = UpstreamClient(
-        session, settings.upstream_url, settings.api_key, settings.upstream, budget
+        session,
+        settings.upstream_url,
+        settings.api_key,
+        settings.upstream,
+        budget,
+        coverage=coverage,
     )
     cache = AnswerCache(store, settings.cache, lock)
     tokens = oauth_tokens(app, redis)
     app[UPSTREAM] = upstream
     app[CACHE] = cache
     app[ANSWERS] = Answers(upstream, cache)
+    app[HANGUP].on("forget the learned upstream plan", coverage.forget)
+    await learn_plan(upstream)
     try:
         yield
     finally:
+        await upstream.learning.close()
         await cache.close()
         await session.close()
         if tokens is not None:
@@ -103,6 +135,15 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
         if redis is not None:
             await redis.aclose()
         log.info("closed: background refreshes, upstream session%s", redis and ", Redis" or "")
+
+
+async def learn_plan(upstream: UpstreamClient) -> None:
+    """`auto`: learn the key's plan before serving (at most `LEARN_PLAN_WAIT_S`; past it the
+    learning goes on in the background, budgeting as the cheapest plan meanwhile)."""
+    task = upstream.learning.ensure()
+    if task is not None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), LEARN_PLAN_WAIT_S)
 
 
 def oauth_tokens(app: web.Application, redis: Any) -> AuthorizationServer | ExternalIssuer | None:
@@ -139,13 +180,16 @@ def create_app(settings: Settings) -> web.Application:
     app[ACCESS] = access
     app[BOUNDS] = bounds
     app[LIMITS] = limits
-    app.cleanup_ctx.append(access.reload_on_sighup)
+    hangup = app[HANGUP] = Hangup()
+    if access.reloads_on_sighup:
+        hangup.on("reload tester keys", access.reload_keys)
     app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(upstream_ctx)
     routes = setup_probes(app, metrics) + setup_routes(app) + setup_mcp_routes(app)
     if settings.auth.mode == "oauth":
         routes += setup_oauth_routes(app, own_server=not settings.auth.issuer)
     setup_cors(app, settings.cors_origins, routes)
+    app.cleanup_ctx.append(hangup.ctx)  # last: the parts registered while starting
     return app
 
 

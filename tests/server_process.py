@@ -30,7 +30,8 @@ def clean_environment(**variables: str) -> dict[str, str]:
         for name, value in os.environ.items()
         if not name.startswith("SPORTSTATS_") and name != "BALLDONTLIE_API_KEY"
     }
-    return env | variables
+    # The fakes serve every route, as the GOAT plan does (a test of `auto` names it).
+    return env | {"SPORTSTATS_UPSTREAM__PLAN": "goat"} | variables
 
 
 class ServerProcess:

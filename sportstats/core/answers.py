@@ -18,7 +18,7 @@ from ..cache import X_CACHE, AnswerCache, Entry, Produced, parse_body
 from ..errors import UpstreamFailure
 from ..upstream.client import CallCount, UpstreamClient
 from . import players
-from .endpoints import PLAYERS, TEAMS, Endpoint
+from .endpoints import PLAYERS, TEAMS, Endpoint, instead
 from .params import LIMIT_MAX, Query, current_season, upstream_params
 from .policy import PlayerNames, TeamNames
 from .recent import Search
@@ -60,6 +60,17 @@ class Answers:
         self._names: dict[int, str] = {}  # player names by id, as learned (`_learn`)
 
     async def reply(self, endpoint: Endpoint, query: Query) -> Reply:
+        """The answer; a question the key's plan does not cover is refused with no call."""
+        coverage = self.upstream.coverage
+        try:
+            if not coverage.covers(endpoint.route):
+                raise coverage.not_covered(endpoint.route)
+            return await self._reply(endpoint, query)
+        except errors.PlanNotCovered as refused:
+            refused.instead = instead(coverage.covers)
+            raise
+
+    async def _reply(self, endpoint: Endpoint, query: Query) -> Reply:
         query = self._complete(endpoint, query)
         by_name = endpoint.name_params and any(
             query.get(p) is not None for p in endpoint.name_params

@@ -353,3 +353,18 @@ SEASON_AVERAGES = Endpoint(
 
 ENDPOINTS: tuple[Endpoint, ...] = (PLAYERS, TEAMS, GAMES, STATS, SEASON_AVERAGES)
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}
+
+
+def on_offer(covers: Callable[[Route], bool]) -> tuple[Endpoint, ...]:
+    """The endpoints whose upstream route the key's plan covers (`upstream.coverage`)."""
+    return tuple(endpoint for endpoint in ENDPOINTS if covers(endpoint.route))
+
+
+def instead(covers: Callable[[Route], bool]) -> str:
+    """What this server can answer on the key's plan, for a refusal's hint."""
+    offered = on_offer(covers)
+    if not offered:
+        return "Nothing can be answered on this plan now."
+    paths = ", ".join(endpoint.path for endpoint in offered)
+    tools = ", ".join(endpoint.tool_name for endpoint in offered)
+    return f"On this plan this server answers {paths} (MCP tools {tools})."
