@@ -5,27 +5,45 @@ from __future__ import annotations
 import contextlib
 import resource
 import sys
+from typing import Any
 
 from . import __version__
 from .app import create_app
+from .ops.health import plan_on_offer
 from .ops.record import configure_logging
 from .settings import Settings, SettingsError, command_line, load_settings
+from .web.keys import UPSTREAM
 from .web.runner import run_app
 from .web.tls import server_ssl_context
 
 FILE_LIMIT = 65_536
 
 
-def startup_line(settings: Settings, tls: bool) -> str:
+def plan_words(plan: dict[str, Any]) -> str:
+    """The upstream plan as the start-up line says it: set or learned, budget, tools on offer."""
+    if plan["key"] == "rejected":
+        return (
+            "the upstream REJECTS the API key (401 on every route): check BALLDONTLIE_API_KEY;"
+            " questions get 503 upstream_key_rejected"
+        )
+    how = {"set": "set", "learned": "learned"}.get(plan["source"], "auto, not learned yet")
+    label = plan["plan_label"] or "free-plan budget until known"
+    return (
+        f"plan {label} ({how}), {plan['requests_per_minute']} requests a minute, tools"
+        f" {', '.join(plan['tools']) or 'none'}"
+    )
+
+
+def startup_line(settings: Settings, tls: bool, plan: dict[str, Any] | None = None) -> str:
     """What a newcomer needs to know once the server runs: where, who may call, the cache and
-    the upstream with its budget."""
+    the upstream with its plan, budget and the tools it serves."""
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     where = f"{'https' if tls else 'http'}://{host}:{settings.port}"
     cache = "Redis" if settings.redis_url else "memory"
     return (
         f"sportstats {__version__} listening on {where} (MCP at {where}/mcp) · auth"
-        f" {settings.auth.mode} · cache {cache} · upstream {settings.upstream_url},"
-        f" {settings.upstream.requests_per_minute} requests a minute"
+        f" {settings.auth.mode} · cache {cache} · upstream {settings.upstream_url}"
+        + (f" · {plan_words(plan)}" if plan else "")
     )
 
 
@@ -56,16 +74,19 @@ def main(argv: list[str] | None = None) -> None:
         except (OSError, ValueError) as exc:
             print(f"sportstats: cannot use tls_cert/tls_key: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
+    app = create_app(settings)
     try:
         run_app(  # web.run_app, answering even requests aiohttp's parser refuses in JSON
-            create_app(settings),
+            app,
             host=settings.host,
             port=settings.port,
             ssl_context=ssl_context,
             access_log=None,  # sportstats.access logs each request, without secrets
             shutdown_timeout=settings.shutdown_timeout_s,  # in-flight requests finish first
             on_listening=lambda: print(
-                startup_line(settings, ssl_context is not None), file=sys.stderr, flush=True
+                startup_line(settings, ssl_context is not None, plan_on_offer(app[UPSTREAM])),
+                file=sys.stderr,
+                flush=True,
             ),
         )
     except OSError as exc:

@@ -57,6 +57,9 @@ class Coverage:
         self.league = league
         self.learned = Learned()
         self.key_accepted = False  # seen answered on some route since start or SIGHUP
+        self.once_refused: set[str] = (
+            set()
+        )  # routes refused since start or SIGHUP, even if forgotten
         self._synced_at = float("-inf")
         self.listeners: list[Callable[[Change], None]] = []
 
@@ -172,7 +175,8 @@ class Coverage:
             await self.memory.reject_key(0.0)
             self.learned.key_rejected_until = 0.0
         self.key_accepted = True
-        if route.name in self.learned.refused:
+        if route.name in self.learned.refused or route.name in self.once_refused:
+            self.once_refused.discard(route.name)
             log.warning(
                 "the upstream answered %s, refused before: the key's plan changed; learning it"
                 " again",
@@ -196,6 +200,7 @@ class Coverage:
         until = time.time() + self.memory_s
         await self.memory.refuse(route.name, until)
         self.learned.refused[route.name] = until
+        self.once_refused.add(route.name)
         log.warning(
             "the upstream refused %s while it accepts the key elsewhere: not in %s; remembered"
             " for %g s",
@@ -222,6 +227,7 @@ class Coverage:
         await self.memory.forget()
         self.learned = Learned()
         self.key_accepted = False
+        self.once_refused.clear()
         log.info(
             "forgot the learned upstream plan (%s) and %d refused routes",
             had.plan or "not learned",
