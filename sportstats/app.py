@@ -134,6 +134,7 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
             await tokens.close()
         if redis is not None:
             await redis.aclose()
+            await redis.connection_pool.aclose()  # ours (passed in): the client leaves it open
         log.info("closed: background refreshes, upstream session%s", redis and ", Redis" or "")
 
 

@@ -22,6 +22,8 @@ from yarl import URL
 from sportstats.app import create_app
 from sportstats.outage import REDIS
 from sportstats.settings import Settings, load_settings
+from tests import fake_upstream
+from tests.plan_upstream import PlanGate, every_route_app
 from tests.server_process import free_port
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -222,3 +224,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             for tier in ("redis", "process", "faults", "fuzz", "browser")
         ):
             item.add_marker(pytest.mark.unit)
+
+
+@pytest.fixture
+def gated_upstream(aiohttp_server: Any) -> Callable[..., Any]:
+    """A fake upstream on 127.0.0.1 behind a `PlanGate` (its plan, its quota): (server, gate)."""
+
+    async def start(plan: str | None, **gate: Any) -> tuple[Any, PlanGate]:
+        guard = PlanGate(plan, fake_upstream.API_KEY, **gate)
+        app = guard.guard(every_route_app(fake_upstream.make_app()))
+        return await aiohttp_server(app), guard
+
+    return start
+
+
+@pytest.fixture
+def app_against(aiohttp_client: Any) -> Callable[..., Any]:
+    """The real app under a test client against `server` (a fake upstream on 127.0.0.1), with
+    settings overrides; the plan is `auto` unless they name one."""
+
+    async def start(server: Any, key: str = fake_upstream.API_KEY, **overrides: Any) -> Any:
+        settings = load_settings(
+            cli={"upstream_url": str(server.make_url("/v1")), **overrides},
+            environ={"BALLDONTLIE_API_KEY": key},
+        )
+        return await aiohttp_client(create_app(settings))
+
+    return start

@@ -9,18 +9,14 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from sportstats.app import create_app
 from sportstats.settings import SettingsError, load_settings
 from sportstats.settings.options import PLAN_CHOICES, UpstreamSettings
 from sportstats.upstream.plans import CHOICES, PLANS
 from sportstats.web.keys import UPSTREAM
-from tests import fake_upstream
-from tests.plan_upstream import PlanGate, every_route_app
 from tests.server_process import ROOT, clean_environment
 
 BUDGETS = {plan.name: plan.requests_per_minute for plan in PLANS}
@@ -29,32 +25,6 @@ OFFERED = {
     "all-star": ["get_players", "get_teams", "get_games", "get_stats", "get_season_averages"],
     "goat": ["get_players", "get_teams", "get_games", "get_stats", "get_season_averages"],
 }
-
-
-@pytest.fixture
-def fake(aiohttp_server: Any) -> Callable[..., Any]:
-    """A fake upstream on 127.0.0.1 behind a `PlanGate`; returns (server, gate)."""
-
-    async def start(plan: str | None, **gate: Any) -> tuple[Any, PlanGate]:
-        guard = PlanGate(plan, fake_upstream.API_KEY, **gate)
-        app = guard.guard(every_route_app(fake_upstream.make_app()))
-        return await aiohttp_server(app), guard
-
-    return start
-
-
-@pytest.fixture
-def sportstats(aiohttp_client: Any) -> Callable[..., Any]:
-    """The real app against `server` (a fake upstream), with settings overrides."""
-
-    async def start(server: Any, key: str = fake_upstream.API_KEY, **overrides: Any) -> Any:
-        settings = load_settings(
-            cli={"upstream_url": str(server.make_url("/v1")), **overrides},
-            environ={"BALLDONTLIE_API_KEY": key},
-        )
-        return await aiohttp_client(create_app(settings))
-
-    return start
 
 
 def test_the_options_allow_the_declared_plans_and_say_their_budgets() -> None:
@@ -97,10 +67,10 @@ def test_the_server_refuses_to_start_on_an_unknown_plan_and_names_the_allowed_on
 
 @pytest.mark.parametrize("plan", ["free", "all-star", "goat"])
 async def test_each_plan_asks_what_it_serves_refuses_the_rest_unasked_and_has_its_budget(
-    fake: Any, sportstats: Any, plan: str
+    gated_upstream: Any, app_against: Any, plan: str
 ) -> None:
-    server, gate = await fake(plan)
-    client = await sportstats(server, upstream={"plan": plan})
+    server, gate = await gated_upstream(plan)
+    client = await app_against(server, upstream={"plan": plan})
     assert client.app[UPSTREAM].budget.requests_per_minute == BUDGETS[plan]
 
     assert (await client.get("/teams")).status == 200
@@ -119,10 +89,10 @@ async def test_each_plan_asks_what_it_serves_refuses_the_rest_unasked_and_has_it
 
 
 async def test_a_refusal_names_the_plan_that_serves_it_and_what_can_be_asked_instead(
-    fake: Any, sportstats: Any
+    gated_upstream: Any, app_against: Any
 ) -> None:
-    server, _ = await fake("free")
-    client = await sportstats(server, upstream={"plan": "free"})
+    server, _ = await gated_upstream("free")
+    client = await app_against(server, upstream={"plan": "free"})
     for asked in ("/stats?player_ids=237", "/season_averages?player_ids=237&season=2019"):
         response = await client.get(asked)
         assert response.status == 403  # never 429, 502 or "try again in 60 s"
@@ -137,11 +107,11 @@ async def test_a_refusal_names_the_plan_that_serves_it_and_what_can_be_asked_ins
 
 @pytest.mark.parametrize(("plan", "probes"), [("free", 2), ("all-star", 3), ("goat", 3)])
 async def test_auto_learns_each_plan_in_at_most_three_calls_at_start_up(
-    fake: Any, sportstats: Any, plan: str, probes: int, caplog: pytest.LogCaptureFixture
+    gated_upstream: Any, app_against: Any, plan: str, probes: int, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server, gate = await fake(plan)
+    server, gate = await gated_upstream(plan)
     with caplog.at_level(logging.INFO, logger="sportstats.upstream.coverage"):
-        client = await sportstats(server)
+        client = await app_against(server)
     upstream = client.app[UPSTREAM]
     assert len(gate.arrivals) == probes == upstream.learning.probes_sent
     assert upstream.coverage.plan.name == plan and upstream.coverage.source == "learned"
@@ -162,8 +132,8 @@ class Unreachable:
         return f"http://127.0.0.1:9{path}"
 
 
-async def test_auto_budgets_as_the_free_plan_until_it_knows(sportstats: Any) -> None:
-    client = await sportstats(Unreachable(), upstream={"max_attempts": 1})
+async def test_auto_budgets_as_the_free_plan_until_it_knows(app_against: Any) -> None:
+    client = await app_against(Unreachable(), upstream={"max_attempts": 1})
     upstream = client.app[UPSTREAM]
     assert upstream.coverage.source == "unknown"
     assert upstream.budget.requests_per_minute == BUDGETS["free"]
@@ -171,9 +141,11 @@ async def test_auto_budgets_as_the_free_plan_until_it_knows(sportstats: Any) -> 
     assert ready["plan"]["plan"] is None and ready["plan"]["requests_per_minute"] == 5
 
 
-async def test_a_bad_key_is_told_apart_from_a_missing_plan(fake: Any, sportstats: Any) -> None:
-    server, gate = await fake("goat")
-    client = await sportstats(server, key="not-the-key")
+async def test_a_bad_key_is_told_apart_from_a_missing_plan(
+    gated_upstream: Any, app_against: Any
+) -> None:
+    server, gate = await gated_upstream("goat")
+    client = await app_against(server, key="not-the-key")
     assert len(gate.arrivals) == 1  # refused on what every plan serves: no more probes
     ready = await client.get("/readyz")
     body = await ready.json()
@@ -187,10 +159,10 @@ async def test_a_bad_key_is_told_apart_from_a_missing_plan(fake: Any, sportstats
 
 
 async def test_auto_learns_a_route_refused_while_the_key_works_and_remembers_it(
-    fake: Any, sportstats: Any, caplog: pytest.LogCaptureFixture
+    gated_upstream: Any, app_against: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server, gate = await fake("all-star")
-    client = await sportstats(server)
+    server, gate = await gated_upstream("all-star")
+    client = await app_against(server)
     gate.plan = "free"  # the vendor moves stats to a dearer plan: the key now lacks it
     first = await client.get("/stats?player_ids=237")
     assert first.status == 403 and (await first.json())["error"]["code"] == "plan_not_covered"
@@ -204,10 +176,10 @@ async def test_auto_learns_a_route_refused_while_the_key_works_and_remembers_it(
 
 
 async def test_a_refused_route_is_asked_again_after_the_remembered_time_and_relearned(
-    fake: Any, sportstats: Any, caplog: pytest.LogCaptureFixture
+    gated_upstream: Any, app_against: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server, gate = await fake("free")
-    client = await sportstats(server, upstream={"plan": "goat", "plan_memory_s": 0.3})
+    server, gate = await gated_upstream("free")
+    client = await app_against(server, upstream={"plan": "goat", "plan_memory_s": 0.3})
     assert (await client.get("/teams")).status == 200
     assert (await client.get("/stats?player_ids=237")).status == 403
     gate.plan = "goat"  # the key was upgraded
@@ -219,10 +191,10 @@ async def test_a_refused_route_is_asked_again_after_the_remembered_time_and_rele
 
 
 async def test_sighup_forgets_what_auto_learned_and_it_is_learned_again(
-    fake: Any, sportstats: Any, caplog: pytest.LogCaptureFixture
+    gated_upstream: Any, app_against: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server, gate = await fake("free")
-    client = await sportstats(server, upstream={"requests_per_minute": 100})
+    server, gate = await gated_upstream("free")
+    client = await app_against(server, upstream={"requests_per_minute": 100})
     coverage = client.app[UPSTREAM].coverage
     assert coverage.plan.name == "free" and len(gate.arrivals) == 2
     gate.plan = "all-star"  # upgraded: the operator says so with a SIGHUP
@@ -243,11 +215,11 @@ async def test_sighup_forgets_what_auto_learned_and_it_is_learned_again(
 
 @pytest.mark.parametrize("plan", ["free", "all-star", "goat"])
 async def test_a_burst_never_takes_the_upstream_past_the_plans_budget(
-    fake: Any, sportstats: Any, plan: str
+    gated_upstream: Any, app_against: Any, plan: str
 ) -> None:
     budget = BUDGETS[plan]
-    server, gate = await fake(plan, per_minute=budget)
-    client = await sportstats(server, upstream={"plan": plan, "budget_wait_s": 0})
+    server, gate = await gated_upstream(plan, per_minute=budget)
+    client = await app_against(server, upstream={"plan": plan, "budget_wait_s": 0})
     asked = [client.get(f"/players?query=p{n}") for n in range(budget + 5)]
     answers = await asyncio.gather(*asked)
     statuses = [answer.status for answer in answers]
