@@ -22,6 +22,7 @@ from .. import __version__
 from ..core.endpoints import ENDPOINTS, Endpoint
 from ..core.tables import column_type, nullable
 from ..ops.auth import manifest_auth, public_base
+from ..upstream.plans import CHEAPEST, cheapest_serving
 from .keys import ACCESS, SETTINGS
 
 LOCAL_URL = "http://localhost:5001"
@@ -46,11 +47,14 @@ DESCRIPTION_FOR_MODEL = (
 ERROR_STATUSES = {
     "400": "Invalid parameters: the message names the parameter and what is allowed.",
     "404": "No such record upstream.",
+    "403": "The upstream plan of this server's key does not serve this (plan_not_covered): the"
+    " message names the plan that does, the hint what this server answers instead.",
     "414": "The URL is too long: ask for fewer values per request.",
     "429": "Rate limit or upstream quota reached; see Retry-After.",
     "431": "The request headers are too large or too many.",
     "502": "The upstream data service failed or refused the request.",
-    "503": "The upstream data service is unavailable for a moment.",
+    "503": "The upstream data service is unavailable for a moment, or rejects this server's"
+    " API key (upstream_key_rejected).",
     "504": "The upstream data service did not answer in time.",
 }
 
@@ -219,10 +223,20 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     return {
         "operationId": endpoint.operation_id,
         "summary": endpoint.summary,
-        "description": endpoint.description,
+        "description": f"{endpoint.description} {plan_needed(endpoint)}",
         "parameters": parameters,
         "responses": responses,
+        # the cheapest upstream plan that serves it
+        "x-upstream-plan": cheapest_serving(endpoint.route).name,
     }
+
+
+def plan_needed(endpoint: Endpoint) -> str:
+    """Which upstream plan an operation needs, in its description (the spec stays whole)."""
+    needs = cheapest_serving(endpoint.route)
+    if needs is CHEAPEST:
+        return "Upstream plan: any."
+    return f"Upstream plan: {needs.label} or higher."
 
 
 def security_schemes(base_url: str, mode: str) -> dict[str, Any]:
