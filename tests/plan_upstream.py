@@ -43,6 +43,7 @@ class PlanGate:
     key: str
     per_minute: int | None = None
     window_s: float = 60.0
+    lacks: frozenset[str] = frozenset()  # routes refused though the declaration says served
     arrivals: list[float] = field(default_factory=list)  # monotonic
     answered: Counter[str] = field(default_factory=Counter)  # "<route> <status>"
 
@@ -56,7 +57,8 @@ class PlanGate:
         if self.per_minute is not None and len(recent) > self.per_minute:
             self.answered[f"{name} 429"] += 1
             return 429
-        if key != self.key or self.plan is None or (route and not route.served_by(self.plan)):
+        served = route is None or (route.served_by(self.plan or "") and name not in self.lacks)
+        if key != self.key or self.plan is None or not served:
             self.answered[f"{name} 401"] += 1
             return 401
         self.answered[f"{name} 200"] += 1

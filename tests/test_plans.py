@@ -227,3 +227,14 @@ async def test_a_burst_never_takes_the_upstream_past_the_plans_budget(
     codes = {(await a.json())["error"]["code"] for a in answers if a.status == 429}
     assert codes == {"upstream_quota_spent"}  # our own guard, never the upstream's 429
     assert gate.most_in_any_window() == budget and gate.refused(429) == 0
+
+
+async def test_concurrent_questions_on_a_route_outside_the_plan_spend_one_call(
+    gated_upstream: Any, app_against: Any
+) -> None:
+    server, gate = await gated_upstream("all-star", lacks=frozenset({"season_averages"}))
+    client = await app_against(server)
+    asked = [f"/season_averages?player_ids=237,115,{n}&season=2019" for n in (1, 2, 3)]
+    answers = await asyncio.gather(*(client.get(path) for path in asked))
+    assert [answer.status for answer in answers] == [403] * 3
+    assert gate.answered["season_averages 401"] == 1

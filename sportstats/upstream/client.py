@@ -127,6 +127,8 @@ class UpstreamClient:
         self.coverage.listeners.append(self._plan_changed)
         self._plan_changed(Change(plan_changed=True, routes_changed=False))
         self.learning = PlanLearning(self.coverage, self.probe)
+        self._proven: set[str] = set()  # routes answered here: asked without a trial
+        self._trials: dict[str, asyncio.Lock] = {}
 
     def _plan_changed(self, change: Change) -> None:
         """The plan is set, learned or forgotten: the budget (and each tester's share) follows."""
@@ -155,9 +157,33 @@ class UpstreamClient:
         A route the key's plan lacks (as set or learned) is refused before any call; a 401 is
         never retried: it teaches the plan (`coverage`) and is refused in the words that fit.
         """
-        loop = asyncio.get_running_loop()
         await self.coverage.sync()
         self.learning.ensure()
+        if route.name in self._proven:
+            return await self._ask(route, params, deadline, path_params)
+        # A route not yet answered here is asked by one caller at a time, on the freshest shared
+        # facts: a route outside the plan then costs one call, not one per concurrent caller.
+        trial = self._trials.setdefault(route.name, asyncio.Lock())
+        remaining = deadline - asyncio.get_running_loop().time()
+        try:
+            await asyncio.wait_for(trial.acquire(), max(0.0, remaining))
+        except TimeoutError:
+            raise self._timeout(f"/{route.name}") from None
+        try:
+            await self.coverage.sync(force=True)
+            return await self._ask(route, params, deadline, path_params)
+        finally:
+            trial.release()
+
+    async def _ask(
+        self,
+        route: Route,
+        params: Sequence[tuple[str, str]],
+        deadline: float,
+        path_params: dict[str, str],
+    ) -> Any:
+        """The attempts at one upstream question, retried where that is safe."""
+        loop = asyncio.get_running_loop()
         refusal = self.coverage.refusal(route)
         if refusal is not None:
             raise refusal
@@ -171,6 +197,7 @@ class UpstreamClient:
             verdict, outcome = await self._attempt(url, path, deadline, retry=attempt_no > 1)
             if verdict.failure is None:
                 self.retry_budget.record_success()
+                self._proven.add(route.name)
                 await self.coverage.answered(route)
                 return verdict.payload
             if outcome.isdigit() and int(outcome) in REFUSALS:
