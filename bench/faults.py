@@ -1,4 +1,4 @@
-"""Two fault figures README quotes: how long a stop takes with a request stuck upstream, and what
+"""Two fault figures the docs quote: how long a stop takes with a request stuck upstream, and what
 a frozen Redis costs a question.
 
 Run: `python bench/faults.py` (about 15 s; everything on 127.0.0.1; needs `redis-server`).

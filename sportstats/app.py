@@ -17,20 +17,26 @@ from aiohttp import web
 
 from .cache import AnswerCache, AnswerStore, MemoryStore, RedisLock, RedisStore
 from .core.answers import Answers
+from .core.endpoints import instead
+from .core.league_table import LeagueTables
 from .mcp.transport import setup_mcp_routes
 from .ops.auth import AccessControl, on_loopback
 from .ops.hangup import Hangup
 from .ops.limits import ClientLimits
 from .ops.metrics import Metrics
+from .ops.oauth.counts import MemoryCounts, RedisCounts
 from .ops.oauth.external import ExternalIssuer
 from .ops.oauth.server import AuthorizationServer
 from .ops.oauth.store import MemoryGrants, RedisGrants
 from .ops.record import configure_logging
 from .settings import Settings, load_settings
+from .standings import LedgerKeeper
+from .standings.store import MemoryLedgers, RedisLedgers
 from .upstream.budget import LocalBudget, RedisBudget, UpstreamBudget
 from .upstream.client import UpstreamClient
 from .upstream.coverage import Coverage
 from .upstream.plan_memory import PlanMemory, RedisPlanMemory
+from .upstream.routes import ROUTES
 from .web.bounds import RequestBounds, handler_args, security_headers
 from .web.cors import setup_cors
 from .web.front import front
@@ -53,6 +59,7 @@ from .web.runner import JsonErrorAppRunner, QuietAccept
 log = logging.getLogger(__name__)
 
 CONNECTIONS_TO_UPSTREAM = 20
+STANDINGS_ROUTE = ROUTES["standings"]  # where the plan serves it, the upstream's own table
 LEARN_PLAN_WAIT_S = 12.0  # the longest start-up waits for `auto` to learn the plan
 GUNICORN_NOTICE_S = 1.5
 REDIS_CONNECTIONS = 64  # per process: the concurrency of misses, leases and probes at once
@@ -62,10 +69,8 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     """The shared upstream session, cache and (optionally) Redis, for the app's lifetime."""
     settings = app[SETTINGS]
     redis = None
-    budget: UpstreamBudget
     store: AnswerStore
     lock = None
-    memory = PlanMemory()
     if settings.redis_url:
         import redis.asyncio as aioredis
 
@@ -81,24 +86,11 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
         redis = aioredis.Redis(connection_pool=pool)
         store = RedisStore(redis, settings.redis_prefix, settings.cache.near_ttl_s)
         lock = RedisLock(redis, settings.redis_prefix)
-        memory = RedisPlanMemory(redis, settings.redis_prefix, settings.api_key)
-    coverage = Coverage(
-        settings.upstream.plan,
-        memory,
-        settings.upstream.plan_memory_s,
-        settings.upstream.requests_per_minute,
-    )
-    if redis is not None:
-        budget = RedisBudget(
-            redis,
-            coverage.requests_per_minute,
-            f"{settings.redis_prefix}budget",
-            settings.upstream.window_s,
-        )
         app[LIMITS].share(redis, settings.redis_prefix)
     else:
         store = MemoryStore(settings.cache.max_entries, settings.cache.max_bytes)
-        budget = LocalBudget(coverage.requests_per_minute, settings.upstream.window_s)
+    coverage = plan_coverage(settings, redis)
+    budget = upstream_budget(settings, coverage.requests_per_minute, redis)
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=CONNECTIONS_TO_UPSTREAM),
         timeout=aiohttp.ClientTimeout(total=settings.upstream.deadline_s),
@@ -119,15 +111,22 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     cache = AnswerCache(store, settings.cache, lock)
     tokens = oauth_tokens(app, redis)
+    if isinstance(tokens, AuthorizationServer):
+        await tokens.keys.record()  # a key gone since the last start ends its grants now
+    league = league_tables(settings, upstream, cache, redis)
+    answers = Answers(upstream, cache, league)
+    app[HANGUP].on("forget the learned upstream plan", coverage.forget)
+    await learn_plan(upstream)  # first: the standings' ledger then fills at the plan's budget
+    if settings.standings.start_delay_s >= 0:
+        league.start(settings.standings.start_delay_s, answers.team_rows)
     app[UPSTREAM] = upstream
     app[CACHE] = cache
-    app[ANSWERS] = Answers(upstream, cache)
-    app[HANGUP].on("forget the learned upstream plan", coverage.forget)
-    await learn_plan(upstream)
+    app[ANSWERS] = answers
     try:
         yield
     finally:
         await upstream.learning.close()
+        await league.close()
         await cache.close()
         await session.close()
         if tokens is not None:
@@ -136,6 +135,40 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
             await redis.aclose()
             await redis.connection_pool.aclose()  # ours (passed in): the client leaves it open
         log.info("closed: background refreshes, upstream session%s", redis and ", Redis" or "")
+
+
+def plan_coverage(settings: Settings, redis: Any) -> Coverage:
+    """What the key's plan covers, set or learned; learned facts shared through Redis if any."""
+    memory = (
+        RedisPlanMemory(redis, settings.redis_prefix, settings.api_key) if redis else PlanMemory()
+    )
+    up = settings.upstream
+    coverage = Coverage(up.plan, memory, up.plan_memory_s, up.requests_per_minute)
+    coverage.instead = lambda: instead(coverage.covers)
+    return coverage
+
+
+def upstream_budget(settings: Settings, per_minute: int, redis: Any) -> UpstreamBudget:
+    """The upstream's request budget: this process's, or shared by all through Redis."""
+    if redis is None:
+        return LocalBudget(per_minute, settings.upstream.window_s)
+    key = f"{settings.redis_prefix}budget"
+    return RedisBudget(redis, per_minute, key, settings.upstream.window_s)
+
+
+def league_tables(
+    settings: Settings, upstream: UpstreamClient, cache: AnswerCache, redis: Any
+) -> LeagueTables:
+    """Standings: the ledger of finished games, and the upstream's own table where the plan
+    (set, or learned by now) serves it."""
+    coverage = upstream.coverage
+    ledgers = RedisLedgers(redis, settings.redis_prefix) if redis else MemoryLedgers()
+    return LeagueTables(
+        upstream,
+        cache,
+        LedgerKeeper(upstream, ledgers, settings.standings),
+        serves_upstream=lambda: coverage.plan is not None and coverage.covers(STANDINGS_ROUTE),
+    )
 
 
 async def learn_plan(upstream: UpstreamClient) -> None:
@@ -158,7 +191,8 @@ def oauth_tokens(app: web.Application, redis: Any) -> AuthorizationServer | Exte
         tokens = ExternalIssuer(settings.auth)
     else:
         store = RedisGrants(redis, settings.redis_prefix) if redis else MemoryGrants()
-        tokens = AuthorizationServer(settings.auth, store, app[ACCESS])
+        counts = RedisCounts(redis, settings.redis_prefix) if redis else MemoryCounts()
+        tokens = AuthorizationServer(settings.auth, store, app[ACCESS], counts)
         app[OAUTH] = tokens
     app[ACCESS].tokens = tokens
     return tokens

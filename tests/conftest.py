@@ -147,10 +147,11 @@ def error_fields(body: dict[str, Any]) -> tuple[str, str]:
 def make_settings(**overrides: Any) -> Settings:
     """Settings as the server would load them, with the test key and any overrides.
 
-    The mocked upstream serves every route, as the GOAT plan does: the plan is set to it unless
-    a test names another (`auto` would first probe the plan, which `tests/test_plans*.py` test).
+    The mocked upstream serves what the ALL-STAR plan does (every route the endpoints ask, not
+    the GOAT plan's standings, leaders, box scores): the plan is set to it unless a test names
+    another (`auto` would first probe the plan, which `tests/test_plans*.py` test).
     """
-    overrides["upstream"] = {"plan": "goat", **overrides.get("upstream", {})}
+    overrides["upstream"] = {"plan": "all-star", **overrides.get("upstream", {})}
     return load_settings(cli=overrides, environ={"BALLDONTLIE_API_KEY": API_KEY})
 
 

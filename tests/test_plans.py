@@ -20,10 +20,11 @@ from sportstats.web.keys import UPSTREAM
 from tests.server_process import ROOT, clean_environment
 
 BUDGETS = {plan.name: plan.requests_per_minute for plan in PLANS}
-OFFERED = {
-    "free": ["get_players", "get_teams", "get_games"],
-    "all-star": ["get_players", "get_teams", "get_games", "get_stats", "get_season_averages"],
-    "goat": ["get_players", "get_teams", "get_games", "get_stats", "get_season_averages"],
+PAID = ["get_stats", "get_season_averages"]
+OFFERED = {  # standings are answered from finished games on every plan
+    "free": ["get_players", "get_teams", "get_games", "get_standings"],
+    "all-star": ["get_players", "get_teams", "get_games", *PAID, "get_standings"],
+    "goat": ["get_players", "get_teams", "get_games", *PAID, "get_standings"],
 }
 
 
@@ -42,7 +43,7 @@ def test_the_options_allow_the_declared_plans_and_say_their_budgets() -> None:
         ({"plan": "GOAT "}, "upstream.plan must be one of auto, free, all-star, goat"),
         ({"requests_per_minute": 0}, "upstream.requests_per_minute must be at least 1"),
         ({"requests_per_minute": -5}, "upstream.requests_per_minute must be at least 1"),
-        ({"plan_memory_s": 0}, "plan_memory_s above 0"),
+        ({"plan_memory_s": 0}, "upstream.plan_memory_s must be above 0, got 0"),
     ],
 )
 def test_an_unknown_plan_or_a_budget_below_one_is_a_one_line_start_up_error(

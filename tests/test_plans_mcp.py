@@ -75,7 +75,13 @@ async def test_clients_that_listen_are_told_when_auto_learns_a_refusal(plan_serv
             event = await asyncio.wait_for(anext(aiter(changes)), 5)
             assert type(event).__name__ == "ToolsListChanged"
         tools = [t.name for t in (await client.list_tools()).tools]
-    assert tools == ["get_players", "get_teams", "get_games", "get_season_averages"]
+    assert tools == [
+        "get_players",
+        "get_teams",
+        "get_games",
+        "get_season_averages",
+        "get_standings",
+    ]
 
 
 async def test_the_modern_discovery_says_the_tool_list_can_change(plan_server: Any) -> None:

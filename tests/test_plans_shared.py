@@ -107,3 +107,4 @@ async def test_two_server_processes_share_the_learned_plan_through_redis(
         [line] = [line for line in process.lines if "listening on" in line]
         assert "plan ALL-STAR (learned), 60 requests a minute" in line
         assert "tools get_players, get_teams, get_games, get_stats, get_season_averages" in line
+        assert "get_standings" in line

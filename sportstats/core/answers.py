@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from .. import errors
@@ -18,11 +19,13 @@ from ..cache import X_CACHE, AnswerCache, Entry, Produced, parse_body
 from ..errors import UpstreamFailure
 from ..upstream.client import CallCount, UpstreamClient
 from . import players
-from .endpoints import PLAYERS, TEAMS, Endpoint, instead
+from .endpoints import PLAYERS, TEAMS, Endpoint
+from .league_table import LeagueTables
 from .params import LIMIT_MAX, Query, current_season, upstream_params
 from .policy import PlayerNames, TeamNames
 from .recent import Search
-from .shape import build_answer, chosen_columns, kept, project, sort_rows, source
+from .search import SEARCH_META, searcher
+from .shape import build_answer, chosen_columns, kept, narrow_note, project, sort_rows, source
 from .teams import TeamIndex
 
 Row = dict[str, Any]
@@ -53,24 +56,16 @@ class Reply:
 class Answers:
     """Turns (endpoint, query) into a `Reply`, at the lowest upstream cost it can."""
 
-    def __init__(self, upstream: UpstreamClient, cache: AnswerCache) -> None:
+    def __init__(
+        self, upstream: UpstreamClient, cache: AnswerCache, league: LeagueTables | None = None
+    ) -> None:
         self.upstream = upstream
         self.cache = cache
+        self.league = league  # standings (None: none here)
         self._teams: tuple[Entry, TeamIndex] | None = None  # the index of the cached list
         self._names: dict[int, str] = {}  # player names by id, as learned (`_learn`)
 
     async def reply(self, endpoint: Endpoint, query: Query) -> Reply:
-        """The answer; a question the key's plan does not cover is refused with no call."""
-        coverage = self.upstream.coverage
-        try:
-            if not coverage.covers(endpoint.route):
-                raise coverage.not_covered(endpoint.route)
-            return await self._reply(endpoint, query)
-        except errors.PlanNotCovered as refused:
-            refused.instead = instead(coverage.covers)
-            raise
-
-    async def _reply(self, endpoint: Endpoint, query: Query) -> Reply:
         query = self._complete(endpoint, query)
         by_name = endpoint.name_params and any(
             query.get(p) is not None for p in endpoint.name_params
@@ -91,9 +86,10 @@ class Answers:
 
     async def _resolve_names(self, endpoint: Endpoint, query: Query, deadline: float) -> Query:
         """The question with its team and player names as ids."""
-        teams, people = endpoint.team_names, endpoint.player_names
-        if teams is not None and query.get(teams.param) is not None:
-            query = await self._resolve_teams(teams, query, deadline)
+        people = endpoint.player_names
+        for teams in endpoint.teams_named:
+            if query.get(teams.param) is not None:
+                query = await self._resolve_teams(teams, query, deadline)
         if people is not None and query.get(people.param) is not None:
             query = await self._resolve_players(people, query, deadline)
         return query
@@ -115,9 +111,9 @@ class Answers:
             self._teams = (entry, TeamIndex(parse_body(entry.body)["data"]))
         return self._teams[1]
 
-    @staticmethod
-    def _complete(endpoint: Endpoint, query: Query) -> Query:
-        """The question as answered (e.g. season averages default to the current season)."""
+    def _complete(self, endpoint: Endpoint, query: Query) -> Query:
+        """The question as answered; refused, with no call, where the key's plan lacks it."""
+        self.upstream.coverage.check(endpoint.needs)
         return endpoint.complete(query) if endpoint.complete else query
 
     async def _resolve_players(self, names: PlayerNames, query: Query, deadline: float) -> Query:
@@ -148,11 +144,15 @@ class Answers:
     async def _entry(self, endpoint: Endpoint, query: Query, deadline: float) -> tuple[Entry, str]:
         """The entry for a completed question (see `_complete`), from the cache or upstream."""
         produce = self._produce
-        if query.get("fields"):
+        if endpoint.ledger_table and self.league is not None:
+            produce = partial(self.league.produce, team_rows=self.team_rows)
+        elif query.get("fields"):
             produce = self._project
         elif endpoint.per_player:
             produce = self._merge_players
-        elif query.get("last") or any(query.get(n) is not None for n in endpoint.local_params):
+        elif searcher(endpoint, query) or any(
+            query.get(n) is not None for n in endpoint.local_params
+        ):
             produce = self._filter_complete_list
         return await self.cache.fetch(
             _key(endpoint, query), lambda: produce(endpoint, query, deadline)
@@ -193,6 +193,10 @@ class Answers:
             ttl = min(ttl, self.cache.settings.live_ttl_s)
         return Produced(answer, ttl)
 
+    async def team_rows(self, deadline: float | None = None) -> list[Row]:
+        """The teams list's rows, cached (standings and team names need it)."""
+        return list((await self._team_index(deadline or self.upstream.deadline())).rows.values())
+
     async def _label_teams(self, endpoint: Endpoint, rows: list[Row], deadline: float) -> bool:
         """Fill the team columns named from the cached teams list (`TeamLabels`); False when
         that list could not be had (the columns stay null)."""
@@ -209,42 +213,72 @@ class Answers:
         self, endpoint: Endpoint, query: Query, deadline: float
     ) -> Produced:
         """Filtered and sorted here, from a wider answer cached on its own: the endpoint's
-        complete answer (paged: its widest page), or for `last` the games the search found.
-        One upstream call (or one search) for every filter and order of it."""
-        if query.get("last"):
+        complete answer (paged: its widest page, or every page a whole sort may read), or for
+        `last`, `next` and `opponent` the rows the search found. One upstream call (or one
+        search) for every filter and order of it."""
+        searched = searcher(endpoint, query)
+        if searched:
             complete = query.replace(sort=None, limit=None)
-            produce = self._recent
+            produce = self._searched
         else:
             complete = query.replace(**dict.fromkeys(endpoint.local_params))
             if endpoint.paged:
                 complete = complete.replace(limit=LIMIT_MAX)
             produce = self._produce
-        entry, state = await self.cache.fetch(
-            _key(endpoint, complete), lambda: produce(endpoint, complete, deadline)
-        )
-        whole = parse_body(entry.body)
-        rows = [row for row in whole["data"] if kept(endpoint, query, row)]
-        next_cursor = whole["meta"].get("next_cursor")
+        sources = [
+            await self.cache.fetch(
+                _key(endpoint, complete), lambda: produce(endpoint, complete, deadline)
+            )
+        ]
+        whole = parse_body(sources[0][0].body)
+        rows, next_cursor = whole["data"], whole["meta"].get("next_cursor")
+        whole_sort = endpoint.sort_whole and query.get("sort") and not query.get("cursor")
+        if next_cursor is not None and whole_sort:
+            rows, next_cursor = await self._more_pages(
+                endpoint, complete, rows, next_cursor, sources, deadline
+            )
+        rows = [row for row in rows if kept(endpoint, query, row)]
         meta: dict[str, Any] = {"source": source(endpoint)}
-        if query.get("last"):  # what the search found and said
-            meta.update({k: whole["meta"][k] for k in ("last", "note") if k in whole["meta"]})
+        if searched:  # what the search found and said
+            meta.update({k: whole["meta"][k] for k in SEARCH_META if k in whole["meta"]})
         if query.get("sort"):
             rows = sort_rows(rows, query.get("sort"))
             meta["sorted"] = "page" if next_cursor is not None else "all"
         limit = query.get("limit") or len(rows)
+        if meta.get("sorted") == "page":
+            meta.setdefault("note", narrow_note(endpoint, len(rows), len(sources)))
         if len(rows) > limit:
             meta.update(truncated=True, shown=limit, total=len(rows))
             meta.setdefault(
                 "note",
                 f"Showing the first {limit} of {len(rows)} rows; ask with a larger limit for more.",
             )
-            next_cursor = None
-        elif meta.get("sorted") == "page":
-            meta.setdefault(
-                "note", f"Sorted within these {len(rows)} rows only: there are more (next_cursor)."
-            )
+            next_cursor = None if meta.get("sorted") != "page" else next_cursor
         answer = build_answer(endpoint, rows[:limit], next_cursor, meta, query)
-        return _derived(answer, [(entry, state)])
+        return _derived(answer, sources)
+
+    async def _more_pages(
+        self,
+        endpoint: Endpoint,
+        complete: Query,
+        rows: list[Row],
+        cursor: Any,
+        sources: list[tuple[Entry, str]],
+        deadline: float,
+    ) -> tuple[list[Row], Any]:
+        """The pages after the first, each cached on its own, while they fit the bound: the
+        rows of them all, and the cursor left (None: the answer is whole)."""
+        rows = list(rows)
+        while cursor is not None and len(sources) < self.upstream.settings.sort_max_pages:
+            page = complete.replace(cursor=cursor)
+            entry, state = await self.cache.fetch(
+                _key(endpoint, page), lambda page=page: self._produce(endpoint, page, deadline)
+            )
+            sources.append((entry, state))
+            more = parse_body(entry.body)
+            rows += more["data"]
+            cursor = more["meta"].get("next_cursor")
+        return rows, cursor
 
     async def _project(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
         """`fields`: the answer to the same question with every column, cut to those asked."""
@@ -253,8 +287,8 @@ class Answers:
         answer["meta"]["query"] = query.as_json()
         return _derived(answer, [(entry, state)])
 
-    async def _recent(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
-        """`last` N: the rows of the N newest finished games, found by a bounded search."""
+    async def _searched(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
+        """`last`, `next` or `opponent`: the rows a bounded search found (`core.search`)."""
         sources: list[tuple[Entry, str]] = []
 
         async def page(asked: Endpoint, question: Query) -> dict[str, Any]:
@@ -262,26 +296,9 @@ class Answers:
             sources.append((entry, state))
             return parse_body(entry.body)
 
-        n, recent = query.get("last"), endpoint.recent
         search = Search(page, self.upstream.settings.last_max_calls)
-        base = query.replace(last=None, limit=None)
-        players = recent.per and base.get(recent.per)
-        teams = recent.games_of and base.get(recent.games_of)
-        if players:  # their lines, searched by player; a team given too filters them
-            unfiltered = base.replace(**{recent.games_of: None}) if recent.games_of else base
-            lines = await search.lines_per_player(endpoint, unfiltered, n)
-            rows = [row for row in lines if kept(endpoint, base, row)]
-            unit = "games per player"
-            found = min(sum(row.get("player_id") == pid for row in rows) for pid in players)
-        elif teams:  # the teams' games first, then those games' lines of the teams' players
-            games = await search.games(_games_question(base, teams), n)
-            lines = await search.lines_of_games(endpoint, games)
-            rows = [row for row in lines if row.get("team_id") in teams]
-            unit, found = "games", len({row.get("game_id") for row in rows})
-        else:
-            rows = await search.games(base, n)
-            unit, found = "games", len(rows)
-        meta = {"source": source(endpoint), **search.meta(n, found, unit)}
+        rows, found = await searcher(endpoint, query)(endpoint, query, search)
+        meta = {"source": source(endpoint), **found}
         answer = build_answer(endpoint, rows, None, meta, query)
         return _derived(answer, sources, cap_s=self.cache.settings.recent_ttl_s)
 
@@ -381,11 +398,3 @@ def _derived(
         ttl_s = min(ttl_s, cap_s)
     fetched_at = min(entry.fetched_at for entry, _ in sources)
     return Produced(answer, ttl_s, fetched_at=fetched_at)
-
-
-def _games_question(base: Query, team_ids: tuple[int, ...]) -> Query:
-    """The `/games` question for a team's games, keeping the stats question's time filters."""
-    keep = ("seasons", "postseason", "start_date", "end_date")
-    return Query(
-        {"team_ids": team_ids, **{k: base.get(k) for k in keep if base.get(k) is not None}}
-    )

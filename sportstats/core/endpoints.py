@@ -7,17 +7,16 @@ the endpoints differ in data, not in code.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cached_property
 
 from ..upstream.routes import ROUTES, Route
 from . import tables
+from .endpoint import Endpoint
 from .params import Param, Query, current_season
 from .policy import (
     CURRENT_TEAMS,
     EmptyNote,
     Freshness,
-    ItemFilter,
+    LedgerTable,
     PerPlayer,
     PlayerNames,
     Recent,
@@ -36,7 +35,7 @@ SEASONS = Param(
     "seasons",
     "Seasons by the year they began (2024 is 2024-25).",
 )
-DATES = Param("dates", "dates", "Game days as YYYY-MM-DD (US dates).")
+DATES = Param("dates", "dates", "Game days as YYYY-MM-DD or a day word (US Eastern days).")
 START_DATE = Param("start_date", "date", "First game day (inclusive).")
 END_DATE = Param("end_date", "date", "Last game day (inclusive).")
 POSTSEASON = Param("postseason", "bool", "true: playoff games only; false: regular season only.")
@@ -55,6 +54,20 @@ TEAM = Param(
     "Teams by abbreviation (LAL), nickname (Lakers), full name, city or id.",
     local=True,
     example="LAL",
+)
+
+CONFERENCE = Param(
+    "conference",
+    "enum",
+    "East or West (Eastern and Western are understood too).",
+    choices=("East", "West"),
+    aliases=(("Eastern", "East"), ("Western", "West")),
+)
+DIVISION = Param(
+    "division",
+    "enum",
+    "One of the six NBA divisions.",
+    choices=("Atlantic", "Central", "Southeast", "Northwest", "Pacific", "Southwest"),
 )
 
 
@@ -96,56 +109,26 @@ def last_games(needs: tuple[str, ...] = (), excludes: tuple[str, ...] = ()) -> P
     )
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """One data endpoint: what the assistant may ask and how the upstream is asked."""
+def opponent_of(needs: tuple[str, ...]) -> Param:
+    """`opponent`: only the games against these teams (the upstream has no such filter)."""
+    return Param(
+        "opponent",
+        "names",
+        f"Only games against this team. Needs {' or '.join(needs)}.",
+        local=True,
+        example="BOS",
+        needs_one_of=needs,
+        excludes=("cursor", "game_ids"),
+    )
 
-    name: str
-    route: Route  # the upstream route it asks (`upstream.routes`)
-    table: Table
-    params: tuple[Param, ...]
-    summary: str
-    description: str
-    freshness: Freshness
-    paged: bool = True
-    item_filter: ItemFilter | None = None
-    # Filters answered from the endpoint's complete (cached) list or page, not asked upstream:
-    # (parameter, the table's column whose value must equal it, or be one of its values).
-    local_filters: tuple[tuple[str, str], ...] = ()
-    team_names: TeamNames | None = None
-    player_names: PlayerNames | None = None
-    per_player: PerPlayer | None = None
-    # The question as answered, where it has defaults that depend on the day.
-    complete: Callable[[Query], Query] | None = None
-    # The question as the upstream is asked it, where that differs from how it was put.
-    upstream_query: Callable[[Query], Query] | None = None
-    team_labels: TeamLabels | None = None
-    recent: Recent | None = None
-    empty_notes: tuple[EmptyNote, ...] = ()
 
-    @cached_property
-    def name_params(self) -> tuple[str, ...]:
-        """Parameters that name teams or players, resolved to ids before the cache is asked."""
-        return tuple(n.param for n in (self.team_names, self.player_names) if n is not None)
-
-    @cached_property
-    def local_params(self) -> tuple[str, ...]:
-        """Parameters answered here from a wider cached answer: local filters, then `sort`."""
-        return tuple(name for name, _ in self.local_filters) + tuple(
-            p.name for p in self.params if p.kind == "sort"
-        )
-
-    @property
-    def path(self) -> str:
-        return f"/{self.name}"
-
-    @property
-    def operation_id(self) -> str:
-        return "get" + "".join(part.title() for part in self.name.split("_"))
-
-    @property
-    def tool_name(self) -> str:
-        return f"get_{self.name}"
+NEXT = Param(
+    "next",
+    "next",
+    "The next N games not yet started, soonest first. Not with last, dates, cursor.",
+    local=True,
+    excludes=("cursor", "last", "dates"),
+)
 
 
 def full_name_as_parts(query: Query) -> Query:
@@ -210,19 +193,8 @@ TEAMS = Endpoint(
     route=ROUTES["teams"],
     table=tables.TEAMS,
     params=(
-        Param(
-            "conference",
-            "enum",
-            "East or West (Eastern and Western are understood too).",
-            choices=("East", "West"),
-            aliases=(("Eastern", "East"), ("Western", "West")),
-        ),
-        Param(
-            "division",
-            "enum",
-            "One of the six NBA divisions.",
-            choices=("Atlantic", "Central", "Southeast", "Northwest", "Pacific", "Southwest"),
-        ),
+        CONFERENCE,
+        DIVISION,
         fields_of(tables.TEAMS),
     ),
     summary="List the 30 current NBA teams",
@@ -247,16 +219,20 @@ GAMES = Endpoint(
         END_DATE,
         POSTSEASON,
         last_games(excludes=("dates",)),
+        NEXT,
+        opponent_of(("team", "team_ids")),
         sort_by(tables.GAMES, "-date"),
         fields_of(tables.GAMES),
         LIMIT,
         CURSOR,
     ),
     summary="NBA games: scores, schedule and live status",
-    description="NBA games: teams, score, status (Final, live quarter or scheduled tip-off in"
-    " UTC). By season, team, dates; last=N for a team's latest.",
+    description="NBA games: teams, score, status, tip-off (UTC, US Eastern). By season, team,"
+    " dates (or today, yesterday); last=N latest, next=N upcoming; opponent=BOS: head-to-head"
+    " and series.",
     freshness=Freshness("games", game_of=the_item),
     team_names=TeamNames("team", into="team_ids"),
+    opponent_names=TeamNames("opponent"),
     recent=Recent(),
     empty_notes=(
         EmptyNote(
@@ -287,6 +263,7 @@ STATS = Endpoint(
         END_DATE,
         POSTSEASON,
         last_games(needs=("player", "player_ids", "team"), excludes=("dates", "game_ids")),
+        opponent_of(("player", "player_ids", "team")),
         sort_by(tables.STATS, "-pts"),
         fields_of(tables.STATS),
         LIMIT,
@@ -294,11 +271,14 @@ STATS = Endpoint(
     ),  # fmt: skip
     summary="NBA box-score lines: one player in one game",
     description="Box-score lines (pts, reb, ast, shooting, opponent, result). By player, team"
-    " or game; last=N for the latest games. A game's box score: game_ids=ID&limit=100.",
+    " or game; last=N; opponent=BOS. A box score: game_ids=ID&limit=100; a night ranked:"
+    " dates=yesterday&sort=-pts.",
     freshness=Freshness("stats", game_of=the_items_game),
     team_names=TeamNames("team"),
+    opponent_names=TeamNames("opponent"),
     player_names=PlayerNames("player", into="player_ids"),
-    local_filters=(("team", "team_id"),),
+    local_filters=(("team", "team_id"), ("opponent", "opponent_id")),
+    sort_whole=True,
     team_labels=TeamLabels("opponent", "opponent_id"),
     recent=Recent(per="player_ids", games_of="team"),
     empty_notes=(
@@ -351,13 +331,41 @@ SEASON_AVERAGES = Endpoint(
     complete=current_season_by_default,
 )
 
-ENDPOINTS: tuple[Endpoint, ...] = (PLAYERS, TEAMS, GAMES, STATS, SEASON_AVERAGES)
+STANDINGS = Endpoint(
+    name="standings",
+    route=ROUTES["standings"],
+    table=tables.STANDINGS,
+    params=(
+        Param("season", "season", "Year the season began; default: the current one."),
+        CONFERENCE,
+        DIVISION,
+        Param(
+            "team",
+            "names",
+            "Only these teams' rows.",
+            local=True,
+            example="Lakers",
+        ),
+    ),
+    summary="NBA standings, or a team's record",
+    description="Regular-season standings by conference: W-L, games behind, home, road,"
+    " last 10, streak; team=Lakers: its record.",
+    freshness=Freshness("standings", by_season=True),
+    paged=False,
+    team_names=TeamNames("team"),
+    complete=current_season_by_default,
+    ledger_table=LedgerTable(),
+    outline_in_tools=True,
+    answered_from=ROUTES["games"],
+)
+
+ENDPOINTS: tuple[Endpoint, ...] = (PLAYERS, TEAMS, GAMES, STATS, SEASON_AVERAGES, STANDINGS)
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}
 
 
 def on_offer(covers: Callable[[Route], bool]) -> tuple[Endpoint, ...]:
-    """The endpoints whose upstream route the key's plan covers (`upstream.coverage`)."""
-    return tuple(endpoint for endpoint in ENDPOINTS if covers(endpoint.route))
+    """The endpoints the key's plan lets this server answer (`upstream.coverage`)."""
+    return tuple(endpoint for endpoint in ENDPOINTS if covers(endpoint.needs))
 
 
 def instead(covers: Callable[[Route], bool]) -> str:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .dates import eastern_text, tip_off, utc_text
+
 Row = dict[str, Any]
 Item = dict[str, Any]
 
@@ -124,6 +126,8 @@ def _player_row(player: Item) -> Row:
 def _game_row(game: Item) -> Row:
     home, visitor = _dict(game.get("home_team")), _dict(game.get("visitor_team"))
     scheduled = (game_status(game) or "").startswith("Scheduled")
+    # Tip-off: the newer `datetime` key, else a scheduled game's timestamp status.
+    moment = tip_off(game.get("datetime")) or tip_off(game.get("status"))
     return {
         "date": _day(game.get("date")),
         "home_team": _text(home.get("full_name")),
@@ -131,6 +135,8 @@ def _game_row(game: Item) -> Row:
         "visitor_team": _text(visitor.get("full_name")),
         "visitor_score": None if scheduled else game.get("visitor_team_score"),
         "status": game_status(game),
+        "tip_off_utc": utc_text(moment) if moment else None,
+        "tip_off_et": eastern_text(moment) if moment else None,
         "period": game.get("period"),
         "postseason": game.get("postseason"),
         "season": game.get("season"),
@@ -213,6 +219,29 @@ def _season_average_row(averages: Item) -> Row:
     return row
 
 
+def _standing_row(row: Item) -> Row:
+    """A standings row is made by the arithmetic (`standings`), already flat."""
+    return {column: row.get(column) for column in STANDING_COLUMNS}
+
+
+STANDING_COLUMNS = (
+    "conference_rank",
+    "team",
+    "wins",
+    "losses",
+    "win_pct",
+    "games_behind",
+    "conference",
+    "division",
+    "home",
+    "road",
+    "conference_record",
+    "last_10",
+    "streak",
+    "team_id",
+)
+
+
 def _columns(sample: Callable[[Item], Row]) -> tuple[str, ...]:
     return tuple(sample({}))
 
@@ -222,6 +251,7 @@ PLAYERS = Table(_columns(_player_row), _player_row)
 GAMES = Table(_columns(_game_row), _game_row)
 STATS = Table(_columns(_stat_row), _stat_row)
 SEASON_AVERAGES = Table(_columns(_season_average_row), _season_average_row)
+STANDINGS = Table(STANDING_COLUMNS, _standing_row)
 
 INTEGER_COLUMNS = frozenset(
     {
@@ -239,10 +269,13 @@ INTEGER_COLUMNS = frozenset(
         "games_played",
         "home_score",
         "visitor_score",
+        "conference_rank",
+        "wins",
+        "losses",
     }
 )
 BOOLEAN_COLUMNS = frozenset({"postseason"})
-NUMBER_COLUMNS = frozenset(BOX_SCORE + SHOOTING + ("plus_minus",))
+NUMBER_COLUMNS = frozenset(BOX_SCORE + SHOOTING + ("plus_minus", "win_pct", "games_behind"))
 
 
 def column_type(column: str) -> str:

@@ -40,7 +40,7 @@ from pydantic import ValidationError
 from yarl import URL
 
 from ..ops.auth import LOCAL_NAMES, on_loopback
-from ..web.keys import SETTINGS
+from ..web.keys import ACCESS, SETTINGS
 
 PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version"
 NOT_ONE_MESSAGE = "Invalid Request: the body must be one JSON-RPC request or notification object."
@@ -90,25 +90,50 @@ def _host_of(value: str) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
-def rebinding_refusal(request: web.Request) -> str | None:
-    """Against DNS rebinding, why a request's `Host` or `Origin` is refused; None if neither is.
+def host_refusal(request: web.Request) -> str | None:
+    """Why the request's `Host` is not a name of this server; None if it is.
 
-    On a loopback address, any localhost, 127.0.0.1 or [::1] host and origin (any port) is
-    accepted and any other refused. On a public address, `Host` must be the public URL's host
-    (when one is configured) and a browser's `Origin` one of `cors_origins`. A request without
-    `Origin` is not from a browser page and passes that check.
+    The public URL's host is always one (a TLS proxy passes it through). On a loopback address,
+    so are localhost, 127.0.0.1 and [::1] (any port) and, without a public URL, whatever host a
+    request forwarded by one of `auth.trusted_proxies` carries (the proxy chose to serve it);
+    any other is what a DNS-rebinding page would send. On a public address without a public
+    URL, every host is.
     """
     settings = request.app[SETTINGS]
     host = _host_of(request.headers.get("Host", ""))
-    local = on_loopback(settings.host)
-    if local and host not in LOCAL_NAMES:
-        return f"Host '{host[:60]}' is not this local server."
-    if not local and settings.public_url and host != (URL(settings.public_url).host or ""):
-        return f"Host '{host[:60]}' is not this server's public host."
+    public = (URL(settings.public_url).raw_host or "").lower() if settings.public_url else None
+    if host == public:
+        return None
+    if not on_loopback(settings.host):
+        return None if public is None else f"Host '{host[:60]}' is not this server's public host."
+    if host in LOCAL_NAMES:
+        return None
+    if public is None and request.app[ACCESS].from_trusted_proxy(request):
+        return None
+    if public is None:
+        return (
+            f"Host '{host[:60]}' is not this local server; behind a proxy, set public_url to"
+            " the address clients use, or name the proxy in auth.trusted_proxies."
+        )
+    return f"Host '{host[:60]}' is neither this local server nor its public host '{public}'."
+
+
+def rebinding_refusal(request: web.Request) -> str | None:
+    """Against DNS rebinding, why a request's `Host` or `Origin` is refused; None if neither is.
+
+    `Host` must name this server (`host_refusal`). On a loopback address any localhost,
+    127.0.0.1 or [::1] origin (any port) is accepted; otherwise a browser's `Origin` must be one
+    of `cors_origins`. A request without `Origin` is not from a browser page and passes that
+    check.
+    """
+    refused = host_refusal(request)
+    if refused is not None:
+        return refused
+    settings = request.app[SETTINGS]
     origin = request.headers.get("Origin")
     if origin is None:
         return None
-    if local and _host_of(URL(origin).raw_host or "") in LOCAL_NAMES:
+    if on_loopback(settings.host) and _host_of(URL(origin).raw_host or "") in LOCAL_NAMES:
         return None
     allowed = {o.rstrip("/").lower() for o in settings.cors_origins}
     if "*" in allowed or origin.rstrip("/").lower() in allowed:

@@ -1,5 +1,5 @@
 """Every option declared once (`options`), read from the YAML file, the environment and the
-command line (`sources`), and documented in README's table (`table`)."""
+command line (`sources`), and documented in the docs' table (`table`)."""
 
 from .access import AuthSettings, TesterKey, parse_tester_keys
 from .base import PLACEHOLDER, SettingsError
@@ -12,6 +12,7 @@ from .options import (
     UpstreamSettings,
 )
 from .sources import command_line, load_settings, read_config_file
+from .standings import StandingsSettings
 
 __all__ = [
     "API_KEY_ENV",
@@ -22,6 +23,7 @@ __all__ = [
     "LimitsSettings",
     "Settings",
     "SettingsError",
+    "StandingsSettings",
     "TesterKey",
     "UpstreamSettings",
     "command_line",

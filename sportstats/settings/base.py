@@ -36,8 +36,8 @@ Names = Annotated[list[str], NoDecode, BeforeValidator(_comma_list)]
 
 
 def option(default: Any, meaning: str, *, flag: bool = False, shown: str | None = None, **kw: Any):
-    """A declared option: `meaning` is its README and `--help` text; `flag` gives it a
-    command-line flag; `shown` is its default as README says it, where the value would mislead."""
+    """A declared option: `meaning` is its docs and `--help` text; `flag` gives it a
+    command-line flag; `shown` is its default as the docs say it, where the value would mislead."""
     extra = {"flag": flag, "shown": shown}
     if "default_factory" in kw:
         return Field(description=meaning, json_schema_extra=extra, **kw)

@@ -1,7 +1,7 @@
 """Every option, declared once: its name, type, default, description and checks.
 
 The YAML keys, the environment variables (`SPORTSTATS_` + name, `__` into a section), the
-command-line flags (options marked `flag`), `--help` and README's table all come from these
+command-line flags (options marked `flag`), `--help` and the docs' table all come from these
 declarations (`sources`, `table`). A check that fails raises `SettingsError` with one line.
 """
 
@@ -13,8 +13,9 @@ from pydantic import BaseModel, Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from yarl import URL
 
-from .access import AuthSettings
+from .access import AuthSettings, check_oauth_deployment
 from .base import PLACEHOLDER, Float, Int, Names, Section, SettingsError, option
+from .standings import StandingsSettings
 
 API_KEY_ENV = "BALLDONTLIE_API_KEY"
 ENV_PREFIX = "SPORTSTATS_"
@@ -29,6 +30,7 @@ DEFAULT_TTLS_S = {
     "games": 3 * 86400,
     "stats": 3 * 86400,
     "season_averages": 3 * 86400,
+    "standings": 3 * 86400,
 }
 
 
@@ -111,6 +113,11 @@ class UpstreamSettings(Section):
     last_max_calls: Int = option(
         4, "lookups (each at most one upstream call) a `last` question may search back with"
     )
+    sort_max_pages: Int = option(
+        6,
+        "pages (each at most one upstream call) a sorted /stats question may read to rank its"
+        " whole answer; 6 hold a night of 15 games",
+    )
     backoff_base_s: Float = option(0.25, "backoff base: retry *n* waits up to `base * 2^n`")
     backoff_max_s: Float = option(4.0, "backoff cap")
     breaker_failures: Int = option(5, "consecutive failed attempts that open the circuit breaker")
@@ -131,9 +138,13 @@ class UpstreamSettings(Section):
                 "upstream.requests_per_minute must be at least 1 (or unset for the plan's"
                 f" budget: free 5, all-star 60, goat 600), got {self.requests_per_minute}"
             )
-        if min(self.max_attempts, self.last_max_calls) < 1 or self.plan_memory_s <= 0:
+        if min(self.max_attempts, self.last_max_calls, self.sort_max_pages) < 1:
             raise SettingsError(
-                "upstream.max_attempts and last_max_calls must be at least 1, plan_memory_s above 0"
+                "upstream.max_attempts, last_max_calls and sort_max_pages must be at least 1"
+            )
+        if self.plan_memory_s <= 0:
+            raise SettingsError(
+                f"upstream.plan_memory_s must be above 0, got {self.plan_memory_s:g}"
             )
         _not_negative(self)
         if not 0 < self.deadline_s < ASSISTANT_TIMEOUT_S:
@@ -199,7 +210,8 @@ class Settings(BaseSettings):
         "the URL assistants reach the server at, written into the manifest and spec; without it"
         " the request's scheme and host are used, honouring `X-Forwarded-Proto` /"
         " `X-Forwarded-Host` from a TLS proxy (only from `auth.trusted_proxies` once any are"
-        " named)",
+        " named); in auth mode `oauth` an https origin, required unless the server is on a"
+        " loopback host with no trusted proxy, and never taken from headers",
         flag=True,
         shown="from each request",
     )
@@ -244,6 +256,7 @@ class Settings(BaseSettings):
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    standings: StandingsSettings = Field(default_factory=StandingsSettings)
 
     _api_key: str = PrivateAttr(default="")
     _config_file: str | None = PrivateAttr(default=None)
@@ -287,6 +300,7 @@ class Settings(BaseSettings):
         for name in ("shutdown_timeout_s", "readiness_max_age_s"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must not be negative, got {getattr(self, name)}")
+        check_oauth_deployment(self.auth, self.host, self.public_url)
         return self
 
 
@@ -295,6 +309,7 @@ SECTIONS: dict[str, type[Section]] = {
     "upstream": UpstreamSettings,
     "auth": AuthSettings,
     "limits": LimitsSettings,
+    "standings": StandingsSettings,
 }
 
 

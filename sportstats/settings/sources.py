@@ -188,5 +188,5 @@ def command_line() -> argparse.ArgumentParser:
 
 
 def plain(text: str) -> str:
-    """README's markdown as `--help` prints it: no backticks."""
+    """The docs' markdown as `--help` prints it: no backticks."""
     return text.replace("`", "")

@@ -1,5 +1,5 @@
-"""README's table of options, written from the declarations: `python -m sportstats.settings
-README.md` rewrites it between its two markers; a test fails when README's copy is stale."""
+"""The docs' table of options, written from the declarations: `python -m sportstats.settings
+docs/configuration.md` rewrites it between its two markers; a test fails when that copy is stale."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from pydantic.fields import FieldInfo
 
 from .options import API_KEY_ENV, ENV_PREFIX, SECTIONS, Settings
 
-BEGIN = "<!-- options: written by `python -m sportstats.settings README.md` -->"
+BEGIN = "<!-- options: written by `python -m sportstats.settings docs/configuration.md` -->"
 END = "<!-- /options -->"
 _UNITS_S = ((86400, "day"), (3600, "h"), (60, "min"))
 
 
 def shown_default(field: FieldInfo, name: str) -> str:
-    """An option's default as README and `--help` show it."""
+    """An option's default as the docs and `--help` show it."""
     return _default(field.get_default(call_default_factory=True), name)
 
 
@@ -78,5 +78,5 @@ def rewrite(readme: str) -> str:
     """`readme` with its table between the markers replaced by `options_table()`."""
     pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.DOTALL)
     if not pattern.search(readme):
-        raise ValueError(f"README has no {BEGIN} ... {END} section")
+        raise ValueError(f"the file has no {BEGIN} ... {END} section")
     return pattern.sub(lambda _: f"{BEGIN}\n{options_table()}\n{END}", readme)

@@ -62,6 +62,8 @@ class Coverage:
         )  # routes refused since start or SIGHUP, even if forgotten
         self._synced_at = float("-inf")
         self.listeners: list[Callable[[Change], None]] = []
+        # What this server answers on the plan, for a refusal's hint (the core says: `app`).
+        self.instead: Callable[[], str] = lambda: ""
 
     # What is known now.
     @property
@@ -124,12 +126,18 @@ class Coverage:
             return None
         return self.not_covered(route)
 
+    def check(self, route: Route) -> None:
+        """Raise the plan refusal where the key's plan does not cover `route`."""
+        if not self.covers(route):
+            raise self.not_covered(route)
+
     def not_covered(self, route: Route) -> errors.PlanNotCovered:
         needs = cheapest_serving(route)
         return errors.PlanNotCovered(
             f"This needs the upstream's {route.name} data, which {self.plan_words()} does not"
             f" include: the {needs.label} plan (or a higher one) serves it.",
             needs=needs.label,
+            instead=self.instead(),
         )
 
     # Learning from answers.

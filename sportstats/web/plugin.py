@@ -34,7 +34,8 @@ DESCRIPTION_FOR_MODEL = (
     "the BALLDONTLIE NBA API. Endpoints: /players (search by a name or full name, team or id), "
     "/teams (the 30 current teams), /games (scores, schedule, live status by season, team or "
     "date), /stats (per-game box-score lines: min, pts, reb, ast, stl, blk, shooting), "
-    "/season_averages (per player, one season). Chain calls by id: find a player's player_id "
+    "/season_averages (per player, one season), /standings (conference tables, or team=<name> "
+    "for a team's record). Chain calls by id: find a player's player_id "
     "with /players, a team's team_id with /teams, a game's game_id with /games, then ask /stats"
     " or /season_averages. For 'last night' use /games with dates=<yesterday's US date>, then "
     "/stats with its game_ids. Seasons are named by the year they began (2024 = 2024-25). Every"
@@ -222,21 +223,20 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         }
     return {
         "operationId": endpoint.operation_id,
-        "summary": endpoint.summary,
-        "description": f"{endpoint.description} {plan_needed(endpoint)}",
+        "summary": f"{endpoint.summary}{plan_needed(endpoint)}",
+        "description": endpoint.description,
         "parameters": parameters,
         "responses": responses,
         # the cheapest upstream plan that serves it
-        "x-upstream-plan": cheapest_serving(endpoint.route).name,
+        "x-upstream-plan": cheapest_serving(endpoint.needs).name,
     }
 
 
 def plan_needed(endpoint: Endpoint) -> str:
-    """Which upstream plan an operation needs, in its description (the spec stays whole)."""
-    needs = cheapest_serving(endpoint.route)
-    if needs is CHEAPEST:
-        return "Upstream plan: any."
-    return f"Upstream plan: {needs.label} or higher."
+    """Which upstream plan an operation needs, in its summary (the spec stays whole: every
+    operation is listed whatever the plan; `x-upstream-plan` says it for programs)."""
+    needs = cheapest_serving(endpoint.needs)
+    return "" if needs is CHEAPEST else f" (upstream plan {needs.label} or higher)"
 
 
 def security_schemes(base_url: str, mode: str) -> dict[str, Any]:
