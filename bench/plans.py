@@ -36,10 +36,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from questions import questions, the_league  # noqa: E402
 
-from sportstats.__main__ import plan_words  # noqa: E402
 from sportstats.app import create_app  # noqa: E402
 from sportstats.ops.health import plan_on_offer  # noqa: E402
 from sportstats.settings import load_settings  # noqa: E402
+from sportstats.startup import plan_words  # noqa: E402
 from sportstats.upstream.plans import PLANS  # noqa: E402
 from sportstats.web.keys import UPSTREAM  # noqa: E402
 from tests.plan_upstream import PlanGate, every_route_app  # noqa: E402

@@ -5,46 +5,18 @@ from __future__ import annotations
 import contextlib
 import resource
 import sys
-from typing import Any
 
-from . import __version__
 from .app import create_app
+from .check import run as check
 from .ops.health import plan_on_offer
 from .ops.record import configure_logging
-from .settings import Settings, SettingsError, command_line, load_settings
+from .settings import SettingsError, command_line, load_settings
+from .startup import cannot_listen, listen_problem, startup_line
 from .web.keys import UPSTREAM
 from .web.runner import run_app
 from .web.tls import server_ssl_context
 
 FILE_LIMIT = 65_536
-
-
-def plan_words(plan: dict[str, Any]) -> str:
-    """The upstream plan as the start-up line says it: set or learned, budget, tools on offer."""
-    if plan["key"] == "rejected":
-        return (
-            "the upstream REJECTS the API key (401 on every route): check BALLDONTLIE_API_KEY;"
-            " questions get 503 upstream_key_rejected"
-        )
-    how = {"set": "set", "learned": "learned"}.get(plan["source"], "auto, not learned yet")
-    label = plan["plan_label"] or "free-plan budget until known"
-    return (
-        f"plan {label} ({how}), {plan['requests_per_minute']} requests a minute, tools"
-        f" {', '.join(plan['tools']) or 'none'}"
-    )
-
-
-def startup_line(settings: Settings, tls: bool, plan: dict[str, Any] | None = None) -> str:
-    """What a newcomer needs to know once the server runs: where, who may call, the cache and
-    the upstream with its plan, budget and the tools it serves."""
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    where = f"{'https' if tls else 'http'}://{host}:{settings.port}"
-    cache = "Redis" if settings.redis_url else "memory"
-    return (
-        f"sportstats {__version__} listening on {where} (MCP at {where}/mcp) · auth"
-        f" {settings.auth.mode} · cache {cache} · upstream {settings.upstream_url}"
-        + (f" · {plan_words(plan)}" if plan else "")
-    )
 
 
 def raise_file_limit() -> None:
@@ -58,6 +30,9 @@ def raise_file_limit() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["check"]:  # python -m sportstats check --url ... --key ...
+        raise SystemExit(check.main(argv[1:]))
     args = vars(command_line().parse_args(argv))
     config_file = args.pop("config")
     try:
@@ -65,6 +40,10 @@ def main(argv: list[str] | None = None) -> None:
     except SettingsError as exc:
         print(f"sportstats: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    problem = listen_problem(settings.host, settings.port)
+    if problem:
+        print(problem, file=sys.stderr)
+        raise SystemExit(1)
     configure_logging(settings.log_level)
     raise_file_limit()
     ssl_context = None
@@ -89,11 +68,8 @@ def main(argv: list[str] | None = None) -> None:
                 flush=True,
             ),
         )
-    except OSError as exc:
-        print(
-            f"sportstats: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",
-            file=sys.stderr,
-        )
+    except OSError as exc:  # taken between the check and the bind
+        print(cannot_listen(settings.host, settings.port, exc), file=sys.stderr)
         raise SystemExit(1) from None
 
 
