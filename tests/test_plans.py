@@ -63,7 +63,8 @@ def test_the_server_refuses_to_start_on_an_unknown_plan_and_names_the_allowed_on
     )
     assert done.returncode == 2
     [line] = done.stderr.decode().splitlines()
-    assert "upstream.plan must be one of auto, free, all-star, goat, got 'platinum'" in line
+    allowed = "must be one of auto, free, all-star, goat, got 'platinum'"
+    assert f"SPORTSTATS_UPSTREAM__PLAN {allowed}" in line
 
 
 @pytest.mark.parametrize("plan", ["free", "all-star", "goat"])

@@ -22,8 +22,8 @@ ALL_TOOLS = OFFERED["goat"]
 
 @pytest.fixture
 def plan_server(aiohttp_server: Any) -> Callable[..., Any]:
-    """The real app on 127.0.0.1 against a gated fake upstream; returns (the /mcp URL, app,
-    gate)."""
+    """The real app on 127.0.0.1 against a gated fake upstream; returns (the /mcp URL, the
+    server, the gate)."""
 
     async def start(upstream_plan: str, **upstream: Any) -> tuple[str, Any, PlanGate]:
         gate = PlanGate(upstream_plan, fake_upstream.API_KEY)
@@ -33,7 +33,7 @@ def plan_server(aiohttp_server: Any) -> Callable[..., Any]:
             environ={"BALLDONTLIE_API_KEY": fake_upstream.API_KEY},
         )
         server = await aiohttp_server(create_app(settings))
-        return str(server.make_url("/mcp")), server.app, gate
+        return str(server.make_url("/mcp")), server, gate
 
     return start
 
@@ -63,8 +63,8 @@ async def test_a_tool_the_plan_lacks_is_an_error_result_in_the_http_edges_words(
 
 
 async def test_clients_that_listen_are_told_when_auto_learns_a_refusal(plan_server: Any) -> None:
-    url, app, gate = await plan_server("all-star")
-    assert app[UPSTREAM].coverage.plan.name == "all-star"
+    url, server, gate = await plan_server("all-star")
+    assert server.app[UPSTREAM].coverage.plan.name == "all-star"
     async with connect(url, "auto") as client:
         assert [t.name for t in (await client.list_tools()).tools] == ALL_TOOLS
         async with client.listen(tools_list_changed=True) as changes:
@@ -89,3 +89,15 @@ async def test_the_modern_discovery_says_the_tool_list_can_change(plan_server: A
     async with connect(url, "auto") as client:
         capabilities = client.session.server_capabilities
     assert capabilities.tools is not None and capabilities.tools.list_changed is True
+
+
+async def test_a_listen_stream_ends_gracefully_when_the_server_stops(plan_server: Any) -> None:
+    url, server, _ = await plan_server("goat", plan="goat")
+    async with (
+        connect(url, "auto") as client,
+        client.listen(tools_list_changed=True) as changes,
+    ):
+        stopping = asyncio.create_task(server.close())
+        events = [event async for event in changes]  # ends, not lost, not hanging
+        await asyncio.wait_for(stopping, 10)
+    assert events == []
