@@ -381,6 +381,7 @@ class StateCollector(Collector):
                 "Unix time of the last good upstream answer in this process",
                 value=state["last_success"],
             )
+        yield from plan_metrics(state.get("plan"))
         if state["cache_entries"] is not None:
             yield GaugeMetricFamily(
                 "sportstats_cache_entries",
@@ -392,3 +393,38 @@ class StateCollector(Collector):
                 "Approximate size of the in-process cache",
                 value=state["cache_bytes"],
             )
+
+
+def plan_metrics(plan: dict[str, Any] | None) -> Iterator[Metric]:
+    """The upstream plan (set or learned), its budget and the tools on offer."""
+    if not plan:
+        return
+    info = GaugeMetricFamily(
+        "sportstats_upstream_plan",
+        "1 for the upstream plan in use: its name (none while auto has not learned it) and"
+        " whether it was set or learned",
+        labels=["plan", "source"],
+    )
+    info.add_metric([plan["plan"] or "none", plan["source"]], 1)
+    yield info
+    yield GaugeMetricFamily(
+        "sportstats_upstream_budget_per_minute",
+        "Upstream requests allowed in any 60 s: the plan's budget or the configured override",
+        value=plan["requests_per_minute"],
+    )
+    yield GaugeMetricFamily(
+        "sportstats_upstream_routes_refused",
+        "Upstream routes learned as outside the plan (401 while the key works elsewhere)",
+        value=len(plan["refused_routes"]),
+    )
+    yield GaugeMetricFamily(
+        "sportstats_upstream_key_rejected",
+        "1 while the upstream rejects the API key on every route",
+        value=1 if plan["key"] == "rejected" else 0,
+    )
+    tools = GaugeMetricFamily(
+        "sportstats_tools_on_offer", "1 for each MCP tool the plan serves", labels=["tool"]
+    )
+    for name in plan["tools"]:
+        tools.add_metric([name], 1)
+    yield tools
