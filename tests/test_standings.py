@@ -23,7 +23,6 @@ from sportstats.core.league_table import team_infos
 from sportstats.core.params import current_season
 from sportstats.core.tables import TEAMS
 from sportstats.standings import Game, table
-from sportstats.web.keys import ANSWERS
 from tests.conftest import ask, load_fixture, sent, upstream_route
 from tests.league import League
 from tests.mcp_support import connect
@@ -250,8 +249,7 @@ async def test_on_a_plan_that_serves_the_upstream_table_it_is_one_cached_call_pl
          "home_record": "15-6", "road_record": "12-9", "season": SEASON},
     ]  # fmt: skip
     upstream.get(upstream_route("/standings"), payload={"data": vendor}, repeat=True)
-    client = await make_client(**FAST)
-    client.server.app[ANSWERS].league.serves_upstream = lambda: True  # until plans are learned
+    client = await make_client(**{**FAST, "upstream": {**FAST["upstream"], "plan": "goat"}})
 
     answer = await ask(client, f"/standings?season={SEASON}&conference=West")
     again = await ask(client, f"/standings?season={SEASON}&team=Warriors")
@@ -293,8 +291,8 @@ async def test_when_the_upstream_table_fails_the_computed_one_answers_saying_so(
     league = season_of_games(first_days_ago=40, last_days_ago=1, per_day=3)
     serve_league(league)
     upstream.get(upstream_route("/standings"), status=503, payload={"error": "down"}, repeat=True)
-    client = await make_client(**ONE_ATTEMPT, standings={"start_delay_s": -1})
-    client.server.app[ANSWERS].league.serves_upstream = lambda: True
+    goat = {**ONE_ATTEMPT["upstream"], "plan": "goat"}  # a plan that serves the upstream's table
+    client = await make_client(upstream=goat, standings={"start_delay_s": -1})
 
     answer = await ask(client, f"/standings?season={SEASON}&conference=East")
 

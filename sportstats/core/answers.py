@@ -123,9 +123,9 @@ class Answers:
             self._teams = (entry, TeamIndex(parse_body(entry.body)["data"]))
         return self._teams[1]
 
-    @staticmethod
-    def _complete(endpoint: Endpoint, query: Query) -> Query:
-        """The question as answered (e.g. season averages default to the current season)."""
+    def _complete(self, endpoint: Endpoint, query: Query) -> Query:
+        """The question as answered; refused, with no call, where the key's plan lacks it."""
+        self.upstream.coverage.check(endpoint.needs)
         return endpoint.complete(query) if endpoint.complete else query
 
     async def _resolve_players(self, names: PlayerNames, query: Query, deadline: float) -> Query:
@@ -194,7 +194,8 @@ class Answers:
         try:
             payload = await self.upstream.get(route, pairs, deadline, **dict(endpoint.path_params))
         except errors.PlanNotCovered as refused:
-            refused.instead = refused.instead or endpoint.instead
+            if endpoint.instead:  # this question's nearest answers first, then the plan's
+                refused.instead = f"Instead: {endpoint.instead}. {refused.instead}".strip()
             raise
         items = payload.get("data")
         if isinstance(items, dict):

@@ -85,6 +85,15 @@ class Endpoint:
             return self.switch[1]
         return self.route
 
+    # Where the key's plan lacks `route`, the answer is made from this one instead (standings:
+    # from the finished games); the plan must serve it for the endpoint to be on offer.
+    answered_from: Route | None = None
+
+    @property
+    def needs(self) -> Route:
+        """The route the key's plan must serve for this endpoint to answer (`on_offer`)."""
+        return self.answered_from or self.route
+
     @cached_property
     def teams_named(self) -> tuple[TeamNames, ...]:
         return tuple(n for n in (self.team_names, self.opponent_names) if n is not None)

@@ -7,6 +7,7 @@ from aiohttp import web
 from ..cache import AnswerCache
 from ..core.answers import Answers
 from ..ops.auth import AccessControl
+from ..ops.hangup import Hangup
 from ..ops.health import Readiness
 from ..ops.limits import ClientLimits
 from ..ops.metrics import Metrics
@@ -25,3 +26,4 @@ LIMITS = web.AppKey("limits", ClientLimits)
 METRICS = web.AppKey("metrics", Metrics)
 READINESS = web.AppKey("readiness", Readiness)
 OAUTH = web.AppKey("oauth", AuthorizationServer)  # oauth mode, our own authorization server
+HANGUP = web.AppKey("hangup", Hangup)  # SIGHUP's one handler, told to each part that reloads
