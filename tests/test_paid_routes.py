@@ -88,7 +88,7 @@ async def test_injuries_by_team_name_say_when_the_report_was_fetched(
         upstream_route("/player_injuries"), payload=load_fixture("player_injuries_SPEC.json")
     )
     answer = await ask(client, "/injuries?team=76ers")
-    assert "/nba/v1/player_injuries?per_page=25&team_ids%5B%5D=23" in paths(upstream)
+    assert "/nba/v1/player_injuries?per_page=25&team_ids[]=23" in paths(upstream)
     assert answer["data"][0]["status"] == "Day-To-Day"
     assert answer["data"][1]["return_date"] is None  # no return date: null, not a failure
     assert answer["meta"]["injury_report"] is True
@@ -104,7 +104,7 @@ async def test_todays_roster_comes_from_the_active_players_route(
         upstream_route("/players/active"), payload=load_fixture("players_active_LAL_SPEC.json")
     )
     answer = await ask(client, "/players?team=Lakers&active=true")
-    assert "/nba/v1/players/active?per_page=25&team_ids%5B%5D=14" in paths(upstream)
+    assert "/nba/v1/players/active?per_page=25&team_ids[]=14" in paths(upstream)
     assert [row["name"] for row in answer["data"]] == [
         "LeBron James",
         "Luka Doncic",
@@ -154,7 +154,7 @@ async def test_a_teams_season_leaders_are_two_calls_on_goat(
     assert len(sent(upstream)) - before == 2 == answer["meta"]["upstream_calls"]
     category = [p for p in paths(upstream) if "/season_averages/general" in p][0]
     assert "type=base" in category and "season_type=regular" in category
-    assert category.count("player_ids%5B%5D=") == 3  # every player of the roster, one call
+    assert category.count("player_ids[]=") == 3  # every player of the roster, one call
     assert [(r["player"], r["pts"]) for r in answer["data"]] == [
         ("Luka Doncic", 33.2),
         ("LeBron James", 24.8),
@@ -222,6 +222,7 @@ async def test_live_box_scores_take_the_live_route(
     make_client: Any, upstream: aioresponses
 ) -> None:
     client = await make_client(**GOAT)
+    mock_teams(upstream)
     upstream.get(
         upstream_route("/box_scores/live"), payload=load_fixture("box_scores_live_SPEC.json")
     )
@@ -261,7 +262,7 @@ async def test_advanced_stats_take_the_v2_route_with_the_stats_filters(
     client = await make_client(**GOAT)
     upstream.get(ADVANCED, payload=load_fixture("stats_advanced_2026-12-03_SPEC.json"))
     answer = await ask(client, "/advanced_stats?game_ids=18447201&sort=-pie&limit=100")
-    assert paths(upstream) == ["/nba/v2/stats/advanced?game_ids%5B%5D=18447201&per_page=100"]
+    assert paths(upstream) == ["/nba/v2/stats/advanced?game_ids[]=18447201&per_page=100"]
     assert [r["player"] for r in answer["data"]] == ["Jayson Tatum", "Luka Doncic", "LeBron James"]
 
 

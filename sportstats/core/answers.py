@@ -125,7 +125,10 @@ class Answers:
 
     def _complete(self, endpoint: Endpoint, query: Query) -> Query:
         """The question as answered; refused, with no call, where the key's plan lacks it."""
-        self.upstream.coverage.check(endpoint.needs)
+        try:
+            self.upstream.coverage.check(endpoint.needs)
+        except errors.PlanNotCovered as refused:
+            raise _nearest_answers(refused, endpoint) from None
         return endpoint.complete(query) if endpoint.complete else query
 
     async def _resolve_players(self, names: PlayerNames, query: Query, deadline: float) -> Query:
@@ -193,10 +196,8 @@ class Answers:
         route = endpoint.route_for(query)
         try:
             payload = await self.upstream.get(route, pairs, deadline, **dict(endpoint.path_params))
-        except errors.PlanNotCovered as refused:
-            if endpoint.instead:  # this question's nearest answers first, then the plan's
-                refused.instead = f"Instead: {endpoint.instead}. {refused.instead}".strip()
-            raise
+        except errors.PlanNotCovered as refused:  # a switched route (`active=true`)
+            raise _nearest_answers(refused, endpoint) from None
         items = payload.get("data")
         if isinstance(items, dict):
             items = [items]
@@ -361,6 +362,13 @@ class Answers:
         """The names known here without an upstream call: players learned, the cached teams."""
         teams = {i: row["team"] for i, row in self._teams[1].rows.items()} if self._teams else {}
         return {"player_ids": self._names, "team_ids": teams}
+
+
+def _nearest_answers(refused: errors.PlanNotCovered, endpoint: Endpoint) -> errors.PlanNotCovered:
+    """The refusal naming this question's nearest answers first, then the plan's."""
+    if endpoint.instead and endpoint.instead not in refused.instead:
+        refused.instead = f"Instead: {endpoint.instead}. {refused.instead}".strip()
+    return refused
 
 
 def _key(endpoint: Endpoint, query: Query) -> str:

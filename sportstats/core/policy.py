@@ -110,8 +110,10 @@ class PerPlayer:
     upstream_param: str
 
     def split(self, query: Query) -> list[Query]:
-        """The question as one question per value of the array (each asked on its own)."""
-        return [query.replace(**{self.ids_param: (value,)}) for value in query.get(self.ids_param)]
+        """The question as one question per value of the array (each asked on its own); as it
+        is when the array is not given (`live=true` box scores)."""
+        values = query.get(self.ids_param) or ()
+        return [query.replace(**{self.ids_param: (value,)}) for value in values] or [query]
 
     def single(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """One player's upstream query pairs: the array `player_ids` as `player_id`."""

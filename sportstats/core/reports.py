@@ -22,6 +22,7 @@ from .endpoints import (
     SEASONS,
     START_DATE,
     TEAM,
+    TEAM_IDS,
     TOP,
     fields_of,
     last_games,
@@ -96,7 +97,9 @@ INJURIES = Endpoint(
     table=report_tables.INJURIES,
     params=(
         TEAM,
+        TEAM_IDS,
         PLAYER,
+        PLAYER_IDS,
         sort_by(report_tables.INJURIES, "team"),
         fields_of(report_tables.INJURIES),
         LIMIT,
