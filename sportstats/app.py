@@ -17,8 +17,8 @@ from aiohttp import web
 
 from .cache import AnswerCache, AnswerStore, MemoryStore, RedisLock, RedisStore
 from .core.answers import Answers
-from .core.endpoints import instead
 from .core.league_table import LeagueTables
+from .core.offer import instead
 from .mcp.transport import setup_mcp_routes
 from .ops.auth import AccessControl, on_loopback
 from .ops.hangup import Hangup

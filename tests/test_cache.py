@@ -476,7 +476,11 @@ def test_issue_config_keys_are_read_from_yaml(tmp_path: Any) -> None:
         "games": 33,
         "stats": 44,
         "season_averages": 55,
-        "standings": 3 * 86400,  # not in the file: its default
+        "standings": 3 * 86400,  # not in the file: their defaults
+        "leaders": 3 * 3600,
+        "injuries": 600,
+        "box_scores": 3 * 86400,
+        "advanced_stats": 3 * 86400,
     }
     assert settings.upstream.requests_per_minute == 5
     assert settings.upstream.max_attempts == 2

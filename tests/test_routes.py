@@ -64,11 +64,13 @@ def test_the_route_table_holds_the_routes_the_server_and_the_paid_answers_use() 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda endpoint: endpoint.name)
 def test_every_array_param_an_endpoint_sends_is_an_array_on_its_route(endpoint: Any) -> None:
-    fanned_out = endpoint.per_player.ids_param if endpoint.per_player else None
+    fanned_out = {
+        single.ids_param for single in (endpoint.per_player, endpoint.per_value) if single
+    }
     sent_as_arrays = {
         p.upstream_name
         for p in endpoint.params
-        if p.is_array and not p.local and p.name != fanned_out
+        if p.is_array and not p.local and p.name not in fanned_out
     }
     assert sent_as_arrays <= set(endpoint.route.arrays)
 

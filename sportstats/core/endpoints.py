@@ -6,9 +6,7 @@ the endpoints differ in data, not in code.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from ..upstream.routes import ROUTES, Route
+from ..upstream.routes import ROUTES
 from . import tables
 from .endpoint import Endpoint
 from .params import Param, Query, current_season
@@ -344,9 +342,8 @@ SEASON_AVERAGES = Endpoint(
         TOP,
     ),
     summary="NBA season averages per player, or a team's leaders",
-    description="Per-game averages of one season for one or more players, or a team's current"
-    " players (team=LAL&sort=-pts&limit=5: its top scorers). A player with no games that season"
-    " is listed in meta, not as an error.",
+    description="Per-game averages of one season for players, or a team's current players"
+    " (team=LAL&sort=-pts&limit=5: its top scorers). A player without games is listed in meta.",
     freshness=Freshness("season_averages", by_season=True),
     team_names=TeamNames("team"),
     player_names=PlayerNames("player", into="player_ids"),
@@ -396,18 +393,3 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *REPORTS,
 )
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}
-
-
-def on_offer(covers: Callable[[Route], bool]) -> tuple[Endpoint, ...]:
-    """The endpoints the key's plan lets this server answer (`upstream.coverage`)."""
-    return tuple(endpoint for endpoint in ENDPOINTS if covers(endpoint.needs))
-
-
-def instead(covers: Callable[[Route], bool]) -> str:
-    """What this server can answer on the key's plan, for a refusal's hint."""
-    offered = on_offer(covers)
-    if not offered:
-        return "Nothing can be answered on this plan now."
-    paths = ", ".join(endpoint.path for endpoint in offered)
-    tools = ", ".join(endpoint.tool_name for endpoint in offered)
-    return f"On this plan this server answers {paths} (MCP tools {tools})."

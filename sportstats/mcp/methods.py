@@ -29,7 +29,7 @@ from mcp_types.version import (
 
 from .. import __version__
 from ..core import guide
-from ..core.endpoints import on_offer
+from ..core.offer import on_offer
 from ..upstream.coverage import Coverage
 from ..web.keys import UPSTREAM
 from ..web.plugin import NAME_FOR_HUMAN, NAME_FOR_MODEL

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from ..cache import AnswerCache
-from ..core.endpoints import on_offer
+from ..core.offer import on_offer
 from ..errors import UpstreamFailure, UpstreamRateLimited
 from ..upstream.client import UpstreamClient
 from ..upstream.coverage import key_rejected
