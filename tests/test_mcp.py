@@ -45,9 +45,13 @@ from sportstats.core.tables import markdown_table
 from sportstats.mcp.methods import DISCOVERY_TTL_MS
 from sportstats.mcp.tools import output_schema
 from sportstats.mcp.transport import MAX_BATCH_MESSAGES
+from sportstats.upstream.plans import BY_NAME as PLANS
 from tests.conftest import load_fixture, sent, upstream_route
 from tests.league import League, player_id
 from tests.mcp_support import connect
+
+# The tools the tests' plan (ALL-STAR, what the mocked upstream serves) puts on offer.
+OFFERED = [e for e in ENDPOINTS if PLANS["all-star"].serves(e.needs)]
 
 PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
 JSON_HEADERS = {"Accept": "application/json, text/event-stream"}
@@ -190,7 +194,7 @@ async def test_the_default_client_speaks_2026_07_28_after_server_discover_withou
     assert discovered.capabilities.resources is None and discovered.capabilities.prompts is None
     assert "get_players" in (discovered.instructions or "")
     assert server_info is not None and server_info.name == "sportstats"
-    assert len(tools.tools) == len(ENDPOINTS)
+    assert len(tools.tools) == len(OFFERED)
 
 
 async def test_tools_are_the_five_endpoints_with_schemas_and_read_only_annotations(
@@ -200,9 +204,9 @@ async def test_tools_are_the_five_endpoints_with_schemas_and_read_only_annotatio
         tools = (await mcp_client.list_tools()).tools
     assert [t.name for t in tools] == [
         "get_players", "get_teams", "get_games", "get_stats", "get_season_averages",
-        "get_standings",
+        "get_standings", "get_injuries",
     ]  # fmt: skip
-    for listed, endpoint in zip(tools, ENDPOINTS, strict=True):
+    for listed, endpoint in zip(tools, OFFERED, strict=True):
         assert listed.title == endpoint.summary
         assert listed.description == endpoint.description and len(listed.description) <= 300
         assert listed.annotations is not None
@@ -224,7 +228,7 @@ async def test_each_tools_input_schema_is_the_specs_parameters_of_its_operation(
     spec = yaml.safe_load(await (await client.get("/openapi.yaml")).text())
     async with connect(url, mode) as mcp_client:
         tools = {t.name: t for t in (await mcp_client.list_tools()).tools}
-    for endpoint in ENDPOINTS:
+    for endpoint in OFFERED:
         operation = spec["paths"][endpoint.path]["get"]
         from_spec = {
             p["name"]: {**p["schema"], "description": p["description"]}
@@ -561,7 +565,7 @@ async def test_each_era_gets_its_own_result_shape(client: Any, upstream: Any) ->
     assert result["structuredContent"]["meta"]["cache"] == "miss"
     assert result["_meta"][SERVER_INFO_META_KEY]["version"]
     assert modern_list["result"]["ttlMs"] == DISCOVERY_TTL_MS
-    assert [t["name"] for t in modern_list["result"]["tools"]] == [e.tool_name for e in ENDPOINTS]
+    assert [t["name"] for t in modern_list["result"]["tools"]] == [e.tool_name for e in OFFERED]
     assert modern_list["result"]["tools"] == legacy_list["result"]["tools"]
     # 2026-07-28 fields are not sent to a handshake-era client.
     assert legacy_call["result"]["structuredContent"]["data"] == result["structuredContent"]["data"]
@@ -784,9 +788,15 @@ def test_markdown_cells_escape_pipes_backslashes_and_line_breaks_and_show_null_e
 LAKERS, CELTICS = 14, 2  # team ids
 # tools/list before names, sort, last and fields were added was 16,892 characters; they stayed
 # within it (16,762). The game-night questions (next, opponent, day words) may add 1,300 more.
-TOOLS_LIST_MAX_CHARS = 16_762 + 1_300
+TOOLS_LIST_MAX_CHARS = 16_762 + 1_300 + 650
+# (+650: issue #23's arguments of existing tools, `active` on players and `team` and `limit` on
+# season averages, measured at 602 characters.)
 # What get_standings may add to it (issue #26): at most 1,200 characters
 STANDINGS_TOOL_MAX_CHARS = 1_200
+# The paid routes' tools (issue #23), listed where the plan serves them: each at most this
+# (1,444 to 3,054 characters measured; `python bench/tools_list_size.py`).
+PAID_TOOL_MAX_CHARS = 3_100
+PAID_TOOLS = ("get_leaders", "get_injuries", "get_box_scores", "get_advanced_stats")
 
 
 def league_with_games(upstream: Any) -> League:
@@ -859,8 +869,12 @@ async def test_tools_list_stays_within_its_old_size(url: str) -> None:
         response = await session.post(url, json=request, headers=headers)
         body = await response.read()
     result = json_module.loads(body)["result"]
-    assert len(result["tools"]) == 6
+    assert len(result["tools"]) == len(OFFERED)
     standings = [t for t in result["tools"] if t["name"] == "get_standings"]
     added = len(json_module.dumps(standings[0])) + 2  # as the body writes it, and its ", "
     assert added <= STANDINGS_TOOL_MAX_CHARS
+    for paid in (t for t in result["tools"] if t["name"] in PAID_TOOLS):
+        size = len(json_module.dumps(paid)) + 2
+        assert size <= PAID_TOOL_MAX_CHARS, paid["name"]
+        added += size
     assert len(body) - added <= TOOLS_LIST_MAX_CHARS

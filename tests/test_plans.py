@@ -21,10 +21,11 @@ from tests.server_process import ROOT, clean_environment
 
 BUDGETS = {plan.name: plan.requests_per_minute for plan in PLANS}
 PAID = ["get_stats", "get_season_averages"]
+GOAT_ONLY = ["get_leaders", "get_injuries", "get_box_scores", "get_advanced_stats"]
 OFFERED = {  # standings are answered from finished games on every plan
     "free": ["get_players", "get_teams", "get_games", "get_standings"],
-    "all-star": ["get_players", "get_teams", "get_games", *PAID, "get_standings"],
-    "goat": ["get_players", "get_teams", "get_games", *PAID, "get_standings"],
+    "all-star": ["get_players", "get_teams", "get_games", *PAID, "get_standings", "get_injuries"],
+    "goat": ["get_players", "get_teams", "get_games", *PAID, "get_standings", *GOAT_ONLY],
 }
 
 

@@ -17,8 +17,6 @@ from tests.mcp_support import connect
 from tests.plan_upstream import PlanGate, every_route_app
 from tests.test_plans import OFFERED
 
-ALL_TOOLS = OFFERED["goat"]
-
 
 @pytest.fixture
 def plan_server(aiohttp_server: Any) -> Callable[..., Any]:
@@ -66,7 +64,7 @@ async def test_clients_that_listen_are_told_when_auto_learns_a_refusal(plan_serv
     url, server, gate = await plan_server("all-star")
     assert server.app[UPSTREAM].coverage.plan.name == "all-star"
     async with connect(url, "auto") as client:
-        assert [t.name for t in (await client.list_tools()).tools] == ALL_TOOLS
+        assert [t.name for t in (await client.list_tools()).tools] == OFFERED["all-star"]
         async with client.listen(tools_list_changed=True) as changes:
             assert changes.honored.tools_list_changed is True
             gate.plan = "free"  # stats now refused: auto learns it from the next 401
@@ -81,6 +79,7 @@ async def test_clients_that_listen_are_told_when_auto_learns_a_refusal(plan_serv
         "get_games",
         "get_season_averages",
         "get_standings",
+        "get_injuries",
     ]
 
 
