@@ -65,6 +65,17 @@ def test_a_past_season_is_asked_to_its_last_possible_day_and_then_never_again() 
     assert not ledger.due(today, now=10**10, refresh_s=1)
 
 
+def test_the_nba_cup_final_counts_in_no_record_and_holds_no_date_open() -> None:
+    ledger, today = Ledger(SEASON), dt.date(2024, 12, 31)
+    ledger.next_window(today)
+    final = {**game(5, "2024-11-10"), "ist_stage": "Championship"}
+    semifinal = {**game(6, "2024-11-09"), "ist_stage": "West Semifinal"}
+    scheduled_final = {**game(8, "2024-11-11", "2024-11-11T01:30:00Z"), "ist_stage": "Championship"}
+    ledger.take([semifinal, final, scheduled_final], None, now=0.0)
+    assert set(ledger.games) == {"6"}  # a Cup game before the final counts as any other
+    assert ledger.through == "2024-11-14"
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0

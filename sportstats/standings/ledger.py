@@ -25,6 +25,7 @@ FIRST_WINDOW_DAYS = 45  # the season's first window: October's opening weeks
 MIN_WINDOW_DAYS, MAX_WINDOW_DAYS = 7, 90
 SEASON_START = (10, 1)  # no regular-season game before October 1st of its year
 SEASON_END = (4, 30)  # nor after April 30th of the next
+CUP_FINAL = "championship"  # the NBA Cup's final (`ist_stage`) counts in no team's record
 GAME_S = 2.5 * 3600  # from tip-off to a final score, overtime included, as a rule
 POSTPONED = frozenset({"postponed", "ppd", "canceled", "cancelled"})
 
@@ -125,6 +126,8 @@ class Ledger:
 
     def _take_game(self, item: Any, window: Window, now: float) -> None:
         if not isinstance(item, dict) or item.get("postseason") is True:
+            return
+        if str(item.get("ist_stage") or "").strip().lower() == CUP_FINAL:
             return
         if item.get("season") not in (None, self.season):
             return
