@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -23,6 +22,7 @@ from ..standings import TIE_BREAK, LedgerKeeper, LedgerView, TeamInfo, table
 from ..standings.arithmetic import from_record
 from ..upstream.client import UpstreamClient
 from ..upstream.routes import LEAGUE, ROUTES
+from .dates import league_today
 from .endpoints import Endpoint
 from .params import Query, current_season
 from .shape import build_answer, source
@@ -166,7 +166,7 @@ class LeagueTables:
         meta: dict[str, Any] = {
             "source": "upstream",
             "from": f"{source(endpoint)}, last_10 and streak from {COMPUTED['from']}",
-            "as_of": dt.date.today().isoformat(),
+            "as_of": league_today().isoformat(),  # the league's day, not the server's
             "tie_break": "the upstream's own ranking (conference_rank)",
             "streaks_as_of": view.through,
         }
