@@ -111,6 +111,19 @@ async def test_a_season_is_filled_oldest_first_in_pages_of_100_within_games_over
     assert again["meta"]["upstream_calls"] == 0
     assert [r["team_id"] for r in again["data"]] == [r["team_id"] for r in answer["data"][15:]]
 
+    # Filters that exclude each other: an empty table that says why, at no cost.
+    apart = await ask(client, f"/standings?season={SEASON}&conference=East&division=Pacific")
+    elsewhere = await ask(client, f"/standings?season={SEASON}&team=Lakers&conference=East")
+    assert apart["data"] == elsewhere["data"] == []
+    assert apart["meta"]["note"] == (
+        "No team is in the East conference and the Pacific division: the Pacific is in the West."
+    )
+    assert elsewhere["meta"]["note"] == (
+        "No team asked is in the East conference:"
+        " the Los Angeles Lakers play in the West (Pacific)."
+    )
+    assert apart["meta"]["upstream_calls"] == elsewhere["meta"]["upstream_calls"] == 0
+
 
 async def test_a_question_while_the_ledger_fills_gets_the_standings_of_the_last_complete_date(
     make_client: Any, upstream: Any, serve_league: Any

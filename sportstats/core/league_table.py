@@ -114,7 +114,11 @@ class LeagueTables:
                     f" finished games through {view.through}."
                 )
                 ttl = 0
-        rows = endpoint.table.rows([row for row in rows if kept(query, row)])
+        asked = [row for row in rows if kept(query, row)]
+        excluding = query.get("conference") or query.get("division")
+        if rows and not asked and excluding:  # filters that exclude each other: say where
+            meta["note"] = " ".join(filter(None, (no_team_matches(query, rows), meta.get("note"))))
+        rows = endpoint.table.rows(asked)
         answer = build_answer(endpoint, rows, None, meta, query)
         return Produced(answer, ttl, fetched_at=view.fetched_at or None)
 
@@ -197,6 +201,27 @@ def kept(query: Query, row: Row) -> bool:
         and query.get("division") in (None, row["division"])
         and (not teams or row["team_id"] in {int(t) for t in teams})
     )
+
+
+def no_team_matches(query: Query, rows: list[Row]) -> str:
+    """Why a table of every team kept none: what was asked excludes itself; where things are."""
+    asked = " and ".join(
+        f"the {query.get(name)} {name}" for name in ("conference", "division") if query.get(name)
+    )
+    teams = {int(t) for t in query.get("team") or ()}
+    if teams:
+        where = "; ".join(
+            f"the {row['team']} play in the {row['conference']} ({row['division']})"
+            for row in rows
+            if row["team_id"] in teams
+        )
+        return (
+            f"No team asked is in {asked}: {where}." if where else f"No team asked is in {asked}."
+        )
+    division = next((row for row in rows if row["division"] == query.get("division")), None)
+    if division is None:
+        return f"No team is in {asked}."
+    return f"No team is in {asked}: the {division['division']} is in the {division['conference']}."
 
 
 def upstream_rows(items: list[Any], teams: list[TeamInfo], ours: dict[int, Row]) -> list[Row]:
