@@ -11,6 +11,7 @@ from aioresponses import aioresponses
 
 from sportstats.core.params import current_season
 from tests.conftest import ask, error_fields, load_fixture, sent, upstream_route
+from tests.mcp_support import connect
 
 GOAT = {"upstream": {"plan": "goat"}}
 ALL_STAR = {"upstream": {"plan": "all-star"}}
@@ -276,3 +277,35 @@ async def test_goat_routes_on_all_star_are_refused_with_no_call(
     body = await ask(client, path, status=403)
     assert error_fields(body)[0] == "plan_not_covered"
     assert sent(upstream) == []
+
+
+async def test_the_same_questions_through_mcp_answer_by_name_and_refuse_in_the_same_words(
+    serve: Any, upstream: aioresponses, mode: str
+) -> None:
+    goat = await serve(**GOAT)
+    upstream.get(upstream_route("/leaders"), payload=load_fixture("leaders_ast_2025_SPEC.json"))
+    upstream.get(
+        upstream_route("/box_scores"), payload=load_fixture("box_scores_2026-12-03_SPEC.json")
+    )
+    async with connect(goat, mode) as client:
+        offered = [tool.name for tool in (await client.list_tools()).tools]
+        leaders = await client.call_tool("get_leaders", {"stat": "ast", "limit": 1})
+        night = await client.call_tool(
+            "get_box_scores", {"dates": ["2026-12-03"], "sort": "-pts", "limit": 1}
+        )
+    assert {"get_leaders", "get_injuries", "get_box_scores", "get_advanced_stats"} <= set(offered)
+    assert leaders.is_error is False
+    assert leaders.structured_content["data"][0]["player"] == "Tyrese Haliburton"
+    assert night.structured_content["data"][0]["player"] == "Joel Embiid"
+    assert "| Joel Embiid |" in night.content[0].text  # the markdown table a model reads
+
+    all_star = await serve(**ALL_STAR)
+    before = len(sent(upstream))
+    async with connect(all_star, mode) as client:
+        offered = [tool.name for tool in (await client.list_tools()).tools]
+        refused = await client.call_tool("get_leaders", {"stat": "ast"})
+    assert "get_leaders" not in offered and "get_injuries" in offered
+    assert refused.is_error is True
+    words = refused.content[0].text
+    assert "plan_not_covered" in words and "GOAT" in words and "/season_averages?team=" in words
+    assert len(sent(upstream)) == before  # refused with no upstream call

@@ -366,3 +366,29 @@ async def test_a_head_to_head_shows_the_series_record_above_the_games(
     ahead_items = view.find_elements(By.CSS_SELECTOR, ".upcoming li")
     assert [i.get_attribute("data-game-id") for i in ahead_items] == [str(meetings[3]["id"])]
     assert "home" in ahead_items[0].find_element(By.CLASS_NAME, "home").text
+
+
+async def test_a_days_box_scores_draw_each_game_under_its_own_headline(
+    serve: Any, upstream: Any, tmp_path: Path, browser: WebDriver
+) -> None:
+    """A day's box scores (the paid route, which carries no game ids) are a box score a game."""
+    url = await serve(upstream={"plan": "goat"})
+    upstream.get(
+        upstream_route("/box_scores"), payload=load_fixture("box_scores_2026-12-03_SPEC.json")
+    )
+    fields = ["player", "team", "opponent", "home_away", "result", "min", "pts", "reb", "ast"]
+    arguments = {"dates": ["2026-12-03"], "fields": fields, "limit": 100}
+    html, result = await tool_result(url, upstream, "get_box_scores", arguments)
+    view = show(tmp_path, browser, html, result, "view-box-scores-day.png")
+
+    headlines = [h.text for h in view.find_elements(By.CLASS_NAME, "headline")]
+    assert [line.split(" · ")[0].split("\n")[0] for line in headlines] == [
+        "LAL 111 – 118 BOS",
+        "PHI 125 – 121 IND",
+    ]
+    tables = view.find_elements(By.TAG_NAME, "table")
+    assert len(tables) == 2  # one table a game, both teams' lines in it
+    titles = [
+        t.text.removesuffix("HOME") for t in tables[0].find_elements(By.CSS_SELECTOR, "tr.team-row")
+    ]
+    assert titles == ["LAL", "BOS"]  # away first, home last
