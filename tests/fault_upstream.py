@@ -42,6 +42,14 @@ ANSWERS: dict[str, tuple[str, ...]] = {
         "stats_2015-04-05_page.json",
         "stats_game_1037684_2023-11-05_DET_vs_GSW.json",
     ),
+    # The paid routes, from the fixtures built on the vendor's shapes.
+    "leaders": ("leaders_ast_2025_SPEC.json",),
+    "player_injuries": ("player_injuries_SPEC.json",),
+    "players/active": ("players_active_LAL_SPEC.json",),
+    "season_averages/general": ("season_averages_general_base_LAL_SPEC.json",),
+    "box_scores": ("box_scores_2026-12-03_SPEC.json", "box_scores_2024-02-07_PARTIAL.json"),
+    "box_scores/live": ("box_scores_live_SPEC.json",),
+    "stats/advanced": ("stats_advanced_2026-12-03_SPEC.json",),
 }
 SEASON_AVERAGES = {"237": "season_averages_237_2019.json", "115": "season_averages_115_2022.json"}
 
@@ -67,7 +75,7 @@ def fixture_bytes(name: str) -> bytes:
 
 
 def recorded_answer(name: str, query: str, player_id: str | None = None) -> bytes:
-    """The fixture a healthy upstream would send for `/v1/{name}?{query}`."""
+    """The fixture a healthy upstream would send for `/v1/{name}?{query}` (or `/v2/...`)."""
     if name == "season_averages":
         return fixture_bytes(SEASON_AVERAGES.get(player_id or "", "season_averages_empty.json"))
     choices = ANSWERS.get(name)
@@ -121,7 +129,8 @@ class FaultUpstream:
 
     def app(self) -> web.Application:
         app = web.Application()
-        app.router.add_get("/v1/{name}", self.serve)
+        app.router.add_get("/v1/{name:.+}", self.serve)  # the vendor's older base, as read
+        app.router.add_get("/v2/{name:.+}", self.serve)
         app.router.add_get("/calls", self.count)  # for benches running the fake as a process
         return app
 

@@ -126,7 +126,11 @@ def bad_values(param: Param) -> list[str]:
 
 def corpus(endpoint: Endpoint) -> Iterator[tuple[str, list[tuple[str, str]]]]:
     """(label, query pairs) of bad questions to one endpoint."""
-    required = [(p.name, VALID[p.kind]) for p in endpoint.params if p.required]
+    required = [
+        (p.name, p.choices[0] if p.kind == "enum" else VALID[p.kind])
+        for p in endpoint.params
+        if p.required
+    ]
     for param in endpoint.params:
         others = [pair for pair in required if pair[0] != param.name]
         for value in bad_values(param):
