@@ -1,0 +1,140 @@
+"""The sample league as the vendor's HTTP API, on a loopback port of this process.
+
+It answers as the vendor does, byte for byte where the vendor's behaviour is known: the key in
+the `Authorization` header (none: 401 `Unauthorized` as plain text), a route outside the chosen
+plan refused the same way, the plan's requests a minute (past them: 429), 400 `{"error": ...}`
+for bad parameters, 404 for an unknown id, `{"data": [...], "meta": {"next_cursor",
+"per_page"}}` with cursor paging (`per_page` 25 by default, at most 100; no `next_cursor` on the
+last page), array params as `name[]` repeated.
+
+Which routes exist and which the plan serves are not decided here: the caller passes them, read
+from the upstream's route table and plan declarations, so the sample cannot drift from them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from .answers import ANSWERS, BadParams, Listing, NotFound
+from .league import League, league_today
+
+PER_PAGE_DEFAULT = 25
+PER_PAGE_MAX = 100
+WINDOW_S = 60.0
+LOOPBACK = "127.0.0.1"
+LEGACY_PREFIX = "/v1"  # the vendor still serves its NBA routes under /v1 as under /nba/v1
+NBA_V1 = "/nba/v1"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the sample serves: the vendor paths the plan covers (others answer 401) and its
+    requests a minute (past them, 429)."""
+
+    name: str
+    paths: frozenset[str]
+    requests_per_minute: int
+
+
+class SampleVendor:
+    """The vendor's answers from the sample league, for one plan."""
+
+    def __init__(self, plan: Plan, clock: Callable[[], League] | None = None) -> None:
+        self.plan = plan
+        self.clock = clock or (lambda: League.of(league_today()))
+        self.requests = 0  # every request it answered, refusals included (for tests, benches)
+        self._sent: collections.deque[float] = collections.deque()
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        for path, answer in ANSWERS.items():
+            handler = self._handler(path, answer)
+            app.router.add_get(path, handler)
+            if path.startswith(NBA_V1):
+                app.router.add_get(LEGACY_PREFIX + path[len(NBA_V1) :], handler)
+        return app
+
+    def _handler(self, path: str, answer: Callable[..., Listing | dict[str, Any]]):
+        async def handle(request: web.Request) -> web.Response:
+            self.requests += 1
+            if not request.headers.get("Authorization") or path not in self.plan.paths:
+                return web.Response(status=401, text="Unauthorized")
+            if not self._take():
+                return _error(429, "Too many requests: the plan's minute is spent")
+            try:
+                found = answer(self.clock(), request.query, dict(request.match_info))
+                if isinstance(found, Listing):
+                    return _json(_envelope(found, request.query))
+            except BadParams as exc:
+                return _error(400, str(exc))
+            except NotFound:
+                return _error(404, "Not found")
+            return _json({"data": found})
+
+        return handle
+
+    def _take(self) -> bool:
+        """One request of the plan's minute, if any is left."""
+        now = time.monotonic()
+        while self._sent and self._sent[0] <= now - WINDOW_S:
+            self._sent.popleft()
+        if len(self._sent) >= self.plan.requests_per_minute:
+            return False
+        self._sent.append(now)
+        return True
+
+
+def _envelope(listing: Listing, query: Any) -> dict[str, Any]:
+    if not listing.paged:
+        return {"data": list(listing.items)}
+    try:
+        per_page = int(query.get("per_page", PER_PAGE_DEFAULT))
+        cursor = int(query.get("cursor", 0))
+    except ValueError:
+        raise BadParams("per_page and cursor must be integers") from None
+    if per_page < 1:
+        raise BadParams("per_page must be at least 1")
+    per_page = min(per_page, PER_PAGE_MAX)
+    after: Iterable[Any] = (item for item in listing.items if listing.key(item) > cursor)
+    page = list(itertools.islice(after, per_page + 1))
+    meta: dict[str, Any] = {"per_page": per_page}
+    if len(page) > per_page:
+        page = page[:per_page]
+        meta["next_cursor"] = listing.key(page[-1])
+    return {"data": page, "meta": meta}
+
+
+def _json(body: dict[str, Any]) -> web.Response:
+    return web.Response(text=json.dumps(body), content_type="application/json")
+
+
+def _error(status: int, message: str) -> web.Response:
+    return _json_status(status, {"error": message})
+
+
+def _json_status(status: int, body: dict[str, Any]) -> web.Response:
+    return web.Response(status=status, text=json.dumps(body), content_type="application/json")
+
+
+@contextlib.asynccontextmanager
+async def serving(vendor: SampleVendor) -> AsyncIterator[str]:
+    """The vendor on a free loopback port for as long as the block runs: its base URL."""
+    runner = web.AppRunner(vendor.app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, LOOPBACK, 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        await asyncio.shield(runner.cleanup())
