@@ -161,7 +161,7 @@ class Answers:
             raise errors.UpstreamBadAnswer(
                 "The upstream data service sent an answer without a data list."
             )
-        meta: dict[str, Any] = {"source": source(endpoint)}
+        meta: dict[str, Any] = {"source": source(endpoint, self.upstream.source)}
         if endpoint.item_filter is not None:
             items = endpoint.item_filter.apply(items, meta)
         upstream_meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
@@ -172,7 +172,7 @@ class Answers:
         unlabelled = bool(endpoint.team_labels and rows) and not await self._label_teams(
             endpoint, rows, deadline
         )
-        answer = build_answer(endpoint, rows, next_cursor, meta, query)
+        answer = build_answer(endpoint, rows, next_cursor, meta, query, self.upstream.caveat)
         ttl = endpoint.freshness.ttl_s(
             self.cache.settings, items, query.get("season"), current_season()
         )
@@ -214,7 +214,7 @@ class Answers:
         whole = parse_body(entry.body)
         rows = [row for row in whole["data"] if kept(endpoint, query, row)]
         next_cursor = whole["meta"].get("next_cursor")
-        meta: dict[str, Any] = {"source": source(endpoint)}
+        meta: dict[str, Any] = {"source": source(endpoint, self.upstream.source)}
         if query.get("last"):  # what the search found and said
             meta.update({k: whole["meta"][k] for k in ("last", "note") if k in whole["meta"]})
         if query.get("sort"):
@@ -232,7 +232,9 @@ class Answers:
             meta.setdefault(
                 "note", f"Sorted within these {len(rows)} rows only: there are more (next_cursor)."
             )
-        answer = build_answer(endpoint, rows[:limit], next_cursor, meta, query)
+        answer = build_answer(
+            endpoint, rows[:limit], next_cursor, meta, query, self.upstream.caveat
+        )
         return _derived(answer, [(entry, state)])
 
     async def _project(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
@@ -270,8 +272,8 @@ class Answers:
         else:
             rows = await search.games(base, n)
             unit, found = "games", len(rows)
-        meta = {"source": source(endpoint), **search.meta(n, found, unit)}
-        answer = build_answer(endpoint, rows, None, meta, query)
+        meta = {"source": source(endpoint, self.upstream.source), **search.meta(n, found, unit)}
+        answer = build_answer(endpoint, rows, None, meta, query, self.upstream.caveat)
         return _derived(answer, sources, cap_s=self.cache.settings.recent_ttl_s)
 
     async def _merge_players(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
@@ -313,7 +315,7 @@ class Answers:
                     missing.append(pid)
         if len(failures) == len(player_ids):
             raise next(r for r in results if isinstance(r, UpstreamFailure))
-        meta: dict[str, Any] = {"source": source(endpoint)}
+        meta: dict[str, Any] = {"source": source(endpoint, self.upstream.source)}
         if isinstance(names, BaseException) or not names:
             names = {}
             meta["names_unavailable"] = True
@@ -329,7 +331,7 @@ class Answers:
         ttl = endpoint.freshness.ttl_s(
             self.cache.settings, rows, query.get("season"), current_season()
         )
-        answer = build_answer(endpoint, rows, None, meta, query)
+        answer = build_answer(endpoint, rows, None, meta, query, self.upstream.caveat)
         # A partial answer is not kept: the next try fetches only the players that failed.
         return Produced(answer, 0 if failures or not names else ttl, stale_since)
 

@@ -19,8 +19,10 @@ Row = dict[str, Any]
 MAX_BODY_CHARS = 90_000
 
 
-def source(endpoint: Endpoint) -> str:
-    return f"{LEAGUE.source} /{endpoint.route.name}"
+def source(endpoint: Endpoint, origin: str = LEAGUE.source) -> str:
+    """Where the answer came from: the upstream's name (the vendor, or the sample league,
+    which says it is not real) and the route asked."""
+    return f"{origin} /{endpoint.route.name}"
 
 
 def kept(endpoint: Endpoint, query: Query, row: Row) -> bool:
@@ -75,11 +77,13 @@ def build_answer(
     next_cursor: Any,
     meta: dict[str, Any],
     query: Query,
+    caveat: str | None = None,
 ) -> dict[str, Any]:
     """The table answer: columns, rows and meta, trimmed to fit the assistant's size limit.
 
     A note already in `meta` (a search that found fewer, a partial page) is kept; otherwise an
-    empty answer says why it is empty."""
+    empty answer says why it is empty. A `caveat` (what every answer from this upstream must
+    say, e.g. that the sample league is not real) leads the note, whatever else it says."""
     meta = {"count": len(rows), "next_cursor": next_cursor, **meta, "query": query.as_json()}
     if meta.get("missing_player_ids"):
         meta["note"] = (
@@ -91,8 +95,11 @@ def build_answer(
         meta.setdefault("note", empty_note(endpoint, query))
     elif endpoint.item_filter is not None and meta.get(endpoint.item_filter.meta_key):
         meta.setdefault("note", endpoint.item_filter.note.format(count=len(rows)))
-    answer = {"columns": list(endpoint.table.columns), "data": rows, "meta": meta}
-    return fit(answer, rows)
+    answer = fit({"columns": list(endpoint.table.columns), "data": rows, "meta": meta}, rows)
+    if caveat:
+        note = answer["meta"].get("note")
+        answer["meta"]["note"] = f"{caveat} {note}" if note else caveat
+    return answer
 
 
 def fit(answer: dict[str, Any], rows: list[Row]) -> dict[str, Any]:

@@ -8,23 +8,26 @@ A bad parameter raises `BadParams` with the words the vendor would send back as 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
-
-from multidict import MultiMapping
 
 from .league import League
 from .lines import Line
+from .query import BadParams, Listing, NotFound, Query, dates, flag, ints, one_int
 from .schedule import Game
 from .teams import TEAMS
-from .totals import LEADER_STATS, averages, injuries, leaders, player_totals, standings
+from .totals import (
+    LEADER_STATS,
+    averages,
+    injuries,
+    leaders,
+    player_totals,
+    standings,
+    team_averages,
+)
 from .totals import season_averages as plain_averages
 
-Query = MultiMapping[str]
-
-ADVANCED_KEYS = (
+_ADVANCED = (
     "pie assist_percentage assist_ratio assist_to_turnover defensive_rating"
     " defensive_rebound_percentage effective_field_goal_percentage estimated_defensive_rating"
     " estimated_net_rating estimated_offensive_rating estimated_pace estimated_usage_percentage"
@@ -49,66 +52,19 @@ ADVANCED_KEYS = (
     " rebound_chances_off rebound_chances_total pct_blocks pct_blocks_allowed pct_fga pct_fgm"
     " pct_fta pct_ftm pct_personal_fouls pct_personal_fouls_drawn pct_points pct_rebounds_def"
     " pct_rebounds_off pct_rebounds_total pct_steals pct_3pa pct_3pm pct_turnovers"
-).split()
+)
+ADVANCED_KEYS = tuple(_ADVANCED.split())  # every field of the vendor's NBAAdvancedStatsV2
 CATEGORIES = ("general", "clutch", "defense", "shooting")
+TEAM_CATEGORIES = (
+    "general",
+    "clutch",
+    "shooting",
+    "playtype",
+    "tracking",
+    "hustle",
+    "shotdashboard",
+)
 SEASON_TYPES = ("regular", "playoffs", "ist", "playin")
-
-
-class BadParams(Exception):
-    """A 400: the message says what was wrong, as the vendor's `{"error": ...}` does."""
-
-
-class NotFound(Exception):
-    """A 404 for an id the league does not have."""
-
-
-@dataclass
-class Listing:
-    """Items to answer, in ascending `key` (an id) order; `paged`: by the vendor's cursor over
-    that key. Items may come lazily: a page reads only as far as it needs."""
-
-    items: Iterable[Any]
-    paged: bool = True
-    key: Callable[[Any], int] = lambda item: item["id"]
-
-
-def ints(query: Query, name: str) -> list[int]:
-    """An array param as the vendor reads it: `name[]` repeated (or `name`, as its spec spells
-    some)."""
-    values = query.getall(f"{name}[]", []) + query.getall(name, [])
-    try:
-        return [int(value) for value in values]
-    except ValueError:
-        raise BadParams(f"{name} must be integers") from None
-
-
-def one_int(query: Query, name: str, required: bool = False) -> int | None:
-    value = query.get(name)
-    if value is None:
-        if required:
-            raise BadParams(f"{name} is required")
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise BadParams(f"{name} must be an integer") from None
-
-
-def dates(query: Query, name: str) -> list[dt.date]:
-    values = query.getall(f"{name}[]", []) + query.getall(name, [])
-    try:
-        return [dt.date.fromisoformat(value) for value in values]
-    except ValueError:
-        raise BadParams(f"{name} must be dates as YYYY-MM-DD") from None
-
-
-def flag(query: Query, name: str) -> bool | None:
-    value = query.get(name)
-    if value is None:
-        return None
-    if value not in ("true", "false"):
-        raise BadParams(f"{name} must be true or false")
-    return value == "true"
 
 
 def teams(league: League, query: Query, _: dict[str, str]) -> Listing:
@@ -271,7 +227,8 @@ def category_averages(league: League, query: Query, match: dict[str, str]) -> Li
         raise BadParams("type is required")
     wanted = set(ints(query, "player_ids"))
     games = [
-        g for g in league.games
+        g
+        for g in league.games
         if g.season == season and g.state == "final" and g.postseason == (season_type == "playoffs")
     ]
     totals = player_totals(league, games) if season_type in ("regular", "playoffs") else {}
@@ -286,6 +243,32 @@ def category_averages(league: League, query: Query, match: dict[str, str]) -> Li
         if not wanted or pid in wanted
     ]
     return Listing(rows, key=lambda row: row["player_id"])
+
+
+def team_category_averages(league: League, query: Query, match: dict[str, str]) -> Listing:
+    category = match["category"]
+    if category not in TEAM_CATEGORIES:
+        raise BadParams(f"category must be one of {', '.join(TEAM_CATEGORIES)}")
+    season = one_int(query, "season", required=True)
+    season_type = query.get("season_type")
+    if season_type not in ("regular", "playoffs", "ist"):
+        raise BadParams("season_type must be one of regular, playoffs, ist")
+    if category != "hustle" and not query.get("type"):
+        raise BadParams(f"type is required for category {category}")
+    wanted = set(ints(query, "team_ids"))
+    found = team_averages(league, season, season_type == "playoffs") if season_type != "ist" else {}
+    teams_by_id = {t["id"]: t for t in TEAMS}
+    rows = [
+        {
+            "team": dict(teams_by_id[tid]),
+            "season": season,
+            "season_type": season_type,
+            "stats": stats,
+        }
+        for tid, stats in sorted(found.items())
+        if not wanted or tid in wanted
+    ]
+    return Listing(rows, key=lambda row: row["team"]["id"])
 
 
 def _category_stats(row: dict[str, Any]) -> dict[str, Any]:
@@ -337,8 +320,12 @@ def live_box_scores(league: League, query: Query, _: dict[str, str]) -> Listing:
 
 def _box_score(league: League, game: Game) -> dict[str, Any]:
     """As the vendor's recorded answers have it: each team's own fields beside `players`."""
-    body = {k: v for k, v in game.slim().items() if k not in ("id", "home_team_id", "visitor_team_id")}
-    for side, (team, lines) in zip(("home_team", "visitor_team"), league.lines(game.id), strict=True):
+    body = {
+        k: v for k, v in game.slim().items() if k not in ("id", "home_team_id", "visitor_team_id")
+    }
+    for side, (team, lines) in zip(
+        ("home_team", "visitor_team"), league.lines(game.id), strict=True
+    ):
         body[side] = {
             **team,
             "players": [{**line.vendor(), "player": line.person.slim()} for line in lines],
@@ -358,6 +345,7 @@ ANSWERS: dict[str, Callable[..., Listing | dict[str, Any]]] = {
     "/nba/v1/stats": stats,
     "/nba/v1/season_averages": season_averages,
     "/nba/v1/season_averages/{category}": category_averages,
+    "/nba/v1/team_season_averages/{category}": team_category_averages,
     "/nba/v1/standings": standings_of,
     "/nba/v1/leaders": leaders_of,
     "/nba/v1/player_injuries": injured,

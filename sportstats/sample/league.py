@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from .lines import OVERTIME_MINUTES, Line, team_lines
 from .people import Person, invent_players
 from .schedule import (
+    FIRST_GAME_ID,
     PLAYOFF_TEAMS_PER_CONFERENCE,
     REGULAR_DAYS,
-    FIRST_GAME_ID,
     Game,
     _game,
     opening_day,
@@ -114,7 +114,10 @@ class League:
         extra = (game.period - 4) * OVERTIME_MINUTES if game.state == "final" else 0
         share = game.progress + extra / 240
         sides = []
-        for side, other, team in (("home", "visitor", game.home), ("visitor", "home", game.visitor)):
+        for side, other, team in (
+            ("home", "visitor", game.home),
+            ("visitor", "home", game.visitor),
+        ):
             points, margin = game.score(side), game.score(side) - game.score(other)
             roster = [p for p in self.roster(team["id"], game.season) if not _hurt(p, game)]
             lines = team_lines(roster, points, margin, share, f"{game.id}-{team['id']}")
@@ -133,8 +136,10 @@ def _winner(game: Game) -> Team:
 
 
 def _hurt(person: Person, game: Game) -> bool:
-    return person.hurt is not None and game.season == season_of(person.hurt[0]) and (
-        game.date >= person.hurt[0]
+    return (
+        person.hurt is not None
+        and game.season == season_of(person.hurt[0])
+        and (game.date >= person.hurt[0])
     )
 
 

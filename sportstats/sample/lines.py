@@ -17,9 +17,8 @@ from .people import Person
 REGULATION_MINUTES = 240  # five players for four 12-minute quarters
 OVERTIME_MINUTES = 25
 ROTATION = 10  # players who play every night; the rest get a few minutes or none
-STAT_KEYS = (
-    "fgm fga fg_pct fg3m fg3a fg3_pct ftm fta ft_pct oreb dreb reb ast stl blk turnover pf pts"
-).split()
+_STATS = "fgm fga fg_pct fg3m fg3a fg3_pct ftm fta ft_pct oreb dreb reb ast stl blk turnover pf pts"
+STAT_KEYS = tuple(_STATS.split())
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,8 @@ def _split(total: int, weights: list[float], cap: int) -> list[int]:
 def _numbers(rng: random.Random, person: Person, minutes: int, pts: int) -> dict[str, Any]:
     """A line worth `pts` points in `minutes` minutes."""
     big = person.position.endswith("C")
-    fg3m = min(pts // 3, round(pts * rng.uniform(0.0, 0.12 if big else 0.4) / 3))
+    three_share = rng.uniform(0.0, 0.15) if big else rng.uniform(0.2, 0.55)
+    fg3m = min(pts // 3, round(pts * three_share / 3))
     ftm = min(pts - 3 * fg3m, round(pts * rng.uniform(0.08, 0.25)))
     if (pts - 3 * fg3m - ftm) % 2:
         ftm += 1 if ftm < pts - 3 * fg3m else -1

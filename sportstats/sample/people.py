@@ -22,24 +22,32 @@ FIRST_PLAYER_ID = 9_100_001
 ROSTER_SIZE = 14
 INJURED_PER_TEAM = (0, 1, 1, 2)  # drawn from, per team
 
-FIRST_NAMES = (
+_FIRST = (
     "Abel Ansel Arlo Barnaby Bastian Benedict Booker Calloway Cassius Cedric Cyprian Dashiell"
     " Denholm Desmond Dorian Elias Emeric Evander Fabian Felix Florian Gideon Hollis Ignatius"
     " Isidore Jasper Jethro Julian Kasimir Lazarus Leopold Lucian Magnus Marcellus Micah Nestor"
     " Octavius Orion Osric Percival Quentin Rafferty Roscoe Rufus Santino Severin Silas Solomon"
     " Tiberius Torvald Ulysses Valentin Virgil Wendell Xavier Zebulon"
-).split()
-LAST_NAMES = (
+)
+_LAST = (
     "Ashgrove Bellwether Blackthorn Bramblewood Brightwater Cinderfell Coldharbor Copperfield"
     " Crowhurst Dunmore Eastbrook Elderwood Fairweather Fenwick Foxglove Galloway Greymantle"
     " Halloran Hawthorne Hollowell Ironwood Kettleby Kingsmere Larkspur Lockhart Marchbanks"
     " Merriweather Nettlefield Northcott Oakenshaw Pembrook Quarrington Ravensworth Redgrave"
     " Rookwood Saltonstall Shadwell Silverton Stonebridge Thistlewood Thornbury Underhill"
     " Wainwright Westerby Whitlock Wildermuth Winterbourne Wolfenden Yarborough Zennor"
-).split()
+)
+FIRST_NAMES, LAST_NAMES = tuple(_FIRST.split()), tuple(_LAST.split())
 COLLEGES = (
-    "Sample State", "Northfield", "Lakeshore Tech", "Riverbend", "Pine Valley", "Coastal A&M",
-    "Highland", "Summit", None,
+    "Sample State",
+    "Northfield",
+    "Lakeshore Tech",
+    "Riverbend",
+    "Pine Valley",
+    "Coastal A&M",
+    "Highland",
+    "Summit",
+    None,
 )
 COUNTRIES = ("USA",) * 6 + ("Canada", "France", "Serbia", "Australia", "Nigeria", "Spain")
 POSITIONS = ("G", "G", "G", "F", "F", "F", "C", "G-F", "F-C")
@@ -111,7 +119,6 @@ def invent_players(season: int, season_start: dt.date) -> tuple[Person, ...]:
         for slot in range(ROSTER_SIZE + 1):  # the last slot: the retired player
             first, last = names.pop()
             rookie = slot == ROSTER_SIZE - 1
-            retired = slot == ROSTER_SIZE
             injury = None
             if slot in hurt and not rookie:
                 part, words = rng.choice(INJURIES)

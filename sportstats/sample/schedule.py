@@ -189,8 +189,10 @@ def play(game: Game, power: dict[int, float], state: str, live_no: int = 0) -> N
         "home": 112 + power[game.home["id"]] + 2.5,
         "visitor": 112 + power[game.visitor["id"]],
     }
-    quarters = {side: [max(14, round(rng.gauss(mean / 4, 4.5))) for _ in range(4)]
-                for side, mean in sides.items()}
+    quarters = {
+        side: [max(14, round(rng.gauss(mean / 4, 4.5))) for _ in range(4)]
+        for side, mean in sides.items()
+    }
     while sum(quarters["home"]) == sum(quarters["visitor"]):  # overtime until someone wins
         for side, mean in sides.items():
             quarters[side].append(max(4, round(rng.gauss(mean / 9.6, 3))))

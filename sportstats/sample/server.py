@@ -47,9 +47,16 @@ class Plan:
 
 
 class SampleVendor:
-    """The vendor's answers from the sample league, for one plan."""
+    """The vendor's answers from the sample league: the declared `routes` (vendor paths), of
+    which the `plan` serves some."""
 
-    def __init__(self, plan: Plan, clock: Callable[[], League] | None = None) -> None:
+    def __init__(
+        self, routes: Iterable[str], plan: Plan, clock: Callable[[], League] | None = None
+    ) -> None:
+        self.routes = tuple(routes)
+        unanswered = [path for path in self.routes if path not in ANSWERS]
+        if unanswered:
+            raise ValueError(f"the sample league has no answer for {', '.join(unanswered)}")
         self.plan = plan
         self.clock = clock or (lambda: League.of(league_today()))
         self.requests = 0  # every request it answered, refusals included (for tests, benches)
@@ -57,8 +64,8 @@ class SampleVendor:
 
     def app(self) -> web.Application:
         app = web.Application()
-        for path, answer in ANSWERS.items():
-            handler = self._handler(path, answer)
+        for path in self.routes:
+            handler = self._handler(path, ANSWERS[path])
             app.router.add_get(path, handler)
             if path.startswith(NBA_V1):
                 app.router.add_get(LEGACY_PREFIX + path[len(NBA_V1) :], handler)
@@ -119,11 +126,9 @@ def _json(body: dict[str, Any]) -> web.Response:
 
 
 def _error(status: int, message: str) -> web.Response:
-    return _json_status(status, {"error": message})
-
-
-def _json_status(status: int, body: dict[str, Any]) -> web.Response:
-    return web.Response(status=status, text=json.dumps(body), content_type="application/json")
+    return web.Response(
+        status=status, text=json.dumps({"error": message}), content_type="application/json"
+    )
 
 
 @contextlib.asynccontextmanager

@@ -15,9 +15,10 @@ from .schedule import Game
 
 SUMMED = [key for key in STAT_KEYS if not key.endswith("_pct")]
 LEADER_MIN_GAMES_SHARE = 0.5  # a leader played at least half his team's games
+_PER_GAME = "ast blk dreb fg3a fg3m fga fgm fta ftm oreb pts reb stl"
 # The vendor's stat types for /leaders, each as (line key, how the value is made).
 LEADER_STATS = {
-    **{name: (name, "avg") for name in "ast blk dreb fg3a fg3m fga fgm fta ftm oreb pts reb stl".split()},
+    **{name: (name, "avg") for name in _PER_GAME.split()},
     "tov": ("turnover", "avg"),
     "min": ("min", "avg"),
     "eff": ("eff", "avg"),
@@ -53,8 +54,14 @@ def player_totals(league: League, games: list[Game]) -> dict[int, dict[str, floa
 def _efficiency(line: Line) -> int:
     n = line.numbers
     return (
-        n["pts"] + n["reb"] + n["ast"] + n["stl"] + n["blk"]
-        - (n["fga"] - n["fgm"]) - (n["fta"] - n["ftm"]) - n["turnover"]
+        n["pts"]
+        + n["reb"]
+        + n["ast"]
+        + n["stl"]
+        + n["blk"]
+        - (n["fga"] - n["fgm"])
+        - (n["fta"] - n["ftm"])
+        - n["turnover"]
     )
 
 
@@ -102,7 +109,10 @@ def standings(league: League, season: int) -> list[dict[str, Any]]:
     teams = {}
     for game in finished(league, season, postseason=False):
         won_home = game.score("home") > game.score("visitor")
-        for team, other, home in ((game.home, game.visitor, True), (game.visitor, game.home, False)):
+        for team, other, home in (
+            (game.home, game.visitor, True),
+            (game.visitor, game.home, False),
+        ):
             teams[team["id"]] = team
             won = 0 if won_home == home else 1  # index: 0 a win, 1 a loss
             kinds = ["all", "home" if home else "road"]
@@ -115,18 +125,20 @@ def standings(league: League, season: int) -> list[dict[str, Any]]:
     rows = []
     for team_id, team in teams.items():
         mine = record[team_id]
-        rows.append({
-            "team": dict(team),
-            "conference_record": "-".join(map(str, mine["conference"])),
-            "conference_rank": _rank(team, teams, record, "conference"),
-            "division_record": "-".join(map(str, mine["division"])),
-            "division_rank": _rank(team, teams, record, "division"),
-            "wins": mine["all"][0],
-            "losses": mine["all"][1],
-            "home_record": "-".join(map(str, mine["home"])),
-            "road_record": "-".join(map(str, mine["road"])),
-            "season": season,
-        })
+        rows.append(
+            {
+                "team": dict(team),
+                "conference_record": "-".join(map(str, mine["conference"])),
+                "conference_rank": _rank(team, teams, record, "conference"),
+                "division_record": "-".join(map(str, mine["division"])),
+                "division_rank": _rank(team, teams, record, "division"),
+                "wins": mine["all"][0],
+                "losses": mine["all"][1],
+                "home_record": "-".join(map(str, mine["home"])),
+                "road_record": "-".join(map(str, mine["road"])),
+                "season": season,
+            }
+        )
     return sorted(rows, key=lambda row: (row["team"]["conference"], row["conference_rank"]))
 
 
@@ -183,11 +195,41 @@ def injuries(league: League) -> list[dict[str, Any]]:
             continue
         since, part, words = person.hurt
         back = league.today + dt.timedelta(days=7 + person.id % 21)
-        rows.append({
-            "player": person.vendor(),
-            "return_date": back.strftime("%b %-d"),
-            "description": f"{since.strftime('%b %-d')}: {person.last_name} ({part}) is out with"
-            f" a {words}; sample data, not real.",
-            "status": "Out" if person.id % 3 else "Day-To-Day",
-        })
+        rows.append(
+            {
+                "player": person.vendor(),
+                "return_date": back.strftime("%b %-d"),
+                "description": f"{since.strftime('%b %-d')}: {person.last_name} ({part}) is out"
+                f" with a {words}; sample data, not real.",
+                "status": "Out" if person.id % 3 else "Day-To-Day",
+            }
+        )
+    return rows
+
+
+def team_averages(league: League, season: int, postseason: bool) -> dict[int, dict[str, Any]]:
+    """Per team: games, wins, losses and its lines' numbers per game."""
+    games = finished(league, season, postseason)
+    totals: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for game in games:
+        home_won = game.score("home") > game.score("visitor")
+        for (team, lines), won in zip(league.lines(game.id), (home_won, not home_won), strict=True):
+            mine = totals[team["id"]]
+            mine["gp"] += 1
+            mine["w" if won else "l"] += 1
+            for line in lines:
+                mine["min"] += line.minutes
+                for key in SUMMED:
+                    mine[key] += line.numbers[key]
+    rows = {}
+    for team_id, total in totals.items():
+        games_played = total["gp"]
+        row: dict[str, Any] = {"gp": int(games_played), "w": int(total["w"]), "l": int(total["l"])}
+        row["min"] = round(total["min"] / games_played / 5, 1)
+        for key in SUMMED:
+            row["tov" if key == "turnover" else key] = round(total[key] / games_played, 1)
+        for kind in ("fg", "fg3", "ft"):
+            tried = total[f"{kind}a"]
+            row[f"{kind}_pct"] = round(total[f"{kind}m"] / tried, 3) if tried else 0
+        rows[team_id] = row
     return rows

@@ -27,7 +27,7 @@ from ..errors import UpstreamFailure
 from ..settings import UpstreamSettings
 from .breaker import CircuitBreaker
 from .budget import BudgetSpent, RetryBudget, UpstreamBudget
-from .routes import Route, RouteBase
+from .routes import LEAGUE, Route, RouteBase
 from .shares import Shares, share_of, spender
 from .verdicts import Answered, Verdict, judge
 
@@ -100,10 +100,14 @@ class UpstreamClient:
         budget: UpstreamBudget,
         breaker: CircuitBreaker | None = None,
         retry_budget: RetryBudget | None = None,
+        source: str = LEAGUE.source,
+        caveat: str | None = None,
     ) -> None:
         self.session = session
         self.routes = RouteBase.read(base_url)
         log.info("%s", self.routes.reading)
+        self.source = source  # the upstream's name, as every answer's meta.source cites it
+        self.caveat = caveat  # what every answer from it must say (the sample: not real)
         self._headers = {"Authorization": api_key, "Accept": "application/json"}
         self.settings = settings
         self.budget = budget
