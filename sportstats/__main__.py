@@ -7,6 +7,7 @@ import resource
 import sys
 
 from . import __version__
+from . import sample as sample_league
 from .app import create_app
 from .ops.record import configure_logging
 from .settings import Settings, SettingsError, command_line, load_settings
@@ -22,9 +23,10 @@ def startup_line(settings: Settings, tls: bool) -> str:
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     where = f"{'https' if tls else 'http'}://{host}:{settings.port}"
     cache = "Redis" if settings.redis_url else "memory"
+    upstream = sample_league.SOURCE if settings.upstream.demo else settings.upstream_url
     return (
         f"sportstats {__version__} listening on {where} (MCP at {where}/mcp) · auth"
-        f" {settings.auth.mode} · cache {cache} · upstream {settings.upstream_url},"
+        f" {settings.auth.mode} · cache {cache} · upstream {upstream},"
         f" {settings.upstream.requests_per_minute} requests a minute"
     )
 

@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from . import sample as sample_league
 from .cache import AnswerCache, AnswerStore, MemoryStore, RedisLock, RedisStore
 from .core.answers import Answers
 from .mcp.transport import setup_mcp_routes
@@ -24,13 +25,16 @@ from .ops.oauth.external import ExternalIssuer
 from .ops.oauth.server import AuthorizationServer
 from .ops.oauth.store import MemoryGrants, RedisGrants
 from .ops.record import configure_logging
+from .sample.answers import ANSWERS as ANSWERS_OF_SAMPLE
+from .sample.server import Plan as SamplePlan
+from .sample.server import SampleVendor, serving
 from .settings import Settings, load_settings
 from .upstream.budget import LocalBudget, RedisBudget, UpstreamBudget
 from .upstream.client import UpstreamClient
 from .web.bounds import RequestBounds, handler_args, security_headers
 from .web.cors import setup_cors
 from .web.front import front
-from .web.keys import ACCESS, ANSWERS, BOUNDS, CACHE, LIMITS, OAUTH, SETTINGS, UPSTREAM
+from .web.keys import ACCESS, ANSWERS, BOUNDS, CACHE, LIMITS, OAUTH, SAMPLE, SETTINGS, UPSTREAM
 from .web.oauth import setup_oauth_routes
 from .web.probes import setup_probes
 from .web.routes import setup_routes
@@ -85,9 +89,7 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     # budget) decide instead. There is no public switch for it in aiohttp 3.13; a test
     # (tests/test_faults.py) fails if this stops taking effect.
     session._retry_connection = False
-    upstream = UpstreamClient(
-        session, settings.upstream_url, settings.api_key, settings.upstream, budget
-    )
+    upstream = _upstream_client(app, session, budget)
     cache = AnswerCache(store, settings.cache, lock)
     tokens = oauth_tokens(app, redis)
     app[UPSTREAM] = upstream
@@ -103,6 +105,46 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
         if redis is not None:
             await redis.aclose()
         log.info("closed: background refreshes, upstream session%s", redis and ", Redis" or "")
+
+
+def _upstream_client(
+    app: web.Application, session: aiohttp.ClientSession, budget: UpstreamBudget
+) -> UpstreamClient:
+    """The client, for the vendor or (with upstream.demo) for the sample league in its place:
+    the same client either way, only its address, key and name differ."""
+    settings = app[SETTINGS]
+    sample = app.get(SAMPLE)
+    if sample is None:
+        return UpstreamClient(
+            session, settings.upstream_url, settings.api_key, settings.upstream, budget
+        )
+    return UpstreamClient(
+        session,
+        sample.base_url + "/v1",
+        sample_league.KEY,
+        settings.upstream,
+        budget,
+        source=sample_league.SOURCE,
+        caveat=sample_league.CAVEAT,
+    )
+
+
+async def sample_ctx(app: web.Application) -> AsyncIterator[None]:
+    """upstream.demo: the sample league served on a loopback port, for the app's lifetime."""
+    vendor = SampleVendor(sample_routes(), sample_plan(app[SETTINGS]))
+    async with serving(vendor):
+        app[SAMPLE] = vendor
+        yield
+
+
+def sample_routes() -> list[str]:
+    """The routes the sample serves: those of the upstream's route table."""
+    return list(ANSWERS_OF_SAMPLE)
+
+
+def sample_plan(settings: Settings) -> SamplePlan:
+    """The plan the sample serves, as the vendor would for a key of that plan."""
+    return SamplePlan("goat", frozenset(ANSWERS_OF_SAMPLE), settings.upstream.requests_per_minute)
 
 
 def oauth_tokens(app: web.Application, redis: Any) -> AuthorizationServer | ExternalIssuer | None:
@@ -141,6 +183,8 @@ def create_app(settings: Settings) -> web.Application:
     app[LIMITS] = limits
     app.cleanup_ctx.append(access.reload_on_sighup)
     app.on_response_prepare.append(security_headers)
+    if settings.upstream.demo:
+        app.cleanup_ctx.append(sample_ctx)
     app.cleanup_ctx.append(upstream_ctx)
     routes = setup_probes(app, metrics) + setup_routes(app) + setup_mcp_routes(app)
     if settings.auth.mode == "oauth":

@@ -59,6 +59,7 @@ class SampleVendor:
             raise ValueError(f"the sample league has no answer for {', '.join(unanswered)}")
         self.plan = plan
         self.clock = clock or (lambda: League.of(league_today()))
+        self.base_url = ""  # where it listens, once `serving`
         self.requests = 0  # every request it answered, refusals included (for tests, benches)
         self._sent: collections.deque[float] = collections.deque()
 
@@ -133,13 +134,15 @@ def _error(status: int, message: str) -> web.Response:
 
 @contextlib.asynccontextmanager
 async def serving(vendor: SampleVendor) -> AsyncIterator[str]:
-    """The vendor on a free loopback port for as long as the block runs: its base URL."""
+    """The vendor on a free loopback port for as long as the block runs: its base URL (also
+    kept as `vendor.base_url`)."""
     runner = web.AppRunner(vendor.app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, LOOPBACK, 0)
     await site.start()
     host, port = runner.addresses[0][:2]
+    vendor.base_url = f"http://{host}:{port}"
     try:
-        yield f"http://{host}:{port}"
+        yield vendor.base_url
     finally:
         await asyncio.shield(runner.cleanup())

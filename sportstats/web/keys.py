@@ -11,6 +11,7 @@ from ..ops.health import Readiness
 from ..ops.limits import ClientLimits
 from ..ops.metrics import Metrics
 from ..ops.oauth.server import AuthorizationServer
+from ..sample.server import SampleVendor
 from ..settings import Settings
 from ..upstream.client import UpstreamClient
 from .bounds import RequestBounds
@@ -25,3 +26,6 @@ LIMITS = web.AppKey("limits", ClientLimits)
 METRICS = web.AppKey("metrics", Metrics)
 READINESS = web.AppKey("readiness", Readiness)
 OAUTH = web.AppKey("oauth", AuthorizationServer)  # oauth mode, our own authorization server
+SAMPLE = web.AppKey(
+    "sample", SampleVendor
+)  # upstream.demo: the sample league, in the vendor's place
