@@ -25,12 +25,13 @@ from .ops.oauth.external import ExternalIssuer
 from .ops.oauth.server import AuthorizationServer
 from .ops.oauth.store import MemoryGrants, RedisGrants
 from .ops.record import configure_logging
-from .sample.answers import ANSWERS as ANSWERS_OF_SAMPLE
 from .sample.server import Plan as SamplePlan
 from .sample.server import SampleVendor, serving
 from .settings import Settings, load_settings
 from .upstream.budget import LocalBudget, RedisBudget, UpstreamBudget
 from .upstream.client import UpstreamClient
+from .upstream.plans import AUTO, CHEAPEST, plan_named
+from .upstream.routes import ROUTES
 from .web.bounds import RequestBounds, handler_args, security_headers
 from .web.cors import setup_cors
 from .web.front import front
@@ -120,7 +121,7 @@ def _upstream_client(
         )
     return UpstreamClient(
         session,
-        sample.base_url + "/v1",
+        sample.base_url,
         sample_league.KEY,
         settings.upstream,
         budget,
@@ -131,20 +132,20 @@ def _upstream_client(
 
 async def sample_ctx(app: web.Application) -> AsyncIterator[None]:
     """upstream.demo: the sample league served on a loopback port, for the app's lifetime."""
-    vendor = SampleVendor(sample_routes(), sample_plan(app[SETTINGS]))
+    vendor = SampleVendor([route.path for route in ROUTES.values()], sample_plan(app[SETTINGS]))
     async with serving(vendor):
         app[SAMPLE] = vendor
         yield
 
 
-def sample_routes() -> list[str]:
-    """The routes the sample serves: those of the upstream's route table."""
-    return list(ANSWERS_OF_SAMPLE)
-
-
 def sample_plan(settings: Settings) -> SamplePlan:
-    """The plan the sample serves, as the vendor would for a key of that plan."""
-    return SamplePlan("goat", frozenset(ANSWERS_OF_SAMPLE), settings.upstream.requests_per_minute)
+    """The plan the sample league serves, read from the plan declarations: `upstream.plan`,
+    or the free plan where the server is to learn it (`auto`), so a newcomer meets the free
+    plan's refusals as a new key would."""
+    name = getattr(settings.upstream, "plan", AUTO)  # the option arrives with the plans (#21)
+    plan = CHEAPEST if name == AUTO else plan_named(name)
+    paths = frozenset(route.path for route in plan.routes())
+    return SamplePlan(plan.label, paths, plan.requests_per_minute)
 
 
 def oauth_tokens(app: web.Application, redis: Any) -> AuthorizationServer | ExternalIssuer | None:

@@ -77,6 +77,7 @@ class Game:
         del body["home_team_id"], body["visitor_team_id"]
         body.update(home_team=dict(self.home), visitor_team=dict(self.visitor))
         body["datetime"] = _iso(self.tip_off)
+        body["period_detail"] = body["status"] if self.state != "scheduled" else None
         body["display_status"] = {"final": "final", "live": "live"}.get(self.state, "scheduled")
         body["is_clutch"] = self.state == "live" and self.period == 4
         for side in ("home", "visitor"):
@@ -102,7 +103,6 @@ class Game:
             "status": status,
             "period": self.period,
             "time": time,
-            "period_detail": status if self.state != "scheduled" else None,
             "postseason": self.postseason,
             "postponed": False,
             "home_team_score": self.score("home"),

@@ -32,8 +32,6 @@ PER_PAGE_DEFAULT = 25
 PER_PAGE_MAX = 100
 WINDOW_S = 60.0
 LOOPBACK = "127.0.0.1"
-LEGACY_PREFIX = "/v1"  # the vendor still serves its NBA routes under /v1 as under /nba/v1
-NBA_V1 = "/nba/v1"
 
 
 @dataclass(frozen=True)
@@ -66,10 +64,7 @@ class SampleVendor:
     def app(self) -> web.Application:
         app = web.Application()
         for path in self.routes:
-            handler = self._handler(path, ANSWERS[path])
-            app.router.add_get(path, handler)
-            if path.startswith(NBA_V1):
-                app.router.add_get(LEGACY_PREFIX + path[len(NBA_V1) :], handler)
+            app.router.add_get(path, self._handler(path, ANSWERS[path]))
         return app
 
     def _handler(self, path: str, answer: Callable[..., Listing | dict[str, Any]]):
