@@ -1,0 +1,227 @@
+"""`--demo`: the server on the built-in sample league, with no key and no network, every answer
+saying it is sample data; the same questions shaped as against the recorded vendor answers; and
+README's first command doing all of it as a newcomer runs it."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aioresponses import aioresponses
+from mcp import Client
+
+from sportstats import app as app_module
+from sportstats.app import create_app
+from sportstats.sample import CAVEAT, SOURCE
+from sportstats.sample.league import League, league_today
+from sportstats.sample.server import Plan
+from sportstats.settings import SettingsError, load_settings
+from sportstats.upstream.plans import BY_NAME
+from tests.conftest import answer_season_averages, load_fixture, make_settings, upstream_route
+from tests.server_process import ServerProcess, clean_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+NOT_REAL = "sample data, not real"
+
+
+def last_game_day() -> str:
+    """The last day with a finished game, as of today (today itself in the season)."""
+    league = League.of(league_today())
+    return max(game.date for game in league.games if game.state == "final").isoformat()
+
+
+def demo_settings(**overrides: Any) -> Any:
+    return load_settings(cli={"upstream.demo": True, **overrides}, environ={})
+
+
+def goat(settings: Any) -> Plan:
+    """The sample serving every route (the top plan), for questions the free plan refuses."""
+    plan = BY_NAME["goat"]
+    return Plan(plan.label, frozenset(route.path for route in plan.routes()), 600)
+
+
+def test_demo_needs_no_key_and_reads_from_every_source(tmp_path: Path) -> None:
+    assert demo_settings().upstream.demo and not demo_settings().api_key
+    assert load_settings(environ={"SPORTSTATS_UPSTREAM__DEMO": "true"}).upstream.demo
+    config = tmp_path / "demo.yaml"
+    config.write_text("upstream:\n  demo: true\n")
+    assert load_settings(environ={}, config_file=str(config)).upstream.demo
+
+
+@pytest.mark.parametrize(
+    ("cli", "environ", "named"),
+    [
+        ({}, {"BALLDONTLIE_API_KEY": "k-123"}, "BALLDONTLIE_API_KEY"),
+        ({"upstream_url": "https://api.balldontlie.io"}, {}, "upstream_url"),
+        ({}, {"SPORTSTATS_UPSTREAM_URL": "https://api.balldontlie.io"}, "upstream_url"),
+    ],
+)
+def test_demo_with_a_key_or_an_upstream_is_a_start_up_error_naming_both(
+    cli: dict[str, str], environ: dict[str, str], named: str
+) -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings(cli={"upstream.demo": True, **cli}, environ=environ)
+    message = str(refused.value)
+    assert "--demo" in message and named in message and "\n" not in message
+    assert "k-123" not in message
+
+
+def test_the_command_line_refusal_is_one_line() -> None:
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, "-m", "sportstats", "--demo"],
+        cwd=ROOT,
+        env=clean_environment(BALLDONTLIE_API_KEY="k-123"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--demo" in lines[0] and "BALLDONTLIE_API_KEY" in lines[0]
+
+
+@pytest.fixture
+async def demo(aiohttp_client: Any, upstream: aioresponses) -> Any:
+    """The real app on the sample league; `upstream` lets only loopback traffic through."""
+    return await aiohttp_client(create_app(demo_settings()))
+
+
+def says_sample(answer: dict[str, Any]) -> None:
+    assert NOT_REAL in answer["meta"]["source"]
+    assert answer["meta"]["note"].startswith(CAVEAT)
+
+
+async def test_demo_answers_teams_and_todays_games_saying_they_are_sample_data(
+    demo: Any, upstream: aioresponses
+) -> None:
+    teams = await (await demo.get("/teams")).json()
+    assert teams["meta"]["count"] == 30
+    assert {row["team"] for row in teams["data"]} >= {"Boston Celtics", "Los Angeles Lakers"}
+    says_sample(teams)
+    games = await (await demo.get(f"/games?dates={last_game_day()}")).json()
+    says_sample(games)
+    assert "Final" in {row["status"] for row in games["data"]}
+    ready = await (await demo.get("/readyz")).json()
+    assert ready["checks"]["upstream"]["source"] == SOURCE
+    assert upstream.requests == {}  # nothing left the machine: the sample is on loopback
+
+
+async def test_demo_on_the_free_plan_refuses_stats_without_an_answer(demo: Any) -> None:
+    response = await demo.get("/stats?player_ids=9100001")
+    assert response.status != 200  # the free plan does not serve /stats: the vendor says 401
+
+
+async def test_an_mcp_tool_call_says_sample_data(
+    aiohttp_server: Any, upstream: aioresponses
+) -> None:
+    server = await aiohttp_server(create_app(demo_settings()))
+    async with Client(str(server.make_url("/mcp"))) as mcp:
+        result = await mcp.call_tool("get_teams", {"conference": "West"})
+    assert not result.is_error
+    text = " ".join(part.text for part in result.content)
+    assert "Los Angeles Lakers" in text and CAVEAT in text
+    says_sample(result.structured_content)
+    assert upstream.requests == {}
+
+
+def shape(answer: dict[str, Any]) -> tuple[list[str], set[str]]:
+    """What a client reads of an answer's form: its columns and its row keys."""
+    return answer["columns"], {key for row in answer["data"] for key in row}
+
+
+SAME_QUESTIONS = [
+    ("/teams", "/teams", "teams_all.json"),
+    ("/players?query=ash", "/players", "players_page_ASSEMBLED.json"),
+    ("/games?dates={day}", "/games", "games_2025-01-05_final_with_quarters.json"),
+    ("/stats?player_ids=9100001&seasons=2025", "/stats", "stats_2024-10-22_jaylen_brown.json"),
+]
+
+
+@pytest.mark.parametrize(("question", "route", "recorded"), SAME_QUESTIONS)
+async def test_a_question_is_shaped_alike_on_the_sample_and_on_the_recorded_answers(
+    aiohttp_client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    question: str,
+    route: str,
+    recorded: str,
+) -> None:
+    question = question.format(day=last_game_day())
+    monkeypatch.setattr(app_module, "sample_plan", goat)
+    with aioresponses(passthrough=["http://127.0.0.1"]) as mocked:
+        sample = await (await aiohttp_client(create_app(demo_settings()))).get(question)
+        sample_answer = await sample.json()
+        assert sample.status == 200, sample_answer
+        mocked.get(upstream_route(route), payload=load_fixture(recorded))
+        mocked.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"))
+        real = await (await aiohttp_client(create_app(make_settings()))).get(question)
+        real_answer = await real.json()
+        assert real.status == 200, real_answer
+    assert sample_answer["data"] and real_answer["data"]
+    assert shape(sample_answer) == shape(real_answer)
+    # The sample's answers carry one note more: the caveat that they are not real.
+    assert set(sample_answer["meta"]) - {"note"} == set(real_answer["meta"]) - {"note"}
+
+
+async def test_season_averages_are_shaped_alike_on_the_sample_and_recorded(
+    aiohttp_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_module, "sample_plan", goat)
+    question = "/season_averages?player_ids=9100001&season=2025"
+    with aioresponses(passthrough=["http://127.0.0.1"]) as mocked:
+        sample_answer = await (
+            await (await aiohttp_client(create_app(demo_settings()))).get(question)
+        ).json()
+        recorded = load_fixture("season_averages_237_2019.json")
+        recorded["data"][0].update(player_id=9100001, season=2025)
+        names = {"data": [{**load_fixture("player_237.json")["data"], "id": 9100001}], "meta": {}}
+        answer_season_averages(mocked, 2025, {9100001: recorded}, names)
+        real_answer = await (
+            await (await aiohttp_client(create_app(make_settings()))).get(question)
+        ).json()
+    assert sample_answer["data"] and real_answer["data"]
+    assert shape(sample_answer) == shape(real_answer)
+
+
+def readme_first_command() -> list[str]:
+    """The first command README's quick start gives, from `python -m sportstats` on (the
+    install before it is this checkout's own)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quick_start = readme.split("## Quick start", 1)[1]
+    first = next(line for line in quick_start.splitlines() if line.startswith("    "))
+    command = re.split(r"\s*&&\s*", first.strip())[-1]
+    words = shlex.split(command)
+    assert words[:3] == ["python", "-m", "sportstats"], first
+    return [sys.executable, *words[1:]]
+
+
+@pytest.mark.process
+async def test_readmes_first_command_shows_the_whole_product_with_no_key() -> None:
+    command = readme_first_command()
+    assert "--demo" in command and not any("KEY" in word for word in command)
+    server = ServerProcess.sportstats(*command[3:], env=clean_environment())
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(server.url + "/teams") as response:
+                teams = await response.json()
+            async with http.get(server.url + "/readyz") as response:
+                ready = await response.json()
+        async with Client(server.url + "/mcp") as mcp:
+            called = await mcp.call_tool("get_games", {"team": "Celtics", "last": 1})
+    finally:
+        await server.stop()
+    assert response.status == 200 and ready["checks"]["upstream"]["source"] == SOURCE
+    assert teams["meta"]["count"] == 30
+    says_sample(teams)
+    assert not called.is_error, called.content
+    says_sample(called.structured_content)
+    start_line = next(line for line in server.lines if "listening on" in line)
+    assert NOT_REAL in start_line
+    assert "BALLDONTLIE" not in teams["meta"]["source"]  # it never cites the vendor
