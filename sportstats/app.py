@@ -132,7 +132,8 @@ def _upstream_client(
 
 async def sample_ctx(app: web.Application) -> AsyncIterator[None]:
     """upstream.demo: the sample league served on a loopback port, for the app's lifetime."""
-    vendor = SampleVendor([route.path for route in ROUTES.values()], sample_plan(app[SETTINGS]))
+    routes = {name: route.path for name, route in ROUTES.items()}
+    vendor = SampleVendor(routes, sample_plan(app[SETTINGS]))
     async with serving(vendor):
         app[SAMPLE] = vendor
         yield

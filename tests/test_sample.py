@@ -23,7 +23,7 @@ from sportstats.upstream.routes import ROUTES
 from tests.conftest import FIXTURES, load_fixture
 
 TODAY = dt.date(2026, 12, 4)  # a Friday in December: six weeks into the season
-PATHS = [route.path for route in ROUTES.values()]
+PATHS = {name: route.path for name, route in ROUTES.items()}
 KEY = {"Authorization": "any-key"}
 SPEC = yaml.safe_load((FIXTURES / "vendor_nba_openapi.yml").read_text())
 # One question per route, as the server (or the vendor's own client) asks it.
@@ -101,7 +101,9 @@ def test_every_line_holds_together_and_adds_up_to_its_team_score() -> None:
 @pytest.fixture
 async def vendor(aiohttp_client: Any) -> Any:
     """The sample league as the vendor, every route served (the top plan), on loopback."""
-    sample = SampleVendor(PATHS, Plan("GOAT", frozenset(PATHS), 600), clock=lambda: league())
+    sample = SampleVendor(
+        PATHS, Plan("GOAT", frozenset(PATHS.values()), 600), clock=lambda: league()
+    )
     return await aiohttp_client(sample.app())
 
 
@@ -247,15 +249,16 @@ async def test_a_bad_parameter_is_a_400_saying_what_was_wrong(
 
 
 async def test_past_the_plans_minute_it_answers_429(aiohttp_client: Any) -> None:
-    sample = SampleVendor(PATHS, Plan("free", frozenset(PATHS), 5), clock=lambda: league())
+    sample = SampleVendor(PATHS, Plan("free", frozenset(PATHS.values()), 5), clock=lambda: league())
     client = await aiohttp_client(sample.app())
     statuses = [(await client.get("/nba/v1/teams", headers=KEY)).status for _ in range(6)]
     assert statuses == [200] * 5 + [429]
 
 
 def test_a_route_the_sample_cannot_answer_is_refused_when_it_is_made() -> None:
-    with pytest.raises(ValueError, match="/nba/v2/odds"):
-        SampleVendor([*PATHS, "/nba/v2/odds"], Plan("GOAT", frozenset(PATHS), 600))
+    odds = {**PATHS, "odds": PATHS["stats/advanced"].replace("stats/advanced", "odds")}
+    with pytest.raises(ValueError, match="no answer for odds"):
+        SampleVendor(odds, Plan("GOAT", frozenset(odds.values()), 600))
 
 
 def test_live_games_today_have_box_scores_under_way() -> None:

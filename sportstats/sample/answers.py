@@ -333,23 +333,24 @@ def _box_score(league: League, game: Game) -> dict[str, Any]:
     return body
 
 
-# Every route the sample answers, by the vendor's path (under its base).
+# Every route the sample answers, by the route table's name for it (`upstream.routes`: the
+# vendor's path under its league and version); the table's paths say where each is served.
 ANSWERS: dict[str, Callable[..., Listing | dict[str, Any]]] = {
-    "/nba/v1/teams": teams,
-    "/nba/v1/teams/{id}": team,
-    "/nba/v1/players": players,
-    "/nba/v1/players/active": active_players,
-    "/nba/v1/players/{id}": player,
-    "/nba/v1/games": games,
-    "/nba/v1/games/{id}": game,
-    "/nba/v1/stats": stats,
-    "/nba/v1/season_averages": season_averages,
-    "/nba/v1/season_averages/{category}": category_averages,
-    "/nba/v1/team_season_averages/{category}": team_category_averages,
-    "/nba/v1/standings": standings_of,
-    "/nba/v1/leaders": leaders_of,
-    "/nba/v1/player_injuries": injured,
-    "/nba/v1/box_scores": box_scores,
-    "/nba/v1/box_scores/live": live_box_scores,
-    "/nba/v2/stats/advanced": advanced,
+    "teams": teams,
+    "teams/{id}": team,
+    "players": players,
+    "players/active": active_players,
+    "players/{id}": player,
+    "games": games,
+    "games/{id}": game,
+    "stats": stats,
+    "season_averages": season_averages,
+    "season_averages/{category}": category_averages,
+    "team_season_averages/{category}": team_category_averages,
+    "standings": standings_of,
+    "leaders": leaders_of,
+    "player_injuries": injured,
+    "box_scores": box_scores,
+    "box_scores/live": live_box_scores,
+    "stats/advanced": advanced,
 }

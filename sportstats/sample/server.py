@@ -19,7 +19,7 @@ import contextlib
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,14 +45,14 @@ class Plan:
 
 
 class SampleVendor:
-    """The vendor's answers from the sample league: the declared `routes` (vendor paths), of
-    which the `plan` serves some."""
+    """The vendor's answers from the sample league: the declared `routes` (name: vendor path),
+    of which the `plan` serves some (by path)."""
 
     def __init__(
-        self, routes: Iterable[str], plan: Plan, clock: Callable[[], League] | None = None
+        self, routes: Mapping[str, str], plan: Plan, clock: Callable[[], League] | None = None
     ) -> None:
-        self.routes = tuple(routes)
-        unanswered = [path for path in self.routes if path not in ANSWERS]
+        self.routes = dict(routes)  # route name -> the vendor's path for it
+        unanswered = [name for name in self.routes if name not in ANSWERS]
         if unanswered:
             raise ValueError(f"the sample league has no answer for {', '.join(unanswered)}")
         self.plan = plan
@@ -63,8 +63,8 @@ class SampleVendor:
 
     def app(self) -> web.Application:
         app = web.Application()
-        for path in self.routes:
-            app.router.add_get(path, self._handler(path, ANSWERS[path]))
+        for name, path in self.routes.items():
+            app.router.add_get(path, self._handler(path, ANSWERS[name]))
         return app
 
     def _handler(self, path: str, answer: Callable[..., Listing | dict[str, Any]]):
