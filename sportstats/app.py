@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 CONNECTIONS_TO_UPSTREAM = 20
 GUNICORN_NOTICE_S = 1.5
+SAMPLE_PREFIX = "sample:"  # under redis_prefix: where upstream.demo keeps its cache and budget
 REDIS_CONNECTIONS = 64  # per process: the concurrency of misses, leases and probes at once
 
 
@@ -68,12 +69,14 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
             socket_connect_timeout=settings.redis_timeout_s,
         )
         redis = aioredis.Redis(connection_pool=pool)
-        store = RedisStore(redis, settings.redis_prefix, settings.cache.near_ttl_s)
-        lock = RedisLock(redis, settings.redis_prefix)
+        # The sample league's answers and budget never mix with the vendor's in a shared Redis.
+        data_prefix = settings.redis_prefix + (SAMPLE_PREFIX if settings.upstream.demo else "")
+        store = RedisStore(redis, data_prefix, settings.cache.near_ttl_s)
+        lock = RedisLock(redis, data_prefix)
         budget = RedisBudget(
             redis,
             settings.upstream.requests_per_minute,
-            f"{settings.redis_prefix}budget",
+            f"{data_prefix}budget",
             settings.upstream.window_s,
         )
         app[LIMITS].share(redis, settings.redis_prefix)

@@ -225,3 +225,18 @@ async def test_readmes_first_command_shows_the_whole_product_with_no_key() -> No
     start_line = next(line for line in server.lines if "listening on" in line)
     assert NOT_REAL in start_line
     assert "BALLDONTLIE" not in teams["meta"]["source"]  # it never cites the vendor
+
+
+async def test_in_a_shared_redis_the_sample_keeps_its_answers_apart_from_the_vendors(
+    aiohttp_client: Any, upstream: aioresponses, redis_url: str, redis_prefix: str
+) -> None:
+    import redis.asyncio as aioredis
+
+    settings = demo_settings(redis_url=redis_url, redis_prefix=redis_prefix)
+    demo = await aiohttp_client(create_app(settings))
+    says_sample(await (await demo.get("/teams")).json())
+    conn = aioredis.from_url(redis_url)
+    keys = [key.decode() async for key in conn.scan_iter(f"{redis_prefix}*")]
+    await conn.aclose()
+    data = [key for key in keys if "teams" in key or "budget" in key]
+    assert data and all(key.startswith(f"{redis_prefix}sample:") for key in data), keys
