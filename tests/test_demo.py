@@ -17,6 +17,7 @@ from mcp import Client
 
 from sportstats import app as app_module
 from sportstats.app import create_app
+from sportstats.core.endpoints import ENDPOINTS
 from sportstats.sample import CAVEAT, SOURCE
 from sportstats.sample.league import League, league_today
 from sportstats.sample.server import Plan
@@ -240,3 +241,24 @@ async def test_in_a_shared_redis_the_sample_keeps_its_answers_apart_from_the_ven
     await conn.aclose()
     data = [key for key in keys if "teams" in key or "budget" in key]
     assert data and all(key.startswith(f"{redis_prefix}sample:") for key in data), keys
+
+
+# Questions for endpoints that answer nothing useful to an empty one; every other endpoint is
+# asked with no parameters.
+EVERY_ENDPOINT = {
+    "stats": "?player_ids=9100001&seasons=2025",
+    "season_averages": "?player_ids=9100001&season=2025",
+}
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda endpoint: endpoint.name)
+async def test_every_endpoint_answers_from_the_sample_saying_so(
+    aiohttp_client: Any, upstream: aioresponses, monkeypatch: pytest.MonkeyPatch, endpoint: Any
+) -> None:
+    monkeypatch.setattr(app_module, "sample_plan", goat)  # every route served
+    demo = await aiohttp_client(create_app(demo_settings()))
+    response = await demo.get(endpoint.path + EVERY_ENDPOINT.get(endpoint.name, ""))
+    answer = await response.json()
+    assert response.status == 200, answer
+    says_sample(answer)
+    assert upstream.requests == {}
