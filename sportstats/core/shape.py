@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..upstream.routes import LEAGUE
 from .endpoints import Endpoint
 from .params import Query
 
@@ -19,7 +18,7 @@ Row = dict[str, Any]
 MAX_BODY_CHARS = 90_000
 
 
-def source(endpoint: Endpoint, origin: str = LEAGUE.source) -> str:
+def source(endpoint: Endpoint, origin: str) -> str:
     """Where the answer came from: the upstream's name (the vendor, or the sample league,
     which says it is not real) and the route asked."""
     return f"{origin} /{endpoint.route.name}"

@@ -26,6 +26,4 @@ LIMITS = web.AppKey("limits", ClientLimits)
 METRICS = web.AppKey("metrics", Metrics)
 READINESS = web.AppKey("readiness", Readiness)
 OAUTH = web.AppKey("oauth", AuthorizationServer)  # oauth mode, our own authorization server
-SAMPLE = web.AppKey(
-    "sample", SampleVendor
-)  # upstream.demo: the sample league, in the vendor's place
+SAMPLE = web.AppKey("sample", SampleVendor)  # upstream.demo: the league in the vendor's place
