@@ -20,6 +20,7 @@ import schemathesis
 from schemathesis import GenerationMode, checks
 
 from sportstats.app import create_app
+from sportstats.core.dates import relative_day
 from sportstats.core.endpoints import BY_NAME, ENDPOINTS, Endpoint
 from sportstats.core.params import last_season
 from sportstats.web.runner import JsonErrorAppRunner
@@ -111,7 +112,7 @@ def breaks_a_rule_the_schema_cannot_state(case: Any) -> bool:
     need one of them (`last`: not with cursor, on /stats with a player or team)."""
     query = case.query or {}
     given = {name for name, value in query.items() if value not in (None, [], "")}
-    if given & {"team", "player", "sort", "fields"}:
+    if given & {"team", "opponent", "player", "sort", "fields"}:
         return True
     for param in BY_NAME[case.path[1:]].params:
         if param.name in given and (
@@ -125,8 +126,14 @@ def breaks_a_rule_the_schema_cannot_state(case: Any) -> bool:
     asked = [query.get("season"), *(seasons if isinstance(seasons, list) else [seasons])]
     if any(isinstance(season, int) and season > last_season() for season in asked):
         return True
-    start, end = query.get("start_date"), query.get("end_date")
+    start, end = (day(query.get(name)) for name in ("start_date", "end_date"))
     return isinstance(start, str) and isinstance(end, str) and start > end
+
+
+def day(value: Any) -> Any:
+    """A date as given, or the day a word (`yesterday`) names in the league's time zone."""
+    named = relative_day(value) if isinstance(value, str) else None
+    return named.isoformat() if named else value
 
 
 @schema.parametrize()

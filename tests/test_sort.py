@@ -53,8 +53,9 @@ async def test_a_team_and_a_sort_together_give_its_top_scorer(client: Any, upstr
 
 
 async def test_an_incomplete_answer_is_sorted_within_its_page_and_says_so(
-    client: Any, upstream: Any
+    make_client: Any, upstream: Any
 ) -> None:
+    client = await make_client(upstream={"sort_max_pages": 1})  # one page may be read
     page = {**BOX_SCORE, "meta": {"next_cursor": 555, "per_page": 100}}
     upstream.get(upstream_route("/stats"), payload=page)
 

@@ -8,6 +8,7 @@ over are the real server's, for recorded upstream answers. Each case writes a sc
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,15 @@ from selenium.webdriver.support.ui import WebDriverWait
 from sportstats.mcp import apps
 from tests.conftest import answer_season_averages, load_fixture, upstream_route
 from tests.mcp_support import connect
+from tests.test_schedule import (
+    CELTICS,
+    KNICKS,
+    LAKERS,
+    WINTER_AFTERNOON,
+    ahead,
+    at,
+    head_to_head,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -68,6 +78,16 @@ frame.srcdoc = CASE.html;
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[WebDriver]:
+    yield from chromium_session()
+
+
+@pytest.fixture(scope="module")
+def browser_in_tokyo() -> Iterator[WebDriver]:
+    """A browser whose clock reads Tokyo time: the viewer's own time zone is not the league's."""
+    yield from chromium_session({**os.environ, "TZ": "Asia/Tokyo"})
+
+
+def chromium_session(env: dict[str, str] | None = None) -> Iterator[WebDriver]:
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not chromium or not driver:
         pytest.fail(
@@ -79,7 +99,8 @@ def browser() -> Iterator[WebDriver]:
     options.binary_location = chromium
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=800,1300"):
         options.add_argument(argument)
-    session = webdriver.Chrome(options=options, service=Service(executable_path=driver))
+    service = Service(executable_path=driver, env=env)
+    session = webdriver.Chrome(options=options, service=service)
     try:
         yield session
     finally:
@@ -238,3 +259,46 @@ async def test_an_error_shows_its_message_and_hint(
     shown = view.find_element(By.CLASS_NAME, "error").text
     assert result["isError"] is True
     assert "needs one of player, player_ids, team" in shown and "Hint:" in shown
+
+
+async def test_upcoming_games_are_listed_soonest_first_in_the_viewers_time_with_home_marked(
+    url: str, upstream: Any, tmp_path: Path, browser_in_tokyo: WebDriver, monkeypatch: Any
+) -> None:
+    league = at(monkeypatch, upstream, WINTER_AFTERNOON)
+    later = ahead(league, 4, LAKERS, CELTICS)
+    soonest = ahead(league, 1, KNICKS, LAKERS)  # 00:30 UTC: 09:30 the next morning in Tokyo
+    html, result = await tool_result(url, upstream, "get_games", {"team": ["LAL"], "next": 2})
+    view = show(tmp_path, browser_in_tokyo, html, result, "view-upcoming.png")
+    items = view.find_elements(By.CSS_SELECTOR, ".upcoming li")
+    shown = [(item.get_attribute("data-game-id"), item.text) for item in items]
+    zone = view.execute_script("return Intl.DateTimeFormat().resolvedOptions().timeZone")
+
+    assert zone == "Asia/Tokyo"
+    assert [game_id for game_id, _ in shown] == [str(soonest["id"]), str(later["id"])]
+    first = shown[0][1]
+    assert first.startswith("Los Angeles Lakers at New York Knicks")
+    home = items[0].find_element(By.CLASS_NAME, "home").text
+    assert home.startswith("New York Knicks") and home.endswith("home")
+    # 19:30 Eastern on January 16th is 00:30 UTC on the 17th, and 09:30 that morning in Tokyo.
+    assert soonest["date"] == "2026-01-16" and "Jan 17" in first and "9:30" in first
+
+
+async def test_a_head_to_head_shows_the_series_record_above_the_games(
+    url: str, upstream: Any, tmp_path: Path, browser: WebDriver, monkeypatch: Any
+) -> None:
+    league = at(monkeypatch, upstream, WINTER_AFTERNOON)
+    meetings = head_to_head(league)
+    arguments = {"team": ["Lakers"], "opponent": ["Celtics"], "seasons": [2025]}
+    html, result = await tool_result(url, upstream, "get_games", arguments)
+    view = show(tmp_path, browser, html, result, "view-head-to-head.png")
+
+    record = view.find_element(By.CLASS_NAME, "series").text
+    assert record.startswith("Los Angeles Lakers 2-1 Boston Celtics")
+    assert "1 more to play" in record
+    cards = view.find_elements(By.CLASS_NAME, "game")
+    assert sorted(c.get_attribute("data-game-id") for c in cards) == sorted(
+        str(g["id"]) for g in meetings[:3]
+    )
+    ahead_items = view.find_elements(By.CSS_SELECTOR, ".upcoming li")
+    assert [i.get_attribute("data-game-id") for i in ahead_items] == [str(meetings[3]["id"])]
+    assert "home" in ahead_items[0].find_element(By.CLASS_NAME, "home").text

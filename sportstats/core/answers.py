@@ -22,7 +22,8 @@ from .endpoints import PLAYERS, TEAMS, Endpoint
 from .params import LIMIT_MAX, Query, current_season, upstream_params
 from .policy import PlayerNames, TeamNames
 from .recent import Search
-from .shape import build_answer, chosen_columns, kept, project, sort_rows, source
+from .search import SEARCH_META, searcher
+from .shape import build_answer, chosen_columns, kept, narrow_note, project, sort_rows, source
 from .teams import TeamIndex
 
 Row = dict[str, Any]
@@ -80,9 +81,10 @@ class Answers:
 
     async def _resolve_names(self, endpoint: Endpoint, query: Query, deadline: float) -> Query:
         """The question with its team and player names as ids."""
-        teams, people = endpoint.team_names, endpoint.player_names
-        if teams is not None and query.get(teams.param) is not None:
-            query = await self._resolve_teams(teams, query, deadline)
+        people = endpoint.player_names
+        for teams in endpoint.teams_named:
+            if query.get(teams.param) is not None:
+                query = await self._resolve_teams(teams, query, deadline)
         if people is not None and query.get(people.param) is not None:
             query = await self._resolve_players(people, query, deadline)
         return query
@@ -141,7 +143,9 @@ class Answers:
             produce = self._project
         elif endpoint.per_player:
             produce = self._merge_players
-        elif query.get("last") or any(query.get(n) is not None for n in endpoint.local_params):
+        elif searcher(endpoint, query) or any(
+            query.get(n) is not None for n in endpoint.local_params
+        ):
             produce = self._filter_complete_list
         return await self.cache.fetch(
             _key(endpoint, query), lambda: produce(endpoint, query, deadline)
@@ -198,44 +202,74 @@ class Answers:
         self, endpoint: Endpoint, query: Query, deadline: float
     ) -> Produced:
         """Filtered and sorted here, from a wider answer cached on its own: the endpoint's
-        complete answer (paged: its widest page), or for `last` the games the search found.
-        One upstream call (or one search) for every filter and order of it."""
-        if query.get("last"):
+        complete answer (paged: its widest page, or every page a whole sort may read), or for
+        `last`, `next` and `opponent` the rows the search found. One upstream call (or one
+        search) for every filter and order of it."""
+        searched = searcher(endpoint, query)
+        if searched:
             complete = query.replace(sort=None, limit=None)
-            produce = self._recent
+            produce = self._searched
         else:
             complete = query.replace(**dict.fromkeys(endpoint.local_params))
             if endpoint.paged:
                 complete = complete.replace(limit=LIMIT_MAX)
             produce = self._produce
-        entry, state = await self.cache.fetch(
-            _key(endpoint, complete), lambda: produce(endpoint, complete, deadline)
-        )
-        whole = parse_body(entry.body)
-        rows = [row for row in whole["data"] if kept(endpoint, query, row)]
-        next_cursor = whole["meta"].get("next_cursor")
+        sources = [
+            await self.cache.fetch(
+                _key(endpoint, complete), lambda: produce(endpoint, complete, deadline)
+            )
+        ]
+        whole = parse_body(sources[0][0].body)
+        rows, next_cursor = whole["data"], whole["meta"].get("next_cursor")
+        whole_sort = endpoint.sort_whole and query.get("sort") and not query.get("cursor")
+        if next_cursor is not None and whole_sort:
+            rows, next_cursor = await self._more_pages(
+                endpoint, complete, rows, next_cursor, sources, deadline
+            )
+        rows = [row for row in rows if kept(endpoint, query, row)]
         meta: dict[str, Any] = {"source": source(endpoint, self.upstream.source)}
-        if query.get("last"):  # what the search found and said
-            meta.update({k: whole["meta"][k] for k in ("last", "note") if k in whole["meta"]})
+        if searched:  # what the search found and said
+            meta.update({k: whole["meta"][k] for k in SEARCH_META if k in whole["meta"]})
         if query.get("sort"):
             rows = sort_rows(rows, query.get("sort"))
             meta["sorted"] = "page" if next_cursor is not None else "all"
         limit = query.get("limit") or len(rows)
+        if meta.get("sorted") == "page":
+            meta.setdefault("note", narrow_note(endpoint, len(rows), len(sources)))
         if len(rows) > limit:
             meta.update(truncated=True, shown=limit, total=len(rows))
             meta.setdefault(
                 "note",
                 f"Showing the first {limit} of {len(rows)} rows; ask with a larger limit for more.",
             )
-            next_cursor = None
-        elif meta.get("sorted") == "page":
-            meta.setdefault(
-                "note", f"Sorted within these {len(rows)} rows only: there are more (next_cursor)."
-            )
+            next_cursor = None if meta.get("sorted") != "page" else next_cursor
         answer = build_answer(
             endpoint, rows[:limit], next_cursor, meta, query, self.upstream.caveat
         )
-        return _derived(answer, [(entry, state)])
+        return _derived(answer, sources)
+
+    async def _more_pages(
+        self,
+        endpoint: Endpoint,
+        complete: Query,
+        rows: list[Row],
+        cursor: Any,
+        sources: list[tuple[Entry, str]],
+        deadline: float,
+    ) -> tuple[list[Row], Any]:
+        """The pages after the first, each cached on its own, while they fit the bound: the
+        rows of them all, and the cursor left (None: the answer is whole)."""
+        rows = list(rows)
+        while cursor is not None and len(sources) < self.upstream.settings.sort_max_pages:
+            page = complete.replace(cursor=cursor)
+            entry, state = await self.cache.fetch(
+                _key(endpoint, page), lambda page=page: self._produce(endpoint, page, deadline)
+            )
+            sources.append((entry, state))
+            more = parse_body(entry.body)
+            rows += more["data"]
+            cursor = more["meta"].get("next_cursor")
+        return rows, cursor
 
     async def _project(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
         """`fields`: the answer to the same question with every column, cut to those asked."""
@@ -244,8 +278,8 @@ class Answers:
         answer["meta"]["query"] = query.as_json()
         return _derived(answer, [(entry, state)])
 
-    async def _recent(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
-        """`last` N: the rows of the N newest finished games, found by a bounded search."""
+    async def _searched(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
+        """`last`, `next` or `opponent`: the rows a bounded search found (`core.search`)."""
         sources: list[tuple[Entry, str]] = []
 
         async def page(asked: Endpoint, question: Query) -> dict[str, Any]:
@@ -253,26 +287,9 @@ class Answers:
             sources.append((entry, state))
             return parse_body(entry.body)
 
-        n, recent = query.get("last"), endpoint.recent
         search = Search(page, self.upstream.settings.last_max_calls)
-        base = query.replace(last=None, limit=None)
-        players = recent.per and base.get(recent.per)
-        teams = recent.games_of and base.get(recent.games_of)
-        if players:  # their lines, searched by player; a team given too filters them
-            unfiltered = base.replace(**{recent.games_of: None}) if recent.games_of else base
-            lines = await search.lines_per_player(endpoint, unfiltered, n)
-            rows = [row for row in lines if kept(endpoint, base, row)]
-            unit = "games per player"
-            found = min(sum(row.get("player_id") == pid for row in rows) for pid in players)
-        elif teams:  # the teams' games first, then those games' lines of the teams' players
-            games = await search.games(_games_question(base, teams), n)
-            lines = await search.lines_of_games(endpoint, games)
-            rows = [row for row in lines if row.get("team_id") in teams]
-            unit, found = "games", len({row.get("game_id") for row in rows})
-        else:
-            rows = await search.games(base, n)
-            unit, found = "games", len(rows)
-        meta = {"source": source(endpoint, self.upstream.source), **search.meta(n, found, unit)}
+        rows, found = await searcher(endpoint, query)(endpoint, query, search)
+        meta = {"source": source(endpoint, self.upstream.source), **found}
         answer = build_answer(endpoint, rows, None, meta, query, self.upstream.caveat)
         return _derived(answer, sources, cap_s=self.cache.settings.recent_ttl_s)
 
@@ -372,11 +389,3 @@ def _derived(
         ttl_s = min(ttl_s, cap_s)
     fetched_at = min(entry.fetched_at for entry, _ in sources)
     return Produced(answer, ttl_s, fetched_at=fetched_at)
-
-
-def _games_question(base: Query, team_ids: tuple[int, ...]) -> Query:
-    """The `/games` question for a team's games, keeping the stats question's time filters."""
-    keep = ("seasons", "postseason", "start_date", "end_date")
-    return Query(
-        {"team_ids": team_ids, **{k: base.get(k) for k in keep if base.get(k) is not None}}
-    )

@@ -36,7 +36,7 @@ SEASONS = Param(
     "seasons",
     "Seasons by the year they began (2024 is 2024-25).",
 )
-DATES = Param("dates", "dates", "Game days as YYYY-MM-DD (US dates).")
+DATES = Param("dates", "dates", "Game days as YYYY-MM-DD or a day word (US Eastern days).")
 START_DATE = Param("start_date", "date", "First game day (inclusive).")
 END_DATE = Param("end_date", "date", "Last game day (inclusive).")
 POSTSEASON = Param("postseason", "bool", "true: playoff games only; false: regular season only.")
@@ -96,6 +96,28 @@ def last_games(needs: tuple[str, ...] = (), excludes: tuple[str, ...] = ()) -> P
     )
 
 
+def opponent_of(needs: tuple[str, ...]) -> Param:
+    """`opponent`: only the games against these teams (the upstream has no such filter)."""
+    return Param(
+        "opponent",
+        "names",
+        f"Only games against this team. Needs {' or '.join(needs)}.",
+        local=True,
+        example="BOS",
+        needs_one_of=needs,
+        excludes=("cursor", "game_ids"),
+    )
+
+
+NEXT = Param(
+    "next",
+    "next",
+    "The next N games not yet started, soonest first. Not with last, dates, cursor.",
+    local=True,
+    excludes=("cursor", "last", "dates"),
+)
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One data endpoint: what the assistant may ask and how the upstream is asked."""
@@ -122,11 +144,19 @@ class Endpoint:
     team_labels: TeamLabels | None = None
     recent: Recent | None = None
     empty_notes: tuple[EmptyNote, ...] = ()
+    opponent_names: TeamNames | None = None  # `opponent`, resolved as team names are
+    # A sorted question whose answer spans pages is sorted whole when they fit the bound
+    # (`upstream.sort_max_pages`): a night's box scores ranked across every game.
+    sort_whole: bool = False
+
+    @cached_property
+    def teams_named(self) -> tuple[TeamNames, ...]:
+        return tuple(n for n in (self.team_names, self.opponent_names) if n is not None)
 
     @cached_property
     def name_params(self) -> tuple[str, ...]:
         """Parameters that name teams or players, resolved to ids before the cache is asked."""
-        return tuple(n.param for n in (self.team_names, self.player_names) if n is not None)
+        return tuple(n.param for n in (*self.teams_named, self.player_names) if n is not None)
 
     @cached_property
     def local_params(self) -> tuple[str, ...]:
@@ -247,16 +277,20 @@ GAMES = Endpoint(
         END_DATE,
         POSTSEASON,
         last_games(excludes=("dates",)),
+        NEXT,
+        opponent_of(("team", "team_ids")),
         sort_by(tables.GAMES, "-date"),
         fields_of(tables.GAMES),
         LIMIT,
         CURSOR,
     ),
     summary="NBA games: scores, schedule and live status",
-    description="NBA games: teams, score, status (Final, live quarter or scheduled tip-off in"
-    " UTC). By season, team, dates; last=N for a team's latest.",
+    description="NBA games: teams, score, status, tip-off (UTC, US Eastern). By season, team,"
+    " dates (or today, yesterday); last=N latest, next=N upcoming; opponent=BOS: head-to-head"
+    " and series.",
     freshness=Freshness("games", game_of=the_item),
     team_names=TeamNames("team", into="team_ids"),
+    opponent_names=TeamNames("opponent"),
     recent=Recent(),
     empty_notes=(
         EmptyNote(
@@ -287,6 +321,7 @@ STATS = Endpoint(
         END_DATE,
         POSTSEASON,
         last_games(needs=("player", "player_ids", "team"), excludes=("dates", "game_ids")),
+        opponent_of(("player", "player_ids", "team")),
         sort_by(tables.STATS, "-pts"),
         fields_of(tables.STATS),
         LIMIT,
@@ -294,11 +329,14 @@ STATS = Endpoint(
     ),  # fmt: skip
     summary="NBA box-score lines: one player in one game",
     description="Box-score lines (pts, reb, ast, shooting, opponent, result). By player, team"
-    " or game; last=N for the latest games. A game's box score: game_ids=ID&limit=100.",
+    " or game; last=N; opponent=BOS. A box score: game_ids=ID&limit=100; a night ranked:"
+    " dates=yesterday&sort=-pts.",
     freshness=Freshness("stats", game_of=the_items_game),
     team_names=TeamNames("team"),
+    opponent_names=TeamNames("opponent"),
     player_names=PlayerNames("player", into="player_ids"),
-    local_filters=(("team", "team_id"),),
+    local_filters=(("team", "team_id"), ("opponent", "opponent_id")),
+    sort_whole=True,
     team_labels=TeamLabels("opponent", "opponent_id"),
     recent=Recent(per="player_ids", games_of="team"),
     empty_notes=(

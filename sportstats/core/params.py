@@ -18,6 +18,7 @@ from multidict import MultiMapping
 
 from .. import errors
 from ..errors import ApiError, bad_parameter
+from .dates import RELATIVE_DAYS, RELATIVE_WORDS, relative_day
 
 MAX_ARRAY_VALUES = 25
 MAX_TEXT_CHARS = 64
@@ -47,9 +48,12 @@ Kind = Literal[
     "sort",
     "fields",
     "last",
+    "next",
 ]
 QUERY_ARRAY_NOTE = "Repeat the parameter or separate values with commas."
 ARRAY_KINDS = frozenset({"ids", "seasons", "dates", "names", "fields"})
+# A game day: a date, or a word for a day resolved in the league's time zone (`dates`).
+DAY_SCHEMA = {"type": "string", "anyOf": [{"format": "date"}, {"enum": list(RELATIVE_DAYS)}]}
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TEXT_RE = re.compile(TEXT_PATTERN)
 
@@ -113,8 +117,9 @@ class Param:
             "ids": f"positive integer ids, at most {MAX_ARRAY_VALUES}, repeated or comma-separated",
             "seasons": f"years {FIRST_SEASON} to {last} (a season is named by the year it began),"
             f" at most {MAX_ARRAY_VALUES}",
-            "dates": f"real dates as YYYY-MM-DD, at most {MAX_ARRAY_VALUES}",
-            "date": "a real date as YYYY-MM-DD",
+            "dates": f"real dates as YYYY-MM-DD or {RELATIVE_WORDS} (US Eastern days),"
+            f" at most {MAX_ARRAY_VALUES}",
+            "date": f"a real date as YYYY-MM-DD or {RELATIVE_WORDS} (the US Eastern day)",
             "season": f"a year from {FIRST_SEASON} to {last} (the year the season began)",
             "limit": f"an integer from 1 to {LIMIT_MAX} (default {LIMIT_DEFAULT})",
             "cursor": "the non-negative integer meta.next_cursor of the previous page",
@@ -129,6 +134,7 @@ class Param:
             "sort": "a column, - before it for descending: " + ", ".join(self.choices),
             "fields": "columns, repeated or comma-separated: " + ", ".join(self.choices),
             "last": f"an integer from 1 to {LAST_MAX}",
+            "next": f"an integer from 1 to {LAST_MAX}",
         }[self.kind]
 
     def schema(self) -> dict[str, Any]:
@@ -143,7 +149,7 @@ class Param:
         elif self.kind == "seasons":
             item = {"type": "integer", "minimum": FIRST_SEASON}
         elif self.kind == "dates":
-            item = {"type": "string", "format": "date"}
+            item = dict(DAY_SCHEMA)
         elif self.kind == "names":
             item = {
                 "type": "string",
@@ -161,7 +167,7 @@ class Param:
         if self.is_array:
             return {"type": "array", "items": item, "maxItems": MAX_ARRAY_VALUES}
         return {
-            "date": {"type": "string", "format": "date"},
+            "date": dict(DAY_SCHEMA),
             "season": {"type": "integer", "minimum": FIRST_SEASON},
             "limit": {
                 "type": "integer",
@@ -171,6 +177,7 @@ class Param:
             },
             "cursor": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
             "last": {"type": "integer", "minimum": 1, "maximum": LAST_MAX},
+            "next": {"type": "integer", "minimum": 1, "maximum": LAST_MAX},
             "bool": {"type": "boolean"},
             "enum": {"type": "string", "enum": [*self.choices, *(w for w, _ in self.aliases)]},
             "sort": {
@@ -213,7 +220,7 @@ class Param:
             if len(text) > 12 or not 1 <= int(text) <= MAX_ID:
                 raise bad_parameter(self.name, text, self.allowed())
             return str(int(text))
-        if kind in ("ids", "seasons", "season", "limit", "cursor", "last"):
+        if kind in ("ids", "seasons", "season", "limit", "cursor", "last", "next"):
             if not (text.isascii() and text.isdigit()) or len(text) > 12:
                 raise bad_parameter(self.name, text, self.allowed())
             number = int(text)
@@ -224,11 +231,15 @@ class Param:
                 "limit": (1, LIMIT_MAX),
                 "cursor": (0, MAX_ID),
                 "last": (1, LAST_MAX),
+                "next": (1, LAST_MAX),
             }[kind]
             if not low <= number <= high:
                 raise bad_parameter(self.name, text, self.allowed())
             return number
         if kind in ("dates", "date"):
+            day = relative_day(text)  # today, yesterday...: the league's day, resolved now
+            if day is not None:
+                return day.isoformat()
             try:
                 if not _DATE_RE.match(text):
                     raise ValueError

@@ -43,6 +43,17 @@ def sort_rows(rows: list[Row], order: str) -> list[Row]:
     return sorted(valued, key=lambda row: row[column], reverse=order.startswith("-")) + empty
 
 
+def narrow_note(endpoint: Endpoint, shown: int, pages: int) -> str:
+    """A sorted answer of more pages than it may read: how to have it sorted whole."""
+    if not endpoint.sort_whole:
+        return f"Sorted within these {shown} rows only: there are more (next_cursor)."
+    return (
+        f"Sorted within the first {shown} rows only: the answer spans more than {pages} pages"
+        " (upstream.sort_max_pages). Narrow it to be ranked whole: one night (dates=yesterday),"
+        " a team, a player or game_ids."
+    )
+
+
 def chosen_columns(endpoint: Endpoint, fields: tuple[str, ...] | None) -> list[str]:
     """The answer's columns: all of the table's, or those in `fields` and the id columns, in
     the table's order (ids stay so that an answer can be followed up by id)."""

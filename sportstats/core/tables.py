@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .dates import eastern_text, tip_off, utc_text
+
 Row = dict[str, Any]
 Item = dict[str, Any]
 
@@ -124,6 +126,8 @@ def _player_row(player: Item) -> Row:
 def _game_row(game: Item) -> Row:
     home, visitor = _dict(game.get("home_team")), _dict(game.get("visitor_team"))
     scheduled = (game_status(game) or "").startswith("Scheduled")
+    # Tip-off: the newer `datetime` key, else a scheduled game's timestamp status.
+    moment = tip_off(game.get("datetime")) or tip_off(game.get("status"))
     return {
         "date": _day(game.get("date")),
         "home_team": _text(home.get("full_name")),
@@ -131,6 +135,8 @@ def _game_row(game: Item) -> Row:
         "visitor_team": _text(visitor.get("full_name")),
         "visitor_score": None if scheduled else game.get("visitor_team_score"),
         "status": game_status(game),
+        "tip_off_utc": utc_text(moment) if moment else None,
+        "tip_off_et": eastern_text(moment) if moment else None,
         "period": game.get("period"),
         "postseason": game.get("postseason"),
         "season": game.get("season"),

@@ -55,7 +55,10 @@ INSTRUCTIONS = (
     " gives player_id, get_teams team_id, get_games game_id; then get_stats or"
     " get_season_averages. Seasons are named by the year they began (2024 = 2024-25). Each result"
     " is a markdown table plus one line of meta; pass next_cursor as cursor for the next page."
-    " On an error, tell the user its message and follow its hint."
+    " On an error, tell the user its message and follow its hint. Game nights: get_games"
+    " next=N (upcoming, tip-off in UTC and US Eastern), opponent=<team> (head-to-head and"
+    " series; on get_stats a player's games against a team); dates, start_date and end_date"
+    " take today, yesterday, last_night, tomorrow in the league's day (US Eastern)."
 )
 
 

@@ -96,6 +96,11 @@ class UpstreamSettings(Section):
     last_max_calls: Int = option(
         4, "lookups (each at most one upstream call) a `last` question may search back with"
     )
+    sort_max_pages: Int = option(
+        6,
+        "pages (each at most one upstream call) a sorted /stats question may read to rank its"
+        " whole answer; 6 hold a night of 15 games",
+    )
     backoff_base_s: Float = option(0.25, "backoff base: retry *n* waits up to `base * 2^n`")
     backoff_max_s: Float = option(4.0, "backoff cap")
     breaker_failures: Int = option(5, "consecutive failed attempts that open the circuit breaker")
@@ -114,9 +119,13 @@ class UpstreamSettings(Section):
             raise SettingsError(
                 f"upstream.tester_share must be above 0 and at most 1, got {self.tester_share:g}"
             )
-        if min(self.requests_per_minute, self.max_attempts, self.last_max_calls) < 1:
+        if (
+            min(self.requests_per_minute, self.max_attempts, self.last_max_calls) < 1
+            or self.sort_max_pages < 1
+        ):
             raise SettingsError(
-                "upstream.requests_per_minute, max_attempts and last_max_calls must be at least 1"
+                "upstream.requests_per_minute, max_attempts, last_max_calls and sort_max_pages"
+                " must be at least 1"
             )
         if not 0 < self.deadline_s < ASSISTANT_TIMEOUT_S:
             raise SettingsError(
