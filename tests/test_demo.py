@@ -262,3 +262,9 @@ async def test_every_endpoint_answers_from_the_sample_saying_so(
     assert response.status == 200, answer
     says_sample(answer)
     assert upstream.requests == {}
+
+
+async def test_an_answer_made_from_another_says_sample_data_once(demo: Any) -> None:
+    answer = await (await demo.get("/games?team=Celtics&next=3")).json()
+    says_sample(answer)
+    assert answer["meta"]["note"].count(CAVEAT) == 1

@@ -106,8 +106,8 @@ def build_answer(
     elif endpoint.item_filter is not None and meta.get(endpoint.item_filter.meta_key):
         meta.setdefault("note", endpoint.item_filter.note.format(count=len(rows)))
     answer = fit({"columns": list(endpoint.table.columns), "data": rows, "meta": meta}, rows)
-    if caveat:
-        note = answer["meta"].get("note")
+    note = answer["meta"].get("note")
+    if caveat and not (note or "").startswith(caveat):  # a note taken from an answer has it
         answer["meta"]["note"] = f"{caveat} {note}" if note else caveat
     return answer
 
