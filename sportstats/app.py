@@ -17,10 +17,12 @@ from aiohttp import web
 from . import sample as sample_league
 from .cache import AnswerCache, AnswerStore, MemoryStore, RedisLock, RedisStore
 from .core.answers import Answers
+from .core.league_table import LeagueTables
 from .mcp.transport import setup_mcp_routes
 from .ops.auth import AccessControl, on_loopback
 from .ops.limits import ClientLimits
 from .ops.metrics import Metrics
+from .ops.oauth.counts import MemoryCounts, RedisCounts
 from .ops.oauth.external import ExternalIssuer
 from .ops.oauth.server import AuthorizationServer
 from .ops.oauth.store import MemoryGrants, RedisGrants
@@ -28,6 +30,8 @@ from .ops.record import configure_logging
 from .sample.server import Plan as SamplePlan
 from .sample.server import SampleVendor, serving
 from .settings import Settings, load_settings
+from .standings import LedgerKeeper
+from .standings.store import MemoryLedgers, RedisLedgers
 from .upstream.budget import LocalBudget, RedisBudget, UpstreamBudget
 from .upstream.client import UpstreamClient
 from .upstream.plans import AUTO, CHEAPEST, plan_named
@@ -96,12 +100,20 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     upstream = _upstream_client(app, session, budget)
     cache = AnswerCache(store, settings.cache, lock)
     tokens = oauth_tokens(app, redis)
+    if isinstance(tokens, AuthorizationServer):
+        await tokens.keys.record()  # a key gone since the last start ends its grants now
+    ledgers = RedisLedgers(redis, settings.redis_prefix) if redis else MemoryLedgers()
+    league = LeagueTables(upstream, cache, LedgerKeeper(upstream, ledgers, settings.standings))
+    answers = Answers(upstream, cache, league)
+    if settings.standings.start_delay_s >= 0:
+        league.start(settings.standings.start_delay_s, answers.team_rows)
     app[UPSTREAM] = upstream
     app[CACHE] = cache
-    app[ANSWERS] = Answers(upstream, cache)
+    app[ANSWERS] = answers
     try:
         yield
     finally:
+        await league.close()
         await cache.close()
         await session.close()
         if tokens is not None:
@@ -163,7 +175,8 @@ def oauth_tokens(app: web.Application, redis: Any) -> AuthorizationServer | Exte
         tokens = ExternalIssuer(settings.auth)
     else:
         store = RedisGrants(redis, settings.redis_prefix) if redis else MemoryGrants()
-        tokens = AuthorizationServer(settings.auth, store, app[ACCESS])
+        counts = RedisCounts(redis, settings.redis_prefix) if redis else MemoryCounts()
+        tokens = AuthorizationServer(settings.auth, store, app[ACCESS], counts)
         app[OAUTH] = tokens
     app[ACCESS].tokens = tokens
     return tokens

@@ -39,6 +39,7 @@ UNAUTHORIZED = "unauthorized"
 FORBIDDEN = "forbidden"
 TOO_MANY_REQUESTS = "too_many_requests"
 INTERNAL_ERROR = "internal_error"
+SIGN_IN_UNAVAILABLE = "sign_in_unavailable"  # oauth mode: the token store (Redis) is away
 SERVER_TIMEOUT = "timeout"
 # Codes of upstream failures.
 UPSTREAM_QUOTA_SPENT = "upstream_quota_spent"

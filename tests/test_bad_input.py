@@ -42,7 +42,8 @@ NUMBER_NOISE = [
 BAD_DATES = [
     "2024-02-30", "2023-02-29", "2024-13-01", "2024-00-10", "2024-01-32", "2024-01-00",
     "0000-01-01", "2024-1-5", "24-01-05", "2024/01/05", "20240105", "2024-01-05T00:00:00",
-    "2024-01-05Z", "05-01-2024", "yesterday", "２０２４-01-05", "2024-٠١-05", "2024--01-05",
+    "2024-01-05Z", "05-01-2024", "someday", "yester day", "last-night", "２０２４-01-05",
+    "2024-٠١-05", "2024--01-05",
 ]  # fmt: skip
 VALID = {
     "ids": "1",
@@ -58,6 +59,7 @@ VALID = {
     "sort": "-pts",
     "fields": "pts",
     "last": "3",
+    "next": "3",
 }
 UNKNOWN_NAMES = [
     "id", "player_id", "team_id", "game_id", "search", "per_page", "page", "callback",
@@ -98,7 +100,7 @@ def bad_values(param: Param) -> list[str]:
         values += ["nonsense", "-nonsense", "--pts", "pts desc", "PTS", "-"] + INJECTIONS
     elif kind == "fields":
         values += ["foo", "-pts", "PTS", "pts desc", "*", "player.name"] + INJECTIONS
-    elif kind == "last":
+    elif kind in ("last", "next"):
         values += ["0", "26", "-1", "1.5", "abc", "3,4", "99999999999999"] + INJECTIONS
     elif kind == "names":
         # An id must be a real id. A printable name that names nobody is refused after one

@@ -475,6 +475,7 @@ def test_issue_config_keys_are_read_from_yaml(tmp_path: Any) -> None:
         "games": 33,
         "stats": 44,
         "season_averages": 55,
+        "standings": 3 * 86400,  # not in the file: its default
     }
     assert settings.upstream.requests_per_minute == 5
     assert settings.upstream.max_attempts == 2

@@ -95,8 +95,12 @@ async def demo(aiohttp_client: Any, upstream: aioresponses) -> Any:
 
 
 def says_sample(answer: dict[str, Any]) -> None:
-    assert NOT_REAL in answer["meta"]["source"]
-    assert answer["meta"]["note"].startswith(CAVEAT)
+    """The answer names the sample as its source (standings: `source` says computed or
+    upstream, `from` names the upstream) and its note leads with the caveat."""
+    meta = answer["meta"]
+    assert NOT_REAL in meta["source"] + meta.get("from", "")
+    assert "BALLDONTLIE" not in meta["source"] + meta.get("from", "")
+    assert meta["note"].startswith(CAVEAT)
 
 
 async def test_demo_answers_teams_and_todays_games_saying_they_are_sample_data(

@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -209,8 +210,8 @@ class Flow:
     client_id: str = ""
     verifier: str = ""
 
-    async def register(self, redirect_uris: list[str] | None = None) -> Any:
-        metadata = {"client_name": "hand", "redirect_uris": redirect_uris or [CALLBACK]}
+    async def register(self, redirect_uris: list[str] | None = None, **more: Any) -> Any:
+        metadata = {"client_name": "hand", "redirect_uris": redirect_uris or [CALLBACK], **more}
         response = await self.client.post("/register", json=metadata)
         body = await response.json()
         if response.status == 201:
@@ -394,6 +395,30 @@ def document(**changes: Any) -> dict[str, Any]:
             "redirect_uris": [CALLBACK], **changes}  # fmt: skip
 
 
+def resolve_as(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[str]]) -> None:
+    """The running loop resolves each name in `answers` to its addresses in turn (the last one
+    stays), so that no DNS query for the tests' client documents leaves the machine."""
+    loop = asyncio.get_running_loop()
+    real = loop.getaddrinfo
+
+    async def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in answers:
+            return await real(host, port, *args, **kwargs)
+        given = answers[host]
+        address = given.pop(0) if len(given) > 1 else given[0]
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        sockaddr = (address, port, 0, 0) if family == socket.AF_INET6 else (address, port)
+        return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", sockaddr)]
+
+    monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
+
+
+@pytest.fixture
+async def client_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    resolve_as(monkeypatch, {URL(DOCUMENT_URL).host or "": ["127.0.0.1"]})
+
+
+@pytest.mark.usefixtures("client_hosts")
 async def test_a_client_metadata_document_names_the_client(make_client: Any, upstream: Any) -> None:
     client = await make_client(auth={**OAUTH, "client_document_private_ok": True})
     upstream.get(DOCUMENT_URL, payload=document())
@@ -413,6 +438,7 @@ async def test_a_client_metadata_document_names_the_client(make_client: Any, ups
         ({"exception": TimeoutError()}, "could not be fetched"),
     ],
 )
+@pytest.mark.usefixtures("client_hosts")
 async def test_a_bad_client_metadata_document_is_refused(
     make_client: Any, upstream: Any, answer: dict[str, Any], words: str
 ) -> None:
@@ -523,7 +549,11 @@ async def test_a_token_from_one_worker_is_accepted_by_another_through_redis(
     }
     ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
     assert (await other.post("/mcp", json=ping, headers=headers)).status == 200
-    form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": tokens["refresh_token"],
+        "client_id": flow.client_id,
+    }
     refreshed = await other.post("/token", data=form, headers={"Host": f"127.0.0.1:{port}"})
     assert refreshed.status == 200  # the other worker rotates it
     again = await one.post("/token", data=form)

@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from .. import errors
@@ -19,6 +20,7 @@ from ..errors import UpstreamFailure
 from ..upstream.client import CallCount, UpstreamClient
 from . import players
 from .endpoints import PLAYERS, TEAMS, Endpoint
+from .league_table import LeagueTables
 from .params import LIMIT_MAX, Query, current_season, upstream_params
 from .policy import PlayerNames, TeamNames
 from .recent import Search
@@ -54,9 +56,12 @@ class Reply:
 class Answers:
     """Turns (endpoint, query) into a `Reply`, at the lowest upstream cost it can."""
 
-    def __init__(self, upstream: UpstreamClient, cache: AnswerCache) -> None:
+    def __init__(
+        self, upstream: UpstreamClient, cache: AnswerCache, league: LeagueTables | None = None
+    ) -> None:
         self.upstream = upstream
         self.cache = cache
+        self.league = league  # standings (None: none here)
         self._teams: tuple[Entry, TeamIndex] | None = None  # the index of the cached list
         self._names: dict[int, str] = {}  # player names by id, as learned (`_learn`)
 
@@ -139,7 +144,9 @@ class Answers:
     async def _entry(self, endpoint: Endpoint, query: Query, deadline: float) -> tuple[Entry, str]:
         """The entry for a completed question (see `_complete`), from the cache or upstream."""
         produce = self._produce
-        if query.get("fields"):
+        if endpoint.ledger_table and self.league is not None:
+            produce = partial(self.league.produce, team_rows=self.team_rows)
+        elif query.get("fields"):
             produce = self._project
         elif endpoint.per_player:
             produce = self._merge_players
@@ -185,6 +192,10 @@ class Answers:
         if unlabelled:  # the teams list failed: asked again soon
             ttl = min(ttl, self.cache.settings.live_ttl_s)
         return Produced(answer, ttl)
+
+    async def team_rows(self, deadline: float | None = None) -> list[Row]:
+        """The teams list's rows, cached (standings and team names need it)."""
+        return list((await self._team_index(deadline or self.upstream.deadline())).rows.values())
 
     async def _label_teams(self, endpoint: Endpoint, rows: list[Row], deadline: float) -> bool:
         """Fill the team columns named from the cached teams list (`TeamLabels`); False when

@@ -6,18 +6,15 @@ the endpoints differ in data, not in code.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cached_property
-
-from ..upstream.routes import ROUTES, Route
+from ..upstream.routes import ROUTES
 from . import tables
+from .endpoint import Endpoint
 from .params import Param, Query, current_season
 from .policy import (
     CURRENT_TEAMS,
     EmptyNote,
     Freshness,
-    ItemFilter,
+    LedgerTable,
     PerPlayer,
     PlayerNames,
     Recent,
@@ -55,6 +52,20 @@ TEAM = Param(
     "Teams by abbreviation (LAL), nickname (Lakers), full name, city or id.",
     local=True,
     example="LAL",
+)
+
+CONFERENCE = Param(
+    "conference",
+    "enum",
+    "East or West (Eastern and Western are understood too).",
+    choices=("East", "West"),
+    aliases=(("Eastern", "East"), ("Western", "West")),
+)
+DIVISION = Param(
+    "division",
+    "enum",
+    "One of the six NBA divisions.",
+    choices=("Atlantic", "Central", "Southeast", "Northwest", "Pacific", "Southwest"),
 )
 
 
@@ -116,66 +127,6 @@ NEXT = Param(
     local=True,
     excludes=("cursor", "last", "dates"),
 )
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """One data endpoint: what the assistant may ask and how the upstream is asked."""
-
-    name: str
-    route: Route  # the upstream route it asks (`upstream.routes`)
-    table: Table
-    params: tuple[Param, ...]
-    summary: str
-    description: str
-    freshness: Freshness
-    paged: bool = True
-    item_filter: ItemFilter | None = None
-    # Filters answered from the endpoint's complete (cached) list or page, not asked upstream:
-    # (parameter, the table's column whose value must equal it, or be one of its values).
-    local_filters: tuple[tuple[str, str], ...] = ()
-    team_names: TeamNames | None = None
-    player_names: PlayerNames | None = None
-    per_player: PerPlayer | None = None
-    # The question as answered, where it has defaults that depend on the day.
-    complete: Callable[[Query], Query] | None = None
-    # The question as the upstream is asked it, where that differs from how it was put.
-    upstream_query: Callable[[Query], Query] | None = None
-    team_labels: TeamLabels | None = None
-    recent: Recent | None = None
-    empty_notes: tuple[EmptyNote, ...] = ()
-    opponent_names: TeamNames | None = None  # `opponent`, resolved as team names are
-    # A sorted question whose answer spans pages is sorted whole when they fit the bound
-    # (`upstream.sort_max_pages`): a night's box scores ranked across every game.
-    sort_whole: bool = False
-
-    @cached_property
-    def teams_named(self) -> tuple[TeamNames, ...]:
-        return tuple(n for n in (self.team_names, self.opponent_names) if n is not None)
-
-    @cached_property
-    def name_params(self) -> tuple[str, ...]:
-        """Parameters that name teams or players, resolved to ids before the cache is asked."""
-        return tuple(n.param for n in (*self.teams_named, self.player_names) if n is not None)
-
-    @cached_property
-    def local_params(self) -> tuple[str, ...]:
-        """Parameters answered here from a wider cached answer: local filters, then `sort`."""
-        return tuple(name for name, _ in self.local_filters) + tuple(
-            p.name for p in self.params if p.kind == "sort"
-        )
-
-    @property
-    def path(self) -> str:
-        return f"/{self.name}"
-
-    @property
-    def operation_id(self) -> str:
-        return "get" + "".join(part.title() for part in self.name.split("_"))
-
-    @property
-    def tool_name(self) -> str:
-        return f"get_{self.name}"
 
 
 def full_name_as_parts(query: Query) -> Query:
@@ -240,19 +191,8 @@ TEAMS = Endpoint(
     route=ROUTES["teams"],
     table=tables.TEAMS,
     params=(
-        Param(
-            "conference",
-            "enum",
-            "East or West (Eastern and Western are understood too).",
-            choices=("East", "West"),
-            aliases=(("Eastern", "East"), ("Western", "West")),
-        ),
-        Param(
-            "division",
-            "enum",
-            "One of the six NBA divisions.",
-            choices=("Atlantic", "Central", "Southeast", "Northwest", "Pacific", "Southwest"),
-        ),
+        CONFERENCE,
+        DIVISION,
         fields_of(tables.TEAMS),
     ),
     summary="List the 30 current NBA teams",
@@ -389,5 +329,32 @@ SEASON_AVERAGES = Endpoint(
     complete=current_season_by_default,
 )
 
-ENDPOINTS: tuple[Endpoint, ...] = (PLAYERS, TEAMS, GAMES, STATS, SEASON_AVERAGES)
+STANDINGS = Endpoint(
+    name="standings",
+    route=ROUTES["standings"],
+    table=tables.STANDINGS,
+    params=(
+        Param("season", "season", "Year the season began; default: the current one."),
+        CONFERENCE,
+        DIVISION,
+        Param(
+            "team",
+            "names",
+            "Only these teams' rows.",
+            local=True,
+            example="Lakers",
+        ),
+    ),
+    summary="NBA standings, or a team's record",
+    description="Regular-season standings by conference: W-L, games behind, home, road,"
+    " last 10, streak; team=Lakers: its record.",
+    freshness=Freshness("standings", by_season=True),
+    paged=False,
+    team_names=TeamNames("team"),
+    complete=current_season_by_default,
+    ledger_table=LedgerTable(),
+    outline_in_tools=True,
+)
+
+ENDPOINTS: tuple[Endpoint, ...] = (PLAYERS, TEAMS, GAMES, STATS, SEASON_AVERAGES, STANDINGS)
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}

@@ -175,3 +175,10 @@ class Recent:
 
     per: str | None = None
     games_of: str | None = None
+
+
+@dataclass(frozen=True)
+class LedgerTable:
+    """Answered by arithmetic over the standings room's ledger of finished games, or, where the
+    plan serves it, from the upstream's own table (the endpoint's route), its missing columns
+    still from the arithmetic. `team`, `conference` and `division` keep rows of the table."""

@@ -219,6 +219,29 @@ def _season_average_row(averages: Item) -> Row:
     return row
 
 
+def _standing_row(row: Item) -> Row:
+    """A standings row is made by the arithmetic (`standings`), already flat."""
+    return {column: row.get(column) for column in STANDING_COLUMNS}
+
+
+STANDING_COLUMNS = (
+    "conference_rank",
+    "team",
+    "wins",
+    "losses",
+    "win_pct",
+    "games_behind",
+    "conference",
+    "division",
+    "home",
+    "road",
+    "conference_record",
+    "last_10",
+    "streak",
+    "team_id",
+)
+
+
 def _columns(sample: Callable[[Item], Row]) -> tuple[str, ...]:
     return tuple(sample({}))
 
@@ -228,6 +251,7 @@ PLAYERS = Table(_columns(_player_row), _player_row)
 GAMES = Table(_columns(_game_row), _game_row)
 STATS = Table(_columns(_stat_row), _stat_row)
 SEASON_AVERAGES = Table(_columns(_season_average_row), _season_average_row)
+STANDINGS = Table(STANDING_COLUMNS, _standing_row)
 
 INTEGER_COLUMNS = frozenset(
     {
@@ -245,10 +269,13 @@ INTEGER_COLUMNS = frozenset(
         "games_played",
         "home_score",
         "visitor_score",
+        "conference_rank",
+        "wins",
+        "losses",
     }
 )
 BOOLEAN_COLUMNS = frozenset({"postseason"})
-NUMBER_COLUMNS = frozenset(BOX_SCORE + SHOOTING + ("plus_minus",))
+NUMBER_COLUMNS = frozenset(BOX_SCORE + SHOOTING + ("plus_minus", "win_pct", "games_behind"))
 
 
 def column_type(column: str) -> str:

@@ -53,7 +53,8 @@ SERVER_INFO_STAMP = SERVER_INFO.model_dump(by_alias=True, mode="json", exclude_n
 INSTRUCTIONS = (
     "NBA (basketball) data only, from the BALLDONTLIE NBA API. Chain tools by id: get_players"
     " gives player_id, get_teams team_id, get_games game_id; then get_stats or"
-    " get_season_averages. Seasons are named by the year they began (2024 = 2024-25). Each result"
+    " get_season_averages. get_standings answers standings and a team's record (W-L)."
+    " Seasons are named by the year they began (2024 = 2024-25). Each result"
     " is a markdown table plus one line of meta; pass next_cursor as cursor for the next page."
     " On an error, tell the user its message and follow its hint. Game nights: get_games"
     " next=N (upcoming, tip-off in UTC and US Eastern), opponent=<team> (head-to-head and"

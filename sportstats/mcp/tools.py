@@ -24,6 +24,12 @@ from ..web.plugin import answer_schema, column_types
 from .apps import TOOL_UI_META
 
 log = logging.getLogger(__name__)
+# An answer's outline: what a tool that lists no whole schema still promises.
+OUTLINE: dict[str, Any] = {
+    "type": "object",
+    "required": ["columns", "data", "meta"],
+    "properties": {"data": {"type": "array", "items": {"type": "object"}}},
+}
 
 
 def input_schema(endpoint: Endpoint) -> dict[str, Any]:
@@ -42,6 +48,8 @@ def input_schema(endpoint: Endpoint) -> dict[str, Any]:
 def output_schema(endpoint: Endpoint) -> dict[str, Any]:
     """The answer's schema, whole in itself: its column types in its own `$defs`, each named
     by its type (`integer` there is an integer or null)."""
+    if endpoint.outline_in_tools:
+        return OUTLINE
     schema = answer_schema(endpoint, lambda kind: f"#/$defs/{kind}", described=False)
     return {**schema, "$defs": column_types((endpoint,), name=str)}
 

@@ -14,10 +14,11 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import math
 import secrets
 import signal
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -25,6 +26,7 @@ from aiohttp import web
 from .. import errors
 from ..errors import ApiError
 from ..settings import AuthSettings, SettingsError, parse_tester_keys, read_config_file
+from .oauth.errors import OAuthError
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +148,12 @@ def public_base(request: web.Request, configured: str | None, access: AccessCont
     return f"{proto}://{host}"
 
 
+def key_id(key: str) -> str:
+    """A tester key's digest, the same in every process (a grant in Redis names it); it stands
+    for the key in the grant store, never the key itself."""
+    return hashlib.blake2b(key.encode(), digest_size=16, person=b"sportstats-key").hexdigest()
+
+
 class TokenVerifier(Protocol):
     """Who an OAuth access token stands for here (our own server's, or an external issuer's)."""
 
@@ -175,6 +183,7 @@ class AccessControl:
         self.allow_networks = parse_networks(auth.allow_networks)
         self.trusted_proxies = parse_networks(auth.trusted_proxies)
         self.usage: Counter[str] = Counter()  # accepted requests per tester name
+        self.key_listeners: list[Callable[[], None]] = []  # told after the keys are reloaded
         # Tokens are compared as keyed digests: equal lengths, so compare_digest leaks nothing,
         # not even a key's length.
         self._secret = secrets.token_bytes(32)
@@ -183,12 +192,17 @@ class AccessControl:
         self._testers: list[tuple[bytes, str]] = []
         self.set_keys(auth.keys)
         if self.mode in ("user", "oauth") and not self._testers and not auth.issuer:
-            log.warning("auth.mode is user but no tester keys are configured: all requests fail")
+            log.warning(
+                "auth.mode is %s but no tester keys are configured: all requests fail", self.mode
+            )
 
     def trusts_forwarding(self, request: web.Request) -> bool:
         """May this request's X-Forwarded-* headers be believed? From the configured proxies
-        only; with none configured (local development, a proxy not yet named), from anyone."""
-        return not self.trusted_proxies or self.from_trusted_proxy(request)
+        only; with none configured (local development, a proxy not yet named), from anyone,
+        except in oauth mode, where they would choose the issuer a client is told."""
+        if not self.trusted_proxies:
+            return self.mode != "oauth"
+        return self.from_trusted_proxy(request)
 
     def from_trusted_proxy(self, request: web.Request) -> bool:
         """Is the peer one of `auth.trusted_proxies` (none configured: no request is)?"""
@@ -198,7 +212,19 @@ class AccessControl:
         return hmac.new(self._secret, token.encode(), hashlib.sha256).digest()
 
     def set_keys(self, keys: Iterable[Any]) -> None:
+        keys = list(keys)
         self._testers = [(self._digest(k.key), k.name) for k in keys]
+        self._key_ids = {k.name: key_id(k.key) for k in keys}
+        self.keys_version = getattr(self, "keys_version", 0) + 1  # OAuth's ledger re-reads
+
+    @property
+    def key_ids(self) -> list[str]:
+        return list(self._key_ids.values())
+
+    def key_id(self, name: str) -> str | None:
+        """The digest of tester `name`'s current key (None: no such tester): what an OAuth grant
+        is tied to, so that a rotated or removed key ends the tokens issued under it."""
+        return self._key_ids.get(name)
 
     @property
     def testers(self) -> list[str]:
@@ -231,6 +257,8 @@ class AccessControl:
             return False
         self.set_keys(keys)
         log.info("tester keys reloaded from %s: %d testers", self.config_file, len(keys))
+        for listener in self.key_listeners:
+            listener()
         return True
 
     def _refuse(self, token: str | None, request: web.Request | None = None) -> ApiError:
@@ -265,7 +293,18 @@ class AccessControl:
         if token is not None and self.mode == "user":
             name = self.tester(token)
         elif token is not None and self.mode == "oauth" and self.tokens is not None:
-            name = await self.tokens.tester_of(token, public_base(request, self.public_url, self))
+            try:
+                name = await self.tokens.tester_of(
+                    token, public_base(request, self.public_url, self)
+                )
+            except OAuthError as exc:  # the token store is away: neither yes nor no
+                raise ApiError(
+                    exc.status,
+                    errors.SIGN_IN_UNAVAILABLE,
+                    exc.description,
+                    "Try again in a moment; the server's operator is told in its log.",
+                    {"Retry-After": str(math.ceil(exc.retry_after_s or 1))},
+                ) from None
         if name is None:
             raise self._refuse(token, request if self.mode == "oauth" else None)
         request[TESTER] = name

@@ -12,6 +12,7 @@ from .options import (
     UpstreamSettings,
 )
 from .sources import command_line, load_settings, read_config_file
+from .standings import StandingsSettings
 
 __all__ = [
     "API_KEY_ENV",
@@ -22,6 +23,7 @@ __all__ = [
     "LimitsSettings",
     "Settings",
     "SettingsError",
+    "StandingsSettings",
     "TesterKey",
     "UpstreamSettings",
     "command_line",

@@ -13,8 +13,9 @@ from pydantic import BaseModel, Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from yarl import URL
 
-from .access import AuthSettings
+from .access import AuthSettings, check_oauth_deployment
 from .base import PLACEHOLDER, Float, Int, Names, Section, SettingsError, option
+from .standings import StandingsSettings
 
 API_KEY_ENV = "BALLDONTLIE_API_KEY"
 ENV_PREFIX = "SPORTSTATS_"
@@ -26,6 +27,7 @@ DEFAULT_TTLS_S = {
     "games": 3 * 86400,
     "stats": 3 * 86400,
     "season_averages": 3 * 86400,
+    "standings": 3 * 86400,
 }
 
 
@@ -190,7 +192,8 @@ class Settings(BaseSettings):
         "the URL assistants reach the server at, written into the manifest and spec; without it"
         " the request's scheme and host are used, honouring `X-Forwarded-Proto` /"
         " `X-Forwarded-Host` from a TLS proxy (only from `auth.trusted_proxies` once any are"
-        " named)",
+        " named); in auth mode `oauth` an https origin, required unless the server is on a"
+        " loopback host with no trusted proxy, and never taken from headers",
         flag=True,
         shown="from each request",
     )
@@ -235,6 +238,7 @@ class Settings(BaseSettings):
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    standings: StandingsSettings = Field(default_factory=StandingsSettings)
 
     _api_key: str = PrivateAttr(default="")
     _config_file: str | None = PrivateAttr(default=None)
@@ -278,6 +282,7 @@ class Settings(BaseSettings):
         for name in ("shutdown_timeout_s", "readiness_max_age_s"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must not be negative, got {getattr(self, name)}")
+        check_oauth_deployment(self.auth, self.host, self.public_url)
         return self
 
 
@@ -286,6 +291,7 @@ SECTIONS: dict[str, type[Section]] = {
     "upstream": UpstreamSettings,
     "auth": AuthSettings,
     "limits": LimitsSettings,
+    "standings": StandingsSettings,
 }
 
 

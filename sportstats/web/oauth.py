@@ -1,23 +1,36 @@
 """OAuth over HTTP (`auth.mode: oauth`): the metadata documents, the sign-in page, the token and
 registration endpoints. The protocol's decisions are `ops.oauth`'s; this room turns requests
 into its calls and its `OAuthError`s into OAuth's error answers (JSON, or the page again).
+
+Bodies are read here, strictly: a form must be `application/x-www-form-urlencoded` UTF-8 with
+each parameter once (RFC 6749 section 3.1), registration metadata small JSON; anything else is a
+400 in OAuth's words, never an exception.
 """
 
 from __future__ import annotations
 
 import html
+import json
+import math
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from yarl import URL
 
 from ..ops.auth import CLIENT_ADDRESS, MCP_PATH, RESOURCE_METADATA_PATH
-from ..ops.oauth.clients import OAuthError
+from ..ops.oauth.errors import OAuthError
+from ..ops.oauth.metadata import MAX_METADATA_BYTES
 from ..ops.oauth.server import AuthorizationServer, SignInRequest, resources_of
 from .keys import ACCESS, OAUTH, SETTINGS
 from .plugin import public_url
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# The metadata documents: cached by the client only, never by a shared cache, which could hand
+# one client's answer (its Host) to another.
+METADATA_CACHE = {"Cache-Control": "private, max-age=300"}
+FORM_TYPE = "application/x-www-form-urlencoded"
+MAX_FORM_FIELDS = 40
 # The page's own styles, its form posted back here only, never framed.
 PAGE_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
@@ -77,11 +90,53 @@ def error_page(exc: OAuthError) -> web.Response:
         f"<body><h1>This sign-in cannot go on</h1><p>{html.escape(exc.description)}</p>"
         f"<p><code>{html.escape(exc.error)}</code></p></body></html>"
     )
-    return web.Response(text=page, content_type="text/html", status=exc.status, headers=NO_STORE)
+    headers = dict(NO_STORE)
+    if exc.retry_after_s:
+        headers["Retry-After"] = str(math.ceil(exc.retry_after_s))
+    return web.Response(text=page, content_type="text/html", status=exc.status, headers=headers)
 
 
 def oauth_error(exc: OAuthError) -> web.Response:
-    return web.json_response(exc.body(), status=exc.status, headers=NO_STORE)
+    headers = dict(NO_STORE)
+    if exc.retry_after_s:
+        headers["Retry-After"] = str(math.ceil(exc.retry_after_s))
+    return web.json_response(exc.body(), status=exc.status, headers=headers)
+
+
+async def read_form(request: web.Request) -> dict[str, str]:
+    """The request's form, or `OAuthError`: urlencoded, UTF-8, each parameter at most once."""
+    if request.content_type != FORM_TYPE:
+        raise OAuthError("invalid_request", f"Send the form as {FORM_TYPE}.")
+    try:
+        text = (await request.read()).decode("utf-8")
+        pairs = parse_qsl(
+            text, keep_blank_values=True, errors="strict", max_num_fields=MAX_FORM_FIELDS
+        )
+    except UnicodeDecodeError:
+        raise OAuthError("invalid_request", "The form is not valid UTF-8.") from None
+    except ValueError:
+        raise OAuthError(
+            "invalid_request", f"The form has more than {MAX_FORM_FIELDS} fields."
+        ) from None
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        if name in form:
+            raise OAuthError("invalid_request", f"The parameter {name[:40]!r} is sent twice.")
+        form[name] = value
+    return form
+
+
+async def read_metadata(request: web.Request) -> Any:
+    """Registration metadata: JSON, at most `MAX_METADATA_BYTES`, or `OAuthError`."""
+    body = await request.read()
+    if len(body) > MAX_METADATA_BYTES:
+        raise OAuthError(
+            "invalid_client_metadata", f"The metadata is over {MAX_METADATA_BYTES} bytes."
+        )
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise OAuthError("invalid_client_metadata", "Send the metadata as JSON.") from None
 
 
 async def resource_metadata(request: web.Request) -> web.Response:
@@ -96,36 +151,43 @@ async def resource_metadata(request: web.Request) -> web.Response:
             "bearer_methods_supported": ["header"],
             "scopes_supported": [],
             "resource_name": "sportstats NBA stats",
-        }
+        },
+        headers=METADATA_CACHE,
     )
 
 
 async def server_metadata(request: web.Request) -> web.Response:
-    return web.json_response(AuthorizationServer.metadata(public_url(request)))
+    return web.json_response(
+        AuthorizationServer.metadata(public_url(request)), headers=METADATA_CACHE
+    )
 
 
 async def authorize(request: web.Request) -> web.Response:
     """GET: the sign-in page for a checked request. POST: the tester's key; right, a code and
-    the redirect back; wrong, the page again (and the address's failures counted)."""
-    server = request.app[OAUTH]
-    params: Any = request.query if request.method == "GET" else await request.post()
+    the redirect back; wrong, the page again (and the failure counted)."""
     try:
-        sign_in = await server.sign_in_request(params, public_url(request))
+        params: Any = request.query if request.method == "GET" else await read_form(request)
+        sign_in = await request.app[OAUTH].sign_in_request(params, public_url(request))
+        if request.method == "GET":
+            return sign_in_page(sign_in)
+        return await _sign_in(request, sign_in, str(params.get("tester_key", "")))
     except OAuthError as exc:
         return error_page(exc)
-    if request.method == "GET":
-        return sign_in_page(sign_in)
+
+
+async def _sign_in(request: web.Request, sign_in: SignInRequest, key: str) -> web.Response:
+    server = request.app[OAUTH]
     address = request.get(CLIENT_ADDRESS) or request.remote or ""
-    wait_s = server.failures.blocked_s(address)
+    wait_s, receipt = await server.sign_in_attempt(address)
     if wait_s:
-        error = f"Too many wrong keys from here; try again in {wait_s} seconds."
+        error = f"Too many wrong keys; try again in {wait_s} seconds."
         response = sign_in_page(sign_in, error, status=429)
         response.headers["Retry-After"] = str(wait_s)
         return response
-    tester = request.app[ACCESS].tester(str(params.get("tester_key", "")))
-    if tester is None:
-        server.failures.failed(address)
+    tester = request.app[ACCESS].tester(key)
+    if tester is None:  # the attempt stays counted
         return sign_in_page(sign_in, "That key was not accepted. Check it and try again.", 401)
+    await server.sign_in_right(address, receipt)
     code = await server.issue_code(sign_in, tester)
     answer = {"code": code, "iss": public_url(request)}
     if sign_in.state:
@@ -136,19 +198,18 @@ async def authorize(request: web.Request) -> web.Response:
 
 async def token(request: web.Request) -> web.Response:
     try:
-        tokens = await request.app[OAUTH].token(await request.post(), public_url(request))
+        form = await read_form(request)
+        tokens = await request.app[OAUTH].token(form, public_url(request))
     except OAuthError as exc:
         return oauth_error(exc)
     return web.json_response(tokens, headers=NO_STORE)
 
 
 async def register(request: web.Request) -> web.Response:
+    address = request.get(CLIENT_ADDRESS) or request.remote or ""
     try:
-        metadata = await request.json()
-    except ValueError:
-        return oauth_error(OAuthError("invalid_client_metadata", "Send the metadata as JSON."))
-    try:
-        client = await request.app[OAUTH].clients.register(metadata)
+        metadata = await read_metadata(request)
+        client = await request.app[OAUTH].clients.register(metadata, address)
     except OAuthError as exc:
         return oauth_error(exc)
     return web.json_response(client, status=201, headers=NO_STORE)

@@ -1,31 +1,37 @@
 """The testers' authorization server, as the MCP authorization specification describes it.
 
-Authorization code with PKCE (S256 only) and `state`, the issuer in the redirect (RFC 9207),
-resource indicators (RFC 8707: a token names this server, and is refused for anything else),
-short-lived access tokens and rotating refresh tokens: each refresh token is used once, and a
-second use ends its whole grant (it was stolen, or replayed). A tester signs in with the key the
-operator gave them (`auth.keys`); removing them from the keys and sending SIGHUP ends their
-tokens, since every token is checked against the current keys. PKCE's S256 is authlib's.
+Authorization code with PKCE (S256 only, RFC 7636's grammar) and `state`, the issuer in the
+redirect (RFC 9207), resource indicators (RFC 8707: a token names this server, and is refused for
+anything else), short-lived access tokens and rotating refresh tokens: each refresh token is used
+once, and a second use ends its whole grant (it was stolen, or replayed); so does a second use of
+a code (RFC 9700 section 4.5). A tester signs in with the key the operator gave them
+(`auth.keys`); every grant is tied to a digest of that key (`keys`), so rotating or removing the
+key (and sending SIGHUP) ends every token issued under it, for good. Wrong keys are counted per
+address, per network and in all, across processes with Redis. PKCE's S256 is authlib's.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import secrets
-import time
-from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from ...settings import AuthSettings
 from ..auth import MCP_PATH
-from .clients import Clients, OAuthError
+from .clients import Clients
+from .counts import Counts, network_of
+from .errors import OAuthError
+from .keys import KeyLedger
+from .metadata import GRANT_TYPES, redirect_matches
 from .store import GrantStore, digest
 
 CODE_TTL_S = 300
 MAX_PARAM_CHARS = 2000
-MAX_FAILING_ADDRESSES = 10_000
+PKCE_GRAMMAR = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 sections 4.1 and 4.2
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,7 @@ class SignInRequest:
     state: str | None
     resource: str
     scope: str | None
+    client: dict[str, Any] = field(compare=False, repr=False)
 
     def form_fields(self) -> dict[str, str]:
         """The request as the sign-in form carries it back (hidden fields)."""
@@ -60,40 +67,21 @@ def resources_of(base: str) -> tuple[str, str]:
     return f"{base}{MCP_PATH}", base
 
 
-class SignInFailures:
-    """Wrong keys per address in the last minute: past the limit, no key is even checked."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._failures: OrderedDict[str, list[float]] = OrderedDict()
-
-    def blocked_s(self, address: str) -> int:
-        """Seconds until `address` may try again (0: now)."""
-        recent = [t for t in self._failures.get(address, []) if t > time.monotonic() - 60]
-        if len(recent) < self.per_minute:
-            return 0
-        return max(1, int(recent[0] + 60 - time.monotonic()) + 1)
-
-    def failed(self, address: str) -> None:
-        now = time.monotonic()
-        recent = [t for t in self._failures.pop(address, []) if t > now - 60] + [now]
-        self._failures[address] = recent[-self.per_minute :]
-        while len(self._failures) > MAX_FAILING_ADDRESSES:
-            self._failures.popitem(last=False)
-
-
 class AuthorizationServer:
-    """Codes and tokens for testers; `tester_of` says which key a presented secret is."""
+    """Codes and tokens for testers; `tester_of` says which tester a presented token is."""
 
-    def __init__(self, settings: AuthSettings, store: GrantStore, testers: Any) -> None:
+    def __init__(
+        self, settings: AuthSettings, store: GrantStore, testers: Any, counts: Counts
+    ) -> None:
         self.settings = settings
         self.store = store
-        self.clients = Clients(store, settings)
-        self.testers = testers  # AccessControl: `tester(key)` and the current `testers`
-        self.failures = SignInFailures(settings.sign_in_failures_per_minute)
+        self.counts = counts
+        self.clients = Clients(store, settings, counts)
+        self.testers = testers  # AccessControl: `tester(key)`, `testers`, `key_id(name)`
+        self.keys = KeyLedger(store, testers, settings.refresh_token_ttl_s)
 
     async def close(self) -> None:
-        await self.clients.close()
+        """Nothing held open (each client document is fetched with a session of its own)."""
 
     @staticmethod
     def metadata(base: str) -> dict[str, Any]:
@@ -118,7 +106,7 @@ class AuthorizationServer:
         given = {k: str(params.get(k, ""))[:MAX_PARAM_CHARS] for k in params}
         client = await self.clients.find(given.get("client_id", ""))
         redirect_uri = given.get("redirect_uri") or ""
-        if redirect_uri not in client.get("redirect_uris", []):
+        if not redirect_matches(redirect_uri, client.get("redirect_uris", [])):
             raise OAuthError("invalid_request", "redirect_uri is not one this client registered.")
         if given.get("response_type") != "code":
             raise OAuthError("unsupported_response_type", "Only response_type=code is served.")
@@ -126,26 +114,59 @@ class AuthorizationServer:
             raise OAuthError(
                 "invalid_request", "PKCE is required: code_challenge with method S256."
             )
+        if not PKCE_GRAMMAR.fullmatch(given["code_challenge"]):
+            raise OAuthError(
+                "invalid_request",
+                "code_challenge must be 43 to 128 of A-Z a-z 0-9 - . _ ~ (RFC 7636).",
+            )
         resource = given.get("resource") or resources_of(base)[0]
         if resource.rstrip("/") not in resources_of(base):
             raise OAuthError("invalid_target", f"This server is {base}; it issues no other tokens.")
         return SignInRequest(
             client_id=client["client_id"],
-            client_name=client.get("client_name") or str(client["client_id"]),
+            client_name=str(client.get("client_name") or client["client_id"]),
             redirect_uri=redirect_uri,
             code_challenge=given["code_challenge"],
             state=given.get("state") or None,
             resource=resource.rstrip("/"),
             scope=given.get("scope") or None,
+            client=client,
         )
+
+    def _failure_limits(self, address: str) -> list[tuple[str, int]]:
+        ceiling = self.settings.sign_in_failures_per_tester_per_minute
+        return [
+            (f"sign-in:address:{address}", self.settings.sign_in_failures_per_minute),
+            (
+                f"sign-in:network:{network_of(address)}",
+                self.settings.sign_in_failures_per_minute_network,
+            ),
+            ("sign-in:all", ceiling * max(1, len(self.testers.testers))),
+        ]
+
+    async def sign_in_attempt(self, address: str) -> tuple[int, str]:
+        """Count a key about to be checked from `address`: (0, a receipt), or the seconds until
+        it may try again when it, its network or everyone is at the limit of wrong keys (counted
+        across processes when Redis is shared). A right key gives its receipt back."""
+        wait_s, receipt = await self.counts.take(self._failure_limits(address))
+        return (math.ceil(wait_s), "") if wait_s else (0, receipt)
+
+    async def sign_in_right(self, address: str, receipt: str) -> None:
+        await self.counts.give_back([key for key, _ in self._failure_limits(address)], receipt)
 
     async def issue_code(self, request: SignInRequest, tester: str) -> str:
         code = secrets.token_urlsafe(32)
-        grant = {**request.form_fields(), "tester": tester}
+        grant = {
+            **request.form_fields(),
+            "tester": tester,
+            **await self.keys.stamp(tester),
+            "grant_types": request.client.get("grant_types", ["authorization_code"]),
+        }
         await self.store.put("code:" + digest(code), grant, CODE_TTL_S)
+        await self.clients.used(request.client)
         return code
 
-    async def token(self, form: Any, base: str) -> dict[str, Any]:
+    async def token(self, form: dict[str, str], base: str) -> dict[str, Any]:
         """The token endpoint: a code (with its PKCE verifier) or a refresh token, for tokens."""
         grant_type = form.get("grant_type")
         if grant_type == "authorization_code":
@@ -156,73 +177,98 @@ class AuthorizationServer:
             "unsupported_grant_type", "grant_type must be authorization_code or refresh_token."
         )
 
-    async def _exchange_code(self, form: Any, base: str) -> dict[str, Any]:
+    async def _exchange_code(self, form: dict[str, str], base: str) -> dict[str, Any]:
         code, verifier = form.get("code") or "", form.get("code_verifier") or ""
-        grant = await self.store.take("code:" + digest(code)) if code else None
+        if not code or not PKCE_GRAMMAR.fullmatch(verifier):
+            raise OAuthError(
+                "invalid_request",
+                "Send the code and its code_verifier: 43 to 128 of A-Z a-z 0-9 - . _ ~ (RFC 7636).",
+            )
+        code_key = digest(code)
+        grant = await self.store.take("code:" + code_key)
         if grant is None:
+            used = await self.store.get("used-code:" + code_key)
+            if used is not None:  # a replayed code: what was issued from it ends (RFC 9700)
+                await self.store.delete("grant:" + used["grant"])
             raise OAuthError("invalid_grant", "The code is unknown, used already or expired.")
+        grant_id = secrets.token_urlsafe(16)
+        await self.store.put("used-code:" + code_key, {"grant": grant_id}, self._refresh_ttl)
         if form.get("client_id") != grant["client_id"]:
             raise OAuthError("invalid_grant", "The code was issued to another client.")
+        if "authorization_code" not in grant.get("grant_types", GRANT_TYPES):
+            raise OAuthError(
+                "unauthorized_client", "This client did not register grant_type authorization_code."
+            )
         if form.get("redirect_uri") != grant["redirect_uri"]:
             raise OAuthError("invalid_grant", "redirect_uri differs from the authorization's.")
-        if not verifier or not secrets.compare_digest(
+        if not secrets.compare_digest(
             create_s256_code_challenge(verifier), grant["code_challenge"]
         ):
             raise OAuthError("invalid_grant", "The code_verifier does not match the challenge.")
         resource = (form.get("resource") or grant["resource"]).rstrip("/")
         if resource != grant["resource"] or resource not in resources_of(base):
             raise OAuthError("invalid_target", "The resource differs from the authorization's.")
-        if grant["tester"] not in self.testers.testers:
+        if not await self.keys.current(grant):
             raise OAuthError("invalid_grant", "This tester's access has ended.")
-        grant_id = secrets.token_urlsafe(16)
         await self.store.put("grant:" + grant_id, {"tester": grant["tester"]}, self._refresh_ttl)
-        return await self._tokens(grant["tester"], grant["client_id"], resource, grant_id)
+        held = {
+            "tester": grant["tester"],
+            "key": grant["key"],
+            "issued_at": grant["issued_at"],
+            "client_id": grant["client_id"],
+            "resource": resource,
+            "grant": grant_id,
+            "grant_types": grant.get("grant_types", GRANT_TYPES),
+        }
+        return await self._tokens(held)
 
     @property
     def _refresh_ttl(self) -> float:
         return float(self.settings.refresh_token_ttl_s)
 
-    async def _refresh(self, form: Any) -> dict[str, Any]:
-        token = form.get("refresh_token") or ""
+    async def _refresh(self, form: dict[str, str]) -> dict[str, Any]:
+        token, client_id = form.get("refresh_token") or "", form.get("client_id") or ""
+        if not token or not client_id:
+            raise OAuthError(
+                "invalid_request", "A refresh needs refresh_token and client_id (OAuth 2.1)."
+            )
         key = digest(token)
-        held = await self.store.take("refresh:" + key) if token else None
+        held = await self.store.take("refresh:" + key)
         if held is None:
-            used = await self.store.get("used:" + key) if token else None
+            used = await self.store.get("used:" + key)
             if used is not None:  # a second use: the grant ends, for every token of it
                 await self.store.delete("grant:" + used["grant"])
             raise OAuthError("invalid_grant", "The refresh token is unknown, used or expired.")
         await self.store.put("used:" + key, {"grant": held["grant"]}, self._refresh_ttl)
-        if form.get("client_id") and form.get("client_id") != held["client_id"]:
+        if client_id != held["client_id"]:
             raise OAuthError("invalid_grant", "The refresh token was issued to another client.")
         if await self.store.get("grant:" + held["grant"]) is None:
             raise OAuthError("invalid_grant", "This grant has ended.")
-        if held["tester"] not in self.testers.testers:
+        if not await self.keys.current(held):
             raise OAuthError("invalid_grant", "This tester's access has ended.")
-        return await self._tokens(
-            held["tester"], held["client_id"], held["resource"], held["grant"]
-        )
+        return await self._tokens(held)
 
-    async def _tokens(
-        self, tester: str, client_id: str, resource: str, grant: str
-    ) -> dict[str, Any]:
-        access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        held = {"tester": tester, "client_id": client_id, "resource": resource, "grant": grant}
+    async def _tokens(self, held: dict[str, Any]) -> dict[str, Any]:
+        access = secrets.token_urlsafe(32)
         await self.store.put("access:" + digest(access), held, self.settings.access_token_ttl_s)
-        await self.store.put("refresh:" + digest(refresh), held, self._refresh_ttl)
-        return {
+        tokens: dict[str, Any] = {
             "access_token": access,
             "token_type": "Bearer",
             "expires_in": self.settings.access_token_ttl_s,
-            "refresh_token": refresh,
         }
+        if "refresh_token" in held.get("grant_types", GRANT_TYPES):
+            refresh = secrets.token_urlsafe(32)
+            await self.store.put("refresh:" + digest(refresh), held, self._refresh_ttl)
+            tokens["refresh_token"] = refresh
+        return tokens
 
     async def tester_of(self, token: str, base: str) -> str | None:
-        """The tester an access token stands for here, or None (unknown, expired, ended, or
-        bound to another server)."""
+        """The tester an access token stands for here, or None (unknown, expired, ended, its key
+        rotated or removed, or bound to another server)."""
         held = await self.store.get("access:" + digest(token))
         if held is None or held["resource"] not in resources_of(base):
             return None
-        if held["tester"] not in self.testers.testers:
+        if not await self.keys.current(held):
             return None
         if await self.store.get("grant:" + held["grant"]) is None:
             return None
