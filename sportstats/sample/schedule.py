@@ -137,16 +137,19 @@ def matchups(season: int) -> list[tuple[Team, Team]]:
 
 
 def regular_season(season: int, next_id: int) -> list[Game]:
-    """The regular season, spread day by day so no team plays twice on one day."""
+    """The regular season, spread day by day so no team plays twice on one day and every
+    team has played about as many games as any other on any day (the teams behind first)."""
     left = matchups(season)
     first = opening_day(season)
     games: list[Game] = []
+    played = dict.fromkeys((team["id"] for team in CURRENT), 0)
     day_no = 0
     while left:  # a game that finds no day in the season's span goes on the days after
         day = first + dt.timedelta(days=day_no)
         quota = -(-len(left) // max(1, REGULAR_DAYS - day_no))  # spread what is left evenly
         day_no += 1
         busy: set[int] = set()
+        left.sort(key=lambda pair: max(played[pair[0]["id"]], played[pair[1]["id"]]))
         for pair in list(left):
             if len(busy) >= 2 * quota:
                 break
@@ -154,6 +157,8 @@ def regular_season(season: int, next_id: int) -> list[Game]:
             if home["id"] in busy or visitor["id"] in busy:
                 continue
             busy |= {home["id"], visitor["id"]}
+            played[home["id"]] += 1
+            played[visitor["id"]] += 1
             left.remove(pair)
             slot = TIP_OFFS_ET[(len(busy) // 2 + day_no) % len(TIP_OFFS_ET)]
             games.append(_game(next_id + len(games), season, day, slot, home, visitor, False))
