@@ -216,16 +216,21 @@ async def test_readmes_first_command_shows_the_whole_product_with_no_key() -> No
         async with aiohttp.ClientSession() as http:
             async with http.get(server.url + "/teams") as response:
                 teams = await response.json()
+            async with http.get(server.url + "/standings?conference=West") as response:
+                west = await response.json()
             async with http.get(server.url + "/readyz") as response:
                 ready = await response.json()
         async with Client(server.url + "/mcp") as mcp:
-            called = await mcp.call_tool("get_games", {"team": "Celtics", "last": 1})
+            called = await mcp.call_tool("get_standings", {"team": "Celtics"})
     finally:
         await server.stop()
     assert response.status == 200 and ready["checks"]["upstream"]["source"] == SOURCE
     assert teams["meta"]["count"] == 30
     says_sample(teams)
+    assert west["meta"]["count"] == 15 and {row["conference"] for row in west["data"]} == {"West"}
+    says_sample(west)
     assert not called.is_error, called.content
+    assert [row["team"] for row in called.structured_content["data"]] == ["Boston Celtics"]
     says_sample(called.structured_content)
     start_line = next(line for line in server.lines if "listening on" in line)
     assert NOT_REAL in start_line

@@ -84,6 +84,17 @@ def test_the_previous_season_is_complete_and_the_current_one_played_to_yesterday
     assert len(sample.people) == 450 and len({p.id for p in sample.people}) == 450
 
 
+def test_every_team_has_played_about_as_many_games_as_any_other() -> None:
+    sample = league()
+    played = Counter(
+        team["id"]
+        for game in sample.games
+        if game.season == 2026 and game.state == "final"
+        for team in (game.home, game.visitor)
+    )
+    assert len(played) == 30 and max(played.values()) - min(played.values()) <= 4
+
+
 def test_every_line_holds_together_and_adds_up_to_its_team_score() -> None:
     sample = league()
     played = [g for g in sample.games if g.state != "scheduled"][::40]
