@@ -11,14 +11,27 @@ config file named by SPORTSTATS_CONFIG and the SPORTSTATS_* environment), so thi
 
 import os
 import shutil
+import sys
 import tempfile
 
 from sportstats.settings import SettingsError, load_settings
+from sportstats.startup import listen_problem, startup_line
 
 try:
     _settings = load_settings()
 except SettingsError as exc:
     raise SystemExit(f"sportstats: {exc}") from None
+# SIGHUP runs this file again in the same master (see the metrics directory below).
+_reloading = os.environ.get("METRICS_DIR_OWNER_PID") == str(os.getpid())
+# A taken port is one line here, before gunicorn's own bind retries it for five seconds (on a
+# reload the master holds the port itself; under systemd's socket activation it is bound).
+_problem = (
+    None
+    if _reloading or os.environ.get("LISTEN_FDS")
+    else listen_problem(_settings.host, _settings.port)
+)
+if _problem:
+    raise SystemExit(_problem)
 
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
 if workers > 1 and not _settings.redis_url:
@@ -40,12 +53,17 @@ control_socket_disable = True  # no runtime control socket: signals do all we ne
 # /metrics sums every worker's counts: prometheus-client keeps them in files in this directory,
 # fresh for each start and kept across reloads (SIGHUP runs this file again in the same master);
 # the workers inherit the variable when they fork.
-if os.environ.get("METRICS_DIR_OWNER_PID") == str(os.getpid()):
+if _reloading:
     _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 else:
     _metrics_dir = tempfile.mkdtemp(prefix="sportstats-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
     os.environ["METRICS_DIR_OWNER_PID"] = str(os.getpid())
+
+
+def when_ready(server):
+    """The master listens: the same start-up line as `python -m sportstats` prints."""
+    print(startup_line(_settings, tls=bool(_settings.tls_cert)), file=sys.stderr, flush=True)
 
 
 def child_exit(server, worker):

@@ -6,29 +6,15 @@ import contextlib
 import resource
 import sys
 
-from . import __version__
-from . import sample as sample_league
 from .app import create_app
+from .check import run as check
 from .ops.record import configure_logging
-from .settings import Settings, SettingsError, command_line, load_settings
+from .settings import SettingsError, command_line, load_settings
+from .startup import cannot_listen, listen_problem, startup_line
 from .web.runner import run_app
 from .web.tls import server_ssl_context
 
 FILE_LIMIT = 65_536
-
-
-def startup_line(settings: Settings, tls: bool) -> str:
-    """What a newcomer needs to know once the server runs: where, who may call, the cache and
-    the upstream with its budget."""
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    where = f"{'https' if tls else 'http'}://{host}:{settings.port}"
-    cache = "Redis" if settings.redis_url else "memory"
-    upstream = sample_league.SOURCE if settings.upstream.demo else settings.upstream_url
-    return (
-        f"sportstats {__version__} listening on {where} (MCP at {where}/mcp) · auth"
-        f" {settings.auth.mode} · cache {cache} · upstream {upstream},"
-        f" {settings.upstream.requests_per_minute} requests a minute"
-    )
 
 
 def raise_file_limit() -> None:
@@ -42,6 +28,9 @@ def raise_file_limit() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["check"]:  # python -m sportstats check --url ... --key ...
+        raise SystemExit(check.main(argv[1:]))
     args = vars(command_line().parse_args(argv))
     config_file = args.pop("config")
     try:
@@ -49,6 +38,10 @@ def main(argv: list[str] | None = None) -> None:
     except SettingsError as exc:
         print(f"sportstats: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    problem = listen_problem(settings.host, settings.port)
+    if problem:
+        print(problem, file=sys.stderr)
+        raise SystemExit(1)
     configure_logging(settings.log_level)
     raise_file_limit()
     ssl_context = None
@@ -70,11 +63,8 @@ def main(argv: list[str] | None = None) -> None:
                 startup_line(settings, ssl_context is not None), file=sys.stderr, flush=True
             ),
         )
-    except OSError as exc:
-        print(
-            f"sportstats: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",
-            file=sys.stderr,
-        )
+    except OSError as exc:  # taken between the check and the bind
+        print(cannot_listen(settings.host, settings.port, exc), file=sys.stderr)
         raise SystemExit(1) from None
 
 

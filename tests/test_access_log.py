@@ -206,3 +206,25 @@ def test_a_request_matched_by_a_resource_without_routes_is_logged_as_unmatched()
     request = make_mocked_request("POST", "/mounted/mcp")
     request._match_info = SimpleNamespace(route=None)  # what such a resource's match gives
     assert endpoint_of(request) == "unmatched"
+
+
+async def test_an_mcp_tool_calls_cache_outcome_is_logged_as_for_http(client, upstream, access):
+    upstream.get(TEAMS, payload=load_fixture("teams_all.json"))
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call"}
+    call["params"] = {"name": "get_teams", "arguments": {}}
+    headers = {
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2025-06-18",
+    }
+    for _ in range(2):
+        response = await client.post("/mcp", json=call, headers=headers)
+        assert response.status == 200 and "result" in await response.json()
+    listed = await client.post(
+        "/mcp", json={**call, "method": "tools/list", "params": {}}, headers=headers
+    )
+    assert listed.status == 200
+
+    miss, hit, tools_list = access()
+    assert (miss["endpoint"], miss["cache"], miss["upstream_calls"]) == ("mcp", "MISS", "1")
+    assert (hit["cache"], hit["upstream_calls"]) == ("HIT", "0")
+    assert tools_list["cache"] == "-"  # no answer of the cache in a tools/list

@@ -274,9 +274,10 @@ async def test_an_answer_just_past_its_ttl_is_served_while_exactly_one_refresh_r
     await settle(client.app)
     after = await client.get("/players?query=james")
 
-    assert {r.headers["X-Cache"] for r in during} == {"UPDATING"}
+    # said once per refresh: by the answer that started it; the others are hits of that copy
+    assert sorted(r.headers["X-Cache"] for r in during) == ["HIT"] * 9 + ["UPDATING"]
     bodies = [await r.json() for r in during]
-    assert {b["meta"]["cache"] for b in bodies} == {"revalidating"}
+    assert sorted(b["meta"]["cache"] for b in bodies) == ["hit"] * 9 + ["revalidating"]
     assert all(b["data"] == first["data"] for b in bodies)
     assert after.headers["X-Cache"] == "HIT"
     assert len((await after.json())["data"]) == 1

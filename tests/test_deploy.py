@@ -56,13 +56,21 @@ def test_the_example_config_unedited_is_refused_for_its_placeholder_secrets():
         load_settings(config_file=str(EXAMPLE), environ={"BALLDONTLIE_API_KEY": "k"})
 
 
-def test_example_config_is_valid_and_set_up_for_testers(configured):
+def test_example_config_is_the_recommended_deployment_for_testers(configured):
+    """OAuth with tester keys (what ChatGPT and Claude speak), an https public URL, Redis
+    optional and commented out, and every auth mode named where the mode is chosen."""
     settings = load_settings(config_file=str(configured), environ={"BALLDONTLIE_API_KEY": "k"})
-    assert settings.auth.mode == "user"
+    assert settings.auth.mode == "oauth"
     assert len(settings.auth.keys) >= 2
-    assert settings.redis_url and settings.metrics_token and settings.public_url
+    assert settings.public_url and settings.public_url.startswith("https://")
+    assert settings.metrics_token and settings.contact_email == "our-own@example.com"
+    assert settings.redis_url is None
+    assert "\n# redis_url: redis://" in EXAMPLE.read_text()
     assert settings.auth.trusted_proxies
     assert settings.limits.requests_per_minute > 0
+    mode_comment = EXAMPLE.read_text().split("\nauth:\n")[1].split("  mode: oauth")[0]
+    for mode in ("none:", "service:", "user:", "oauth:"):
+        assert mode in mode_comment
 
 
 async def test_gunicorn_app_builds_the_app_from_the_environment(monkeypatch, configured):
@@ -71,7 +79,7 @@ async def test_gunicorn_app_builds_the_app_from_the_environment(monkeypatch, con
     monkeypatch.setenv("SPORTSTATS_SHUTDOWN_TIMEOUT_S", "7")
     runner = await gunicorn_app()
     assert isinstance(runner, JsonErrorAppRunner)
-    assert runner.app[SETTINGS].auth.mode == "user"
+    assert runner.app[SETTINGS].auth.mode == "oauth"
     assert runner.app[SETTINGS].shutdown_timeout_s == 7
 
 
@@ -102,6 +110,8 @@ async def test_gunicorn_workers_share_one_cache_through_redis(
         SPORTSTATS_redis_url=redis_url,
         SPORTSTATS_REDIS_PREFIX=redis_prefix,
         WEB_CONCURRENCY="2",
+        # keys as bearer tokens: this measures the sharing; the sign-in is test_check's
+        SPORTSTATS_AUTH__MODE="user",
     )
     await server.start()
     try:
@@ -146,7 +156,13 @@ async def test_gunicorn_stops_within_the_shutdown_timeout_with_a_request_stuck_u
     aiohttp_server, configured
 ):
     fake = await aiohttp_server(make_app(latency_s=30))
-    server = gunicorn(configured, fake, SPORTSTATS_SHUTDOWN_TIMEOUT_S="2", WEB_CONCURRENCY="1")
+    server = gunicorn(
+        configured,
+        fake,
+        SPORTSTATS_SHUTDOWN_TIMEOUT_S="2",
+        WEB_CONCURRENCY="1",
+        SPORTSTATS_AUTH__MODE="user",  # the tester's key as a bearer token, no sign-in
+    )
     await server.start()
     try:
         async with aiohttp.ClientSession() as session:

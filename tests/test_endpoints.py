@@ -350,4 +350,5 @@ async def test_a_filtered_answer_is_dated_by_the_list_it_came_from(
 
     assert pacific["meta"]["fetched_at"] == everything["meta"]["fetched_at"]
     assert int(response.headers["Age"]) >= 600
-    assert pacific["meta"]["cache"] == "miss" and pacific["meta"]["upstream_calls"] == 0
+    assert pacific["meta"]["cache"] == "hit" and pacific["meta"]["upstream_calls"] == 0
+    assert response.headers["X-Cache"] == "HIT"

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from sportstats.core.params import current_season
 from tests.conftest import ask, load_fixture, sent, upstream_route
 
 BOX_SCORE = load_fixture("stats_game_1037684_2023-11-05_DET_vs_GSW.json")
@@ -30,6 +31,9 @@ async def test_fields_keep_those_columns_and_the_ids_from_the_one_cached_answer(
     assert slim["meta"]["query"]["fields"] == ["player", "pts"]
     assert len(sent(upstream)) == 2  # the box score and the teams list, once
     assert slim["meta"]["upstream_calls"] == other["meta"]["upstream_calls"] == 0
+    # served from the cached box score: a hit, said as such, not a miss that cost nothing
+    assert full["meta"]["cache"] == "miss"
+    assert slim["meta"]["cache"] == other["meta"]["cache"] == "hit"
 
 
 async def test_fields_with_sort_and_limit_give_a_short_top_list(client: Any, upstream: Any) -> None:
@@ -82,7 +86,7 @@ async def test_an_unknown_field_is_a_400_listing_the_columns(
         ("/players?query=zzyzx", "/players", "No player's name matches 'zzyzx'"),
         ("/players?last_name=Nobody", "/players", "No player has the last name 'Nobody'"),
         ("/games?dates=2024-07-04", "/games", "No games on 2024-07-04"),
-        ("/games?team_ids=14&seasons=2027", "/games", "Team 14 has no games in season 2027"),
+        ("/games?team_ids=14&seasons=2019", "/games", "Team 14 has no games in season 2019"),
         ("/stats?game_ids=18448007", "/stats", "No box-score lines for game 18448007 yet"),
         ("/stats?player_ids=237&seasons=2003", "/stats", "no games played then"),
         ("/stats?dates=2024-12-24", "/stats", "no games were played that day"),
@@ -102,4 +106,55 @@ async def test_a_player_without_games_that_season_is_named_in_the_note(
     upstream.get(upstream_route("/season_averages"), payload={"data": []})
     upstream.get(upstream_route("/players"), payload=load_fixture("players_page_ASSEMBLED.json"))
     answer = await ask(client, "/season_averages?player_ids=237&season=2002")
-    assert "No averages for player ids 237 in season 2002" in answer["meta"]["note"]
+    assert answer["meta"]["note"] == (
+        "No averages for LeBron James (player_id 237) in season 2002: no games played that season."
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "asked"),
+    [
+        ("/games", "/games?team_ids=14&seasons={next}"),
+        ("/stats", "/stats?player_ids=237&seasons={next}"),
+        ("/season_averages", "/season_averages?player_ids=237&season={next}"),
+    ],
+)
+async def test_a_season_not_yet_started_says_when_it_starts(
+    client: Any, upstream: Any, path: str, asked: str
+) -> None:
+    upcoming = current_season() + 1
+    upstream.get(
+        upstream_route(path), payload=EMPTY if path != "/season_averages" else {"data": []}
+    )
+    upstream.get(upstream_route("/players"), payload=load_fixture("players_page_ASSEMBLED.json"))
+    answer = await ask(client, asked.format(next=upcoming))
+    label = f"{upcoming}-{(upcoming + 1) % 100:02d}"
+    assert answer["meta"]["note"].startswith(
+        f"Season {upcoming} ({label}) has not started yet: it starts in October {upcoming}"
+    )
+    assert f"The current season is {upcoming - 1}" in answer["meta"]["note"]
+
+
+@pytest.mark.parametrize(
+    ("asked", "path", "words"),
+    [
+        (
+            "/games?team=Lakers&seasons=2019",
+            "/games",
+            "Team Los Angeles Lakers has no games in season 2019",
+        ),
+        (
+            "/stats?player=LeBron James&seasons=2003",
+            "/stats",
+            "Player LeBron James has no box-score lines in season 2003",
+        ),
+    ],
+)
+async def test_an_empty_answer_asked_by_name_says_the_name_not_the_id(
+    client: Any, upstream: Any, asked: str, path: str, words: str
+) -> None:
+    upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"))
+    upstream.get(upstream_route("/players"), payload=load_fixture("players_page_ASSEMBLED.json"))
+    upstream.get(upstream_route(path), payload=EMPTY)
+    answer = await ask(client, asked)
+    assert answer["data"] == [] and answer["meta"]["note"].startswith(words), answer["meta"]

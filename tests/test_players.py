@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sportstats.core.players import closest
 from tests.conftest import (
     answer_season_averages,
     ask,
@@ -110,3 +111,82 @@ async def test_a_player_given_as_an_impossible_id_is_refused_before_any_upstream
         assert body["error"]["code"] == "invalid_parameter", given
         assert "ids from 1" in body["error"]["hint"]
     assert sent(upstream) == []
+
+
+# --- the closest real names, from the recorded players -----------------------------------------
+
+RECORDED = load_fixture("players_page_ASSEMBLED.json")["data"]  # Brown, James, Black, Young
+NOBODY = load_fixture("players_empty_search.json")
+
+
+def found_by(search: str) -> dict[str, Any]:
+    """What the upstream's `search` answers: the recorded players with a name part that
+    contains it (it matches first or last name), as one page."""
+    hits = [
+        p
+        for p in RECORDED
+        if search.lower() in p["first_name"].lower() or search.lower() in p["last_name"].lower()
+    ]
+    return {"data": hits, "meta": {"per_page": 100}} if hits else NOBODY
+
+
+def answer_searches(upstream: Any, *searches: str) -> None:
+    for search in searches:
+        pairs = [("search", search), ("per_page", "100")]
+        upstream.get(upstream_url("/players", pairs), payload=found_by(search))
+
+
+async def test_a_misspelled_last_name_finds_the_player_by_each_part_and_its_first_letters(
+    client: Any, upstream: Any
+) -> None:
+    upstream.get(named("Jaylen", "Browne"), payload=NOBODY)
+    answer_searches(upstream, "Jaylen", "Browne", "Brow")
+    body = await ask(client, "/stats?player=Jaylen Browne", status=400)
+    assert body["error"]["code"] == "unknown_player"
+    message = body["error"]["message"]
+    assert message.startswith("No player is named 'Jaylen Browne'. Closest: Jaylen Brown (")
+    assert "player_id 70" in message and "LeBron" not in message
+    assert len(sent(upstream)) == 4  # the name, its two parts, the first letters of "Browne"
+
+
+async def test_both_parts_misspelled_are_found_by_their_first_letters(
+    client: Any, upstream: Any
+) -> None:
+    upstream.get(named("Thadeus", "Yungg"), payload=NOBODY)
+    answer_searches(upstream, "Thadeus", "Yungg", "Thad", "Yung")
+    body = await ask(client, "/season_averages?player=Thadeus Yungg", status=400)
+    assert "Closest: Thaddeus Young (" in body["error"]["message"]
+    assert len(sent(upstream)) == 5  # the name, its two parts, their first letters: the bound
+    assert not [url for url in sent(upstream) if url.path.endswith("/season_averages")]
+
+
+async def test_suggestions_stay_within_the_bound_and_say_so_when_none_is_close(
+    client: Any, upstream: Any
+) -> None:
+    many = "Qa Qb Qc Qd Qe Qf"
+    upstream.get(named("Qa", "Qb Qc Qd Qe Qf"), payload=NOBODY)
+    upstream.get(upstream_route("/players"), payload=NOBODY, repeat=True)
+    body = await ask(client, f"/stats?player={many}", status=400)
+    assert "Closest: none close." in body["error"]["message"]
+    assert len(sent(upstream)) == 1 + 4
+
+
+async def test_a_failing_suggestion_lookup_leaves_the_answer_a_400(
+    client: Any, upstream: Any
+) -> None:
+    upstream.get(named("Jaylen", "Browne"), payload=NOBODY)
+    upstream.get(upstream_route("/players"), status=500, repeat=True)
+    body = await ask(client, "/stats?player=Jaylen Browne", status=400)
+    assert body["error"]["code"] == "unknown_player"
+    assert "Closest: none close." in body["error"]["message"]
+
+
+def test_the_issues_trae_townz_ranks_both_players_it_could_mean_above_the_rest() -> None:
+    rows = [
+        {"player_id": i, "name": name, "team": "X"}
+        for i, name in enumerate(["Tyus Jones", "Karl-Anthony Towns", "Trae Young"], 1)
+    ]
+    assert [row["name"] for row in closest("Trae Townz", rows)] == [
+        "Trae Young",
+        "Karl-Anthony Towns",
+    ]

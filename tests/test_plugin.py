@@ -92,6 +92,17 @@ async def test_plain_http_fills_in_the_host_the_request_came_in_on(client: Any) 
     assert (await served_spec(client))["servers"] == [{"url": base}]
 
 
+async def test_the_contact_and_the_terms_in_the_manifest_are_the_operators(
+    make_client: Any,
+) -> None:
+    client = await make_client(
+        contact_email="ops@stats.example.org", legal_info_url="https://stats.example.org/terms"
+    )
+    manifest = await served_manifest(client)
+    assert manifest["contact_email"] == "ops@stats.example.org"
+    assert manifest["legal_info_url"] == "https://stats.example.org/terms"
+
+
 async def test_a_tls_proxys_forwarded_scheme_and_host_are_honoured(client: Any) -> None:
     proxy = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "nba.example.org"}
     manifest = await served_manifest(client, proxy)

@@ -133,10 +133,20 @@ def test_an_unknown_key_in_a_section_is_named(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("source", "value"),
-    [("cli", 0), ("cli", 70000), ("env", "http"), ("env", "5001.5"), ("yaml", "[1, 2]")],
+    ("source", "value", "named"),
+    [
+        ("cli", 0, "--port"),
+        ("cli", 70000, "--port"),
+        ("env", "http", "SPORTSTATS_PORT"),
+        ("env", "5001.5", "SPORTSTATS_PORT"),
+        ("env", "fifty", "SPORTSTATS_PORT"),
+        ("yaml", "[1, 2]", "port must"),
+        ("yaml", "fifty", "port must"),
+    ],
 )
-def test_a_bad_port_is_one_line(tmp_path: Path, source: str, value: Any) -> None:
+def test_a_bad_port_is_one_line_naming_it_as_set_and_what_it_must_be(
+    tmp_path: Path, source: str, value: Any, named: str
+) -> None:
     kwargs: dict[str, Any] = {"environ": KEY}
     if source == "cli":
         kwargs["cli"] = {"port": value}
@@ -144,7 +154,41 @@ def test_a_bad_port_is_one_line(tmp_path: Path, source: str, value: Any) -> None
         kwargs["environ"] = {**KEY, "SPORTSTATS_PORT": value}
     else:
         kwargs["config_file"] = config(tmp_path, f"port: {value}\n")
-    assert "port" in settings_error(**kwargs)
+    message = settings_error(**kwargs)
+    assert message.startswith(named), message
+    assert "must be a whole number 1-65535, got" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("SPORTSTATS_AUTH__MODE", "bogus", "must be none, service, user or oauth"),
+        ("SPORTSTATS_upstream__deadline_s", "abc", "must be a number, got 'abc'"),
+        ("SPORTSTATS_UPSTREAM__DEADLINE_S", "60", "must be above 0 and under 45"),
+        ("SPORTSTATS_LIMITS__BURST", "true", "must be a whole number"),
+        ("SPORTSTATS_CACHE__TTL_S__PLAYERS", "x", "must be a whole number"),
+        ("SPORTSTATS_CACHE", "x", "must be a section: set its keys one by one"),
+    ],
+)
+def test_an_environment_variable_is_named_as_it_was_set(variable, value, said) -> None:
+    message = settings_error(environ={**KEY, variable: value})
+    assert message.startswith(f"{variable} {said}"), message
+
+
+@pytest.mark.parametrize(
+    ("option", "variable", "value"),
+    [
+        ("metrics_token", "SPORTSTATS_METRICS_TOKEN", "change-me-metrics-token-0000"),
+        ("contact_email", "SPORTSTATS_CONTACT_EMAIL", "change-me@example.com"),
+    ],
+)
+def test_a_placeholder_left_in_is_refused_naming_the_option(
+    tmp_path: Path, option: str, variable: str, value: str
+) -> None:
+    from_file = settings_error(environ=KEY, config_file=config(tmp_path, f"{option}: {value}\n"))
+    assert from_file.startswith(f"{option} still holds") and "in config file" in from_file
+    from_env = settings_error(environ={**KEY, variable: value})
+    assert from_env.startswith(f"{variable} still holds the example's 'change-me' placeholder")
 
 
 @pytest.mark.parametrize(
@@ -158,7 +202,7 @@ def test_a_bad_port_is_one_line(tmp_path: Path, source: str, value: Any) -> None
 )
 def test_a_bad_url_is_one_line_naming_the_option(name: str, value: str) -> None:
     message = settings_error(cli={name: value}, environ=KEY)
-    assert name in message and value in message
+    assert message.startswith("--" + name.replace("_", "-")) and value in message
 
 
 def test_a_broken_or_missing_config_file_is_one_line(tmp_path: Path) -> None:

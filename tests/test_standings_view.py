@@ -35,9 +35,10 @@ async def test_standings_are_two_ranked_conference_tables_with_their_date(
     assert len(tables) == 2
     for conference, table in zip(("East", "West"), tables, strict=True):
         rows = [row for row in answer["data"] if row["conference"] == conference]
-        assert cells(view, table, "conference_rank") == [str(n) for n in range(1, 16)]
-        assert cells(view, table, "team") == [row["team"] for row in rows]
-        assert cells(view, table, "streak") == [row["streak"] or "" for row in rows]
+        assert cells(view, table, "#") == [str(n) for n in range(1, 16)]
+        assert cells(view, table, "Team") == [row["team"] for row in rows]
+        assert cells(view, table, "Strk") == [row["streak"] or "" for row in rows]
+        assert all(pct.startswith(".") or pct == "1.000" for pct in cells(view, table, "PCT"))
     assert view.find_elements(By.CSS_SELECTOR, "tr.asked") == []  # no team was asked
     assert f"through {answer['meta']['as_of']}" in view.find_element(By.CLASS_NAME, "meta").text
 

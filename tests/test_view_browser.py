@@ -1,14 +1,17 @@
 """The MCP Apps view in a real browser: headless Chromium (Debian's `chromium` and
 `chromium-driver`, driven by selenium) loads a small host page that embeds the view in a
 sandboxed iframe and plays the host's side of the protocol by hand. The tool results it hands
-over are the real server's, for recorded upstream answers. Each case writes a screenshot to
-`docs/` (docs/view.md shows them).
+over are the real server's, for recorded upstream answers. Each case writes a screenshot under
+the test's temporary directory; `VIEW_SCREENSHOTS=docs python -m pytest tests/test_view_browser.py`
+writes them to `docs/` instead (docs/view.md shows them), the one way they are regenerated.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,8 +40,9 @@ from tests.test_schedule import (
 
 pytestmark = pytest.mark.browser
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 10
+VIEWER_ZONE = "Asia/Tokyo"  # the viewer's time zone: a day ahead of the US game day's evening
 APPS = [advertise(apps.EXTENSION, {"mimeTypes": [apps.MIME_TYPE]})]
 
 # The host: the view in a sandboxed iframe (scripts only: an opaque origin, no access to this
@@ -84,7 +88,7 @@ def browser() -> Iterator[WebDriver]:
 @pytest.fixture(scope="module")
 def browser_in_tokyo() -> Iterator[WebDriver]:
     """A browser whose clock reads Tokyo time: the viewer's own time zone is not the league's."""
-    yield from chromium_session({**os.environ, "TZ": "Asia/Tokyo"})
+    yield from chromium_session({**os.environ, "TZ": VIEWER_ZONE})
 
 
 def chromium_session(env: dict[str, str] | None = None) -> Iterator[WebDriver]:
@@ -97,7 +101,8 @@ def chromium_session(env: dict[str, str] | None = None) -> Iterator[WebDriver]:
         )
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=800,1300"):
+    arguments = ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=800,1300")
+    for argument in (*arguments, "--lang=en-US"):
         options.add_argument(argument)
     service = Service(executable_path=driver, env=env)
     session = webdriver.Chrome(options=options, service=service)
@@ -137,8 +142,12 @@ def show(
     )
     browser.switch_to.default_content()
     WebDriverWait(browser, WAIT_S).until(lambda b: b.execute_script("return window.sizes.length"))
-    DOCS.mkdir(exist_ok=True)
-    frame.screenshot(str(DOCS / shot))  # the view as the host shows it, at the size it asked
+    # Under the test's own directory: a test run leaves the checkout as it found it.
+    shots = (
+        ROOT / os.environ["VIEW_SCREENSHOTS"] if os.environ.get("VIEW_SCREENSHOTS") else tmp_path
+    )
+    shots.mkdir(exist_ok=True)
+    frame.screenshot(str(shots / shot))  # the view as the host shows it, at the size it asked
     browser.switch_to.frame(frame)
     return browser
 
@@ -150,57 +159,95 @@ def cells(browser: WebDriver, table: Any, column: str) -> list[str]:
     return [row.find_elements(By.TAG_NAME, "td")[index].text for row in rows]
 
 
-async def test_a_box_score_is_grouped_by_team_with_each_columns_top_marked_and_sorts(
+def column_cells(table: Any, column: str, within: Any = None) -> list:
+    """The cells of `column` in `table`'s rows (or only those of one group, `within`)."""
+    headers = [th.text for th in table.find_elements(By.CSS_SELECTOR, "thead th")]
+    index = headers.index(column)
+    rows = (within or table).find_elements(
+        By.CSS_SELECTOR, "tbody tr:not(.team-row), tr:not(.team-row)"
+    )
+    rows = [row for row in rows if row.find_elements(By.TAG_NAME, "td")]
+    return [row.find_elements(By.TAG_NAME, "td")[index] for row in rows]
+
+
+async def test_a_box_score_is_one_aligned_table_under_a_headline_with_the_score(
     url: str, upstream: Any, tmp_path: Path, browser: WebDriver
 ) -> None:
     box = load_fixture("stats_game_1037684_2023-11-05_DET_vs_GSW.json")
     upstream.get(upstream_route("/stats"), payload=box)
     upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"))
-    fields = ["player", "team", "min", "pts", "reb", "ast", "fg_pct"]
+    fields = ["player", "team", "opponent", "home_away", "result", "min", "pts", "reb", "fg_pct"]
     arguments = {"game_ids": [1037684], "limit": 100, "fields": fields}
     html, result = await tool_result(url, upstream, "get_stats", arguments)
     view = show(tmp_path, browser, html, result, "view-box-score.png")
 
-    teams = [h.text for h in view.find_elements(By.TAG_NAME, "h2")]
-    assert sorted(teams) == ["DET", "GSW"]
-    tables = view.find_elements(By.TAG_NAME, "table")
-    for team, table in zip(teams, tables, strict=True):
+    # GSW won 120-109 away at DET (the recorded game): away first, home last, home marked.
+    headline = view.find_element(By.CLASS_NAME, "headline").text
+    assert headline.startswith("GSW 120 – 109 DET") and "Final" in headline
+    [table] = view.find_elements(By.TAG_NAME, "table")  # both teams: one table, columns aligned
+    headers = [th.text for th in table.find_elements(By.CSS_SELECTOR, "thead th")]
+    assert headers == ["Player", "MIN", "PTS", "REB", "FG%"]  # what a fan reads; said once above
+    titles = table.find_elements(By.CSS_SELECTOR, "tr.team-row")
+    assert [title.text.removesuffix("HOME") for title in titles] == ["GSW", "DET"]
+    marks = [title.find_elements(By.CLASS_NAME, "home-mark") for title in titles]
+    assert [len(found) for found in marks] == [0, 1]  # the home team marked
+    bodies = table.find_elements(By.TAG_NAME, "tbody")
+    for team, body in zip(("GSW", "DET"), bodies, strict=True):
         lines = [s for s in box["data"] if s["team"]["abbreviation"] == team]
-        assert len(table.find_elements(By.CSS_SELECTOR, "tbody tr")) == len(lines)
-        top = table.find_elements(By.CSS_SELECTOR, "td.top")
+        assert len(body.find_elements(By.CSS_SELECTOR, "tr:not(.team-row)")) == len(lines)
         best = max(s["pts"] or 0 for s in lines)
-        assert str(best) in [cell.text for cell in top]
-    first = tables[0]
-    first.find_element(By.XPATH, ".//th[text()='pts']").click()  # numbers: largest first
-    first = view.find_elements(By.TAG_NAME, "table")[0]
-    points = [int(p) for p in cells(view, first, "pts") if p]
+        assert str(best) in [cell.text for cell in body.find_elements(By.CSS_SELECTOR, "td.top")]
+    shooting = [c.text for c in column_cells(table, "FG%") if c.text]
+    assert shooting and all(re.fullmatch(r"\d{1,3}\.\d", value) for value in shooting), shooting
+    assert "66.7" in shooting  # 0.6666667 as recorded
+    table.find_element(By.XPATH, ".//th[text()='PTS']").click()  # numbers: largest first
+    table = view.find_element(By.TAG_NAME, "table")
+    first = table.find_elements(By.TAG_NAME, "tbody")[0]
+    points = [int(c.text) for c in column_cells(table, "PTS", first) if c.text]
     assert points == sorted(points, reverse=True) and len(points) > 3
-    first.find_element(By.XPATH, ".//th[text()='pts']").click()  # again: smallest first
-    first = view.find_elements(By.TAG_NAME, "table")[0]
-    again = [int(p) for p in cells(view, first, "pts") if p]
-    assert again == sorted(points)
-    assert "cache: miss" in view.find_element(By.CLASS_NAME, "meta").text
+    meta = view.find_element(By.CLASS_NAME, "meta").text
+    assert "cache" not in meta and "updated" in meta and "T" not in meta.split("·")[1]
 
 
-async def test_games_are_a_scoreboard_with_the_live_one_marked(
-    url: str, upstream: Any, tmp_path: Path, browser: WebDriver
+def local_tip_off(utc: str) -> str:
+    """A UTC tip-off as an en-US viewer in `VIEWER_ZONE` reads it."""
+    from zoneinfo import ZoneInfo
+
+    when = dt.datetime.fromisoformat(utc.replace("Z", "+00:00")).astimezone(ZoneInfo(VIEWER_ZONE))
+    return (
+        when.strftime("%a, %b ")
+        + str(when.day)
+        + when.strftime(", ")
+        + (f"{when.hour % 12 or 12}:{when.minute:02d} {'AM' if when.hour < 12 else 'PM'}")
+    )
+
+
+async def test_games_are_a_scoreboard_in_game_order_with_local_tip_offs_and_home_marked(
+    url: str, upstream: Any, tmp_path: Path, browser_in_tokyo: WebDriver
 ) -> None:
     games = load_fixture("games_2023-24_mixed_page.json")
     live = {**games["data"][0], "status": "3rd Qtr", "time": "5:31", "period": 3}
-    games = {**games, "data": [live, *games["data"][1:]]}
+    recorded = [live, *games["data"][1:]]
+    games = {**games, "data": [*recorded, recorded[3]]}  # one game twice, as pages can overlap
     upstream.get(upstream_route("/games"), payload=games)
     html, result = await tool_result(url, upstream, "get_games", {"seasons": [2023]})
-    view = show(tmp_path, browser, html, result, "view-scoreboard.png", "dark")
+    view = show(tmp_path, browser_in_tokyo, html, result, "view-scoreboard.png", "dark")
 
     cards = view.find_elements(By.CLASS_NAME, "game")
-    assert len(cards) == len(games["data"])
+    shown = [int(card.get_attribute("data-game-id")) for card in cards]
+    in_order = sorted(recorded, key=lambda g: (g["date"][:10], g["status"], g["id"]))
+    assert shown == [g["id"] for g in in_order]  # game day, then tip-off; each game once
     marked = [card for card in cards if "live" in card.get_attribute("class").split()]
     assert len(marked) == 1 and "LIVE" in marked[0].text and "3rd Qtr 5:31" in marked[0].text
-    assert marked[0].get_attribute("data-game-id") == str(live["id"])
-    first = games["data"][1]
-    card = next(c for c in cards if c.get_attribute("data-game-id") == str(first["id"]))
-    assert first["home_team"]["full_name"] in card.text
-    assert str(first["home_team_score"]) in card.text
+    for card, game in zip(cards, in_order, strict=True):
+        home = card.find_element(By.CSS_SELECTOR, ".side.home")
+        assert game["home_team"]["full_name"] in home.text and "HOME" in home.text.upper()
+    late = next(g for g in recorded if g["status"] == "2024-04-05T02:00:00Z")  # LAC-DEN
+    card = cards[shown.index(late["id"])]
+    assert f"Tip-off {local_tip_off(late['status'])}" in card.text  # Apr 5, 11:00 AM in Tokyo
+    assert "UTC" not in card.text and "2024-04-04" not in card.text
+    final = cards[shown.index(recorded[1]["id"])]
+    assert str(recorded[1]["home_team_score"]) in final.text
     assert view.execute_script("return document.documentElement.dataset.theme") == "dark"
     background = view.execute_script("return getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(22, 22, 24)"  # the dark theme's background
@@ -228,12 +275,13 @@ async def test_season_averages_are_a_sortable_table(
     table = view.find_element(By.TAG_NAME, "table")
     answer = result["structuredContent"]["data"]
     assert len(table.find_elements(By.CSS_SELECTOR, "tbody tr")) == len(answer) == 2
-    assert sorted(cells(view, table, "player")) == ["LeBron James", "Stephen Curry"]
-    table.find_element(By.XPATH, ".//th[text()='reb']").click()
+    assert sorted(cells(view, table, "Player")) == ["LeBron James", "Stephen Curry"]
+    table.find_element(By.XPATH, ".//th[text()='REB']").click()
     table = view.find_element(By.TAG_NAME, "table")
-    rebounds = [float(r) for r in cells(view, table, "reb")]
-    assert rebounds == sorted((row["reb"] for row in answer), reverse=True)
-    header = table.find_element(By.XPATH, ".//th[text()='reb']")
+    rebounds = cells(view, table, "REB")
+    assert [float(r) for r in rebounds] == sorted((row["reb"] for row in answer), reverse=True)
+    assert all(re.fullmatch(r"\d+\.\d", value) for value in rebounds)  # one format a column
+    header = table.find_element(By.XPATH, ".//th[text()='REB']")
     assert header.get_attribute("aria-sort") == "descending"
 
 
@@ -256,9 +304,13 @@ async def test_an_error_shows_its_message_and_hint(
     html, result = await tool_result(url, upstream, "get_stats", {"last": 3})
     view = show(tmp_path, browser, html, result, "view-error.png")
 
-    shown = view.find_element(By.CLASS_NAME, "error").text
+    error = view.find_element(By.CLASS_NAME, "error")
     assert result["isError"] is True
-    assert "needs one of player, player_ids, team" in shown and "Hint:" in shown
+    message = error.find_element(By.CLASS_NAME, "message").text
+    hint = error.find_element(By.CLASS_NAME, "hint").text
+    assert "needs one of player, player_ids, team" in message and "Error (" not in message
+    assert hint.startswith("Hint: ")
+    assert error.text.count(message) == 1 and error.text.count(hint) == 1
 
 
 async def test_upcoming_games_are_listed_soonest_first_in_the_viewers_time_with_home_marked(

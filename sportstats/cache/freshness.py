@@ -1,9 +1,11 @@
 """The cache's policy: fresh, revalidating or stale, and what a miss does.
 
 A fresh entry is a hit. One just past its TTL (within `revalidate_window_s`, at most one TTL) is
-served at once while one background refresh runs. Otherwise the question goes upstream, once per
-key (`flight`); if the upstream fails with a transient failure and a copy no older than
-`stale_max_age_s` past its TTL exists, that copy is served as stale.
+served at once while one background refresh runs: the answer that starts the refresh says
+`revalidating`, the others served the same copy while it runs say `hit` (one refresh, said
+once). Otherwise the question goes upstream, once per key (`flight`); if the upstream fails with
+a transient failure and a copy no older than `stale_max_age_s` past its TTL exists, that copy is
+served as stale.
 """
 
 from __future__ import annotations
@@ -85,10 +87,11 @@ class AnswerCache:
                 return entry, "hit"
             ttl = entry.fresh_until - entry.fetched_at
             if now < entry.fresh_until + min(self.settings.revalidate_window_s, ttl):
-                if key not in self.flight:
-                    self.flight.start(key, self._filler(key, produce, None)).add_done_callback(
-                        _log_failure
-                    )
+                if key in self.flight:  # said once per refresh: by the answer that started it
+                    return entry, "hit"
+                self.flight.start(key, self._filler(key, produce, None)).add_done_callback(
+                    _log_failure
+                )
                 return entry, "revalidating"
         try:
             produced = await self.flight.join(

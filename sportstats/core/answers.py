@@ -8,6 +8,7 @@ body under the assistant's size limit, and store it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from dataclasses import dataclass
@@ -30,7 +31,6 @@ from .teams import TeamIndex
 
 Row = dict[str, Any]
 ALL_TEAMS = Query({})  # the one teams question every filter and name is answered from
-KNOWN_NAMES = 10_000  # player names a process remembers (a few hundred kB at most)
 
 
 @dataclass
@@ -63,7 +63,7 @@ class Answers:
         self.cache = cache
         self.league = league  # standings (None: none here)
         self._teams: tuple[Entry, TeamIndex] | None = None  # the index of the cached list
-        self._names: dict[int, str] = {}  # player names by id, as learned (`_learn`)
+        self._names = players.KnownNames()  # player names by id, as learned
 
     async def reply(self, endpoint: Endpoint, query: Query) -> Reply:
         query = self._complete(endpoint, query)
@@ -82,6 +82,8 @@ class Answers:
             entry, state = await self._entry(endpoint, query, deadline)
         finally:
             calls = count.stop()
+        if state == "miss" and not calls:  # made from cached answers (a `fields` variant, a
+            state = "hit"  # filter of a cached list) or another caller's fetch: no upstream call
         return Reply(entry.render(state, calls), state, entry)
 
     async def _resolve_names(self, endpoint: Endpoint, query: Query, deadline: float) -> Query:
@@ -128,9 +130,8 @@ class Answers:
             if len(found) > 1:
                 raise players.ambiguous(given, found, names.param)
             if not found:
-                last = given.split()[-1]
-                nearby = rows if last == given else await self._players_named(last, deadline)
-                raise players.unknown(given, nearby)
+                lookup = functools.partial(self._players_named, deadline=deadline)
+                raise players.unknown(given, await players.nearby(given, rows, lookup))
             ids.add(found[0]["player_id"])
         return query.replace(**{names.param: None, names.into: tuple(sorted(ids))})
 
@@ -138,7 +139,7 @@ class Answers:
         """The players answer for `name`, as `/players?query=<name>&limit=100` asks it."""
         entry, _ = await self._entry(PLAYERS, Query({"query": name, "limit": 100}), deadline)
         rows = parse_body(entry.body)["data"]
-        self._learn(rows)
+        self._names.learn(rows)
         return rows
 
     async def _entry(self, endpoint: Endpoint, query: Query, deadline: float) -> tuple[Entry, str]:
@@ -183,7 +184,10 @@ class Answers:
         unlabelled = bool(endpoint.team_labels and rows) and not await self._label_teams(
             endpoint, rows, deadline
         )
-        answer = build_answer(endpoint, rows, next_cursor, meta, query, self.upstream.caveat)
+        labels = None if rows else self._labels()  # an empty answer's note names who it asked
+        answer = build_answer(
+            endpoint, rows, next_cursor, meta, query, labels, caveat=self.upstream.caveat
+        )
         ttl = endpoint.freshness.ttl_s(
             self.cache.settings, items, query.get("season"), current_season()
         )
@@ -255,7 +259,7 @@ class Answers:
             )
             next_cursor = None if meta.get("sorted") != "page" else next_cursor
         answer = build_answer(
-            endpoint, rows[:limit], next_cursor, meta, query, self.upstream.caveat
+            endpoint, rows[:limit], next_cursor, meta, query, caveat=self.upstream.caveat
         )
         return _derived(answer, sources)
 
@@ -301,7 +305,7 @@ class Answers:
         search = Search(page, self.upstream.settings.last_max_calls)
         rows, found = await searcher(endpoint, query)(endpoint, query, search)
         meta = {"source": source(endpoint, self.upstream.source), **found}
-        answer = build_answer(endpoint, rows, None, meta, query, self.upstream.caveat)
+        answer = build_answer(endpoint, rows, None, meta, query, caveat=self.upstream.caveat)
         return _derived(answer, sources, cap_s=self.cache.settings.recent_ttl_s)
 
     async def _merge_players(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
@@ -359,7 +363,9 @@ class Answers:
         ttl = endpoint.freshness.ttl_s(
             self.cache.settings, rows, query.get("season"), current_season()
         )
-        answer = build_answer(endpoint, rows, None, meta, query, self.upstream.caveat)
+        answer = build_answer(
+            endpoint, rows, None, meta, query, {"player_ids": names}, caveat=self.upstream.caveat
+        )
         # A partial answer is not kept: the next try fetches only the players that failed.
         return Produced(answer, 0 if failures or not names else ttl, stale_since)
 
@@ -370,15 +376,12 @@ class Answers:
             return {pid: self._names[pid] for pid in player_ids}
         query = Query({"player_ids": player_ids, "limit": 100})
         entry, _ = await self._entry(PLAYERS, query, deadline)
-        return self._learn(parse_body(entry.body)["data"])
+        return self._names.learn(parse_body(entry.body)["data"])
 
-    def _learn(self, rows: list[dict[str, Any]]) -> dict[int, str]:
-        """Remember the names of players in `rows` (at most `KNOWN_NAMES`)."""
-        learned = {r["player_id"]: r["name"] for r in rows if r.get("player_id") and r.get("name")}
-        self._names.update(learned)
-        while len(self._names) > KNOWN_NAMES:
-            self._names.pop(next(iter(self._names)))
-        return learned
+    def _labels(self) -> dict[str, dict[int, str]]:
+        """The names known here without an upstream call: players learned, the cached teams."""
+        teams = {i: row["team"] for i, row in self._teams[1].rows.items()} if self._teams else {}
+        return {"player_ids": self._names, "team_ids": teams}
 
 
 def _key(endpoint: Endpoint, query: Query) -> str:

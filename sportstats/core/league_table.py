@@ -99,7 +99,7 @@ class LeagueTables:
         season = query.get("season")
         if season > current_season():  # nothing to ask anyone
             meta = {**self.computed, "as_of": None, "note": not_started(season)}
-            answer = build_answer(endpoint, [], None, meta, query, self.upstream.caveat)
+            answer = build_answer(endpoint, [], None, meta, query, caveat=self.upstream.caveat)
             return Produced(answer, self.cache.settings.current_season_ttl_s)
         teams = team_infos(await team_rows(deadline))
         view = await self.keeper.view(season)
@@ -117,7 +117,7 @@ class LeagueTables:
                 )
                 ttl = 0
         rows = endpoint.table.rows([row for row in rows if kept(query, row)])
-        answer = build_answer(endpoint, rows, None, meta, query, self.upstream.caveat)
+        answer = build_answer(endpoint, rows, None, meta, query, caveat=self.upstream.caveat)
         return Produced(answer, ttl, fetched_at=view.fetched_at or None)
 
     def _computed(

@@ -5,7 +5,7 @@ per-player fan-out. Each endpoint's declaration holds these objects; no code ask
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,11 +147,16 @@ class EmptyNote:
     def fits(self, given: Callable[[str], Any]) -> bool:
         return all(given(name) is not None for name in self.when)
 
-    def say(self, given: Callable[[str], Any]) -> str:
+    def say(
+        self, given: Callable[[str], Any], labels: Mapping[str, Mapping[Any, str]] | None = None
+    ) -> str:
+        """The note, ids named where `labels` (parameter -> id -> name) knows them."""
         values = {}
         for name in self.when:
             value = given(name)
-            values[name] = ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+            named = (labels or {}).get(name, {})
+            parts = value if isinstance(value, tuple) else (value,)
+            values[name] = ", ".join(named.get(part) or str(part) for part in parts)
         return self.text.format(**values)
 
 

@@ -7,10 +7,11 @@ page, a cached complete list, a merge of players or a search back through time.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from .endpoints import Endpoint
-from .params import Query
+from .params import Query, current_season
 
 Row = dict[str, Any]
 
@@ -69,11 +70,48 @@ def project(answer: dict[str, Any], columns: list[str]) -> dict[str, Any]:
     return {**answer, "columns": columns, "data": rows}
 
 
-def empty_note(endpoint: Endpoint, query: Query) -> str:
-    """Why nothing matched, in words that fit the endpoint and the question."""
+def not_started(endpoint: Endpoint, query: Query) -> str | None:
+    """A season asked for that has not begun yet, said with when it begins; else None."""
+    asked: list[int] = []
+    for param in endpoint.params:
+        if param.kind in ("season", "seasons") and query.get(param.name) is not None:
+            value = query.get(param.name)
+            asked.extend(value if isinstance(value, tuple) else (value,))
+    now = current_season()
+    if not asked or min(asked) <= now:
+        return None
+    first = min(asked)
+    return (
+        f"Season {first} ({season_label(first)}) has not started yet: it starts in October"
+        f" {first}, when its games begin. The current season is {now} ({season_label(now)})."
+    )
+
+
+def season_label(season: int) -> str:
+    return f"{season}-{(season + 1) % 100:02d}"
+
+
+def missing_note(missing: list[int], names: Mapping[Any, str], season: Any) -> str:
+    """Season averages that came back empty: the players by name (and id), and why."""
+    who = ", ".join(
+        f"{names[pid]} (player_id {pid})" if names.get(pid) else f"player_id {pid}"
+        for pid in missing
+    )
+    return f"No averages for {who} in season {season}: no games played that season."
+
+
+Labels = Mapping[str, Mapping[Any, str]]  # parameter -> id -> name, for the notes
+
+
+def empty_note(endpoint: Endpoint, query: Query, labels: Labels | None = None) -> str:
+    """Why nothing matched, in words that fit the endpoint and the question, ids named where
+    `labels` knows them (a team's or a player's name, not its id)."""
+    later = not_started(endpoint, query)
+    if later:
+        return later
     for note in endpoint.empty_notes:
         if note.fits(query.get):
-            return note.say(query.get)
+            return note.say(query.get, labels)
     asked = json.dumps(query.as_json()) if query.values else "everything"
     return (
         f"No {endpoint.name.replace('_', ' ')} matched {asked}; try a wider question"
@@ -87,22 +125,22 @@ def build_answer(
     next_cursor: Any,
     meta: dict[str, Any],
     query: Query,
+    labels: Labels | None = None,
     caveat: str | None = None,
 ) -> dict[str, Any]:
     """The table answer: columns, rows and meta, trimmed to fit the assistant's size limit.
 
     A note already in `meta` (a search that found fewer, a partial page) is kept; otherwise an
-    empty answer says why it is empty. A `caveat` (what every answer from this upstream must
-    say, e.g. that the sample league is not real) leads the note, whatever else it says."""
+    empty answer says why it is empty, naming players and teams by `labels` where known. A
+    `caveat` (what every answer from this upstream must say, e.g. that the sample league is not
+    real) leads the note, whatever else it says."""
     meta = {"count": len(rows), "next_cursor": next_cursor, **meta, "query": query.as_json()}
     if meta.get("missing_player_ids"):
-        meta["note"] = (
-            "No averages for player ids "
-            + ", ".join(map(str, meta["missing_player_ids"]))
-            + f" in season {query.get('season')}: they played no games that season."
+        meta["note"] = not_started(endpoint, query) or missing_note(
+            meta["missing_player_ids"], (labels or {}).get("player_ids", {}), query.get("season")
         )
     elif not rows:
-        meta.setdefault("note", empty_note(endpoint, query))
+        meta.setdefault("note", empty_note(endpoint, query, labels))
     elif endpoint.item_filter is not None and meta.get(endpoint.item_filter.meta_key):
         meta.setdefault("note", endpoint.item_filter.note.format(count=len(rows)))
     answer = fit({"columns": list(endpoint.table.columns), "data": rows, "meta": meta}, rows)

@@ -28,6 +28,7 @@ from mcp_types.version import (
 )
 
 from .. import __version__
+from ..core import guide
 from ..core.endpoints import ENDPOINTS
 from ..web.plugin import NAME_FOR_HUMAN, NAME_FOR_MODEL
 from . import apps
@@ -50,17 +51,7 @@ SERVER_INFO = Implementation(
     description="NBA players, teams, games, box scores and season averages, as tables.",
 )
 SERVER_INFO_STAMP = SERVER_INFO.model_dump(by_alias=True, mode="json", exclude_none=True)
-INSTRUCTIONS = (
-    "NBA (basketball) data only, from the BALLDONTLIE NBA API. Chain tools by id: get_players"
-    " gives player_id, get_teams team_id, get_games game_id; then get_stats or"
-    " get_season_averages. get_standings answers standings and a team's record (W-L)."
-    " Seasons are named by the year they began (2024 = 2024-25). Each result"
-    " is a markdown table plus one line of meta; pass next_cursor as cursor for the next page."
-    " On an error, tell the user its message and follow its hint. Game nights: get_games"
-    " next=N (upcoming, tip-off in UTC and US Eastern), opponent=<team> (head-to-head and"
-    " series; on get_stats a player's games against a team); dates, start_date and end_date"
-    " take today, yesterday, last_night, tomorrow in the league's day (US Eastern)."
-)
+INSTRUCTIONS = guide.for_mcp()  # one call per question, names, last, sort, fields, plans
 
 
 CAPABILITIES = ServerCapabilities(tools=ToolsCapability(list_changed=False))

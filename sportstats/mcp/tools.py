@@ -14,10 +14,12 @@ from typing import Any
 from aiohttp import web
 from mcp_types import CallToolResult, TextContent, Tool, ToolAnnotations
 
+from ..cache import X_CACHE
 from ..core.endpoints import ENDPOINTS, Endpoint
 from ..core.params import parse_query
 from ..core.tables import markdown_table
 from ..errors import ApiError, UpstreamFailure, internal_error
+from ..ops.record import CACHE_STATE
 from ..web.errors import as_api_error
 from ..web.keys import ANSWERS
 from ..web.plugin import answer_schema, column_types
@@ -88,6 +90,7 @@ async def call_tool(
     except Exception:
         log.exception("unhandled error in tool %s", endpoint.tool_name)
         return error_result(internal_error())
+    request[CACHE_STATE] = X_CACHE[answered.state]  # the access log's and metrics' cache=
     answer_body = answered.answer()
     return CallToolResult(
         content=[TextContent(text=markdown_table(answer_body))], structured_content=answer_body

@@ -1,10 +1,11 @@
 """Access control: who may call the server, and from which networks.
 
 `auth.mode` says who may call: `none` (local development), `service` (the assistant platform
-sends one shared bearer token) or `user` (each tester has an own key, reloaded from the config
-file on SIGHUP). Only the plugin files, the health probes and CORS preflights are public; every
-other path, including routes added later (MCP, metrics), needs a credential. A refused request
-gets a 401 before any handler runs, so it costs no upstream call and says nothing about the keys.
+sends one shared bearer token), `user` (each tester has an own key, reloaded from the config
+file on SIGHUP) or `oauth` (each tester signs in with that key once, then sends OAuth tokens).
+Only the plugin files, the health probes and CORS preflights are public; every other path,
+including routes added later (MCP, metrics), needs a credential. A refused request gets a 401
+before any handler runs, so it costs no upstream call and says nothing about the keys.
 """
 
 from __future__ import annotations

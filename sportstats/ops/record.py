@@ -61,6 +61,10 @@ def endpoint_of(request: web.Request) -> str:
     return (route.name if resource is not None else None) or "unmatched"
 
 
+# The cache outcome of an answer sent inside another body (an MCP tool call), in X-Cache's words.
+CACHE_STATE = "sportstats.cache_state"
+
+
 class RequestRecord:
     """One request as the operator sees it: its id, its duration, the upstream calls it caused.
 
@@ -84,7 +88,10 @@ class RequestRecord:
         """Close the record for a response the app returns; it gets the request id header."""
         if not response.prepared:
             response.headers[REQUEST_ID_HEADER] = self.request_id
-        self.close(response.status, response.headers.get("X-Cache"))
+        # an answer's cache state: its X-Cache header, or what an MCP tool call recorded
+        self.close(
+            response.status, response.headers.get("X-Cache") or self.request.get(CACHE_STATE)
+        )
         return response
 
     def raised(self, exc: BaseException) -> None:

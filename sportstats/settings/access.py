@@ -57,7 +57,8 @@ def parse_tester_keys(value: Any, where: str = "auth.keys") -> list[TesterKey]:
 
 
 class AuthSettings(Section):
-    """Who may call the data endpoints: anyone (none), one shared token (service) or testers."""
+    """Who may call: anyone (none), one shared token (service), testers' keys (user) or testers
+    signed in through OAuth (oauth)."""
 
     mode: str = option("none", "who may call: `none`, `service`, `user` or `oauth`")
     service_token: str = option(
@@ -65,7 +66,10 @@ class AuthSettings(Section):
     )
     verification_token: str = option("", "service mode: the manifest's OpenAI verification token")
     keys: Annotated[list[TesterKey], BeforeValidator(parse_tester_keys)] = option(
-        None, "user mode: the testers, `[{name, key}, ...]`", default_factory=list, repr=False
+        None,
+        "user and oauth modes: the testers, `[{name, key}, ...]`",
+        default_factory=list,
+        repr=False,
     )
     allow_networks: Names = option(
         None, "CIDRs allowed to call; everyone else gets 403 (empty: all)", default_factory=list

@@ -35,10 +35,19 @@ Float = Annotated[float, BeforeValidator(_no_bool)]
 Names = Annotated[list[str], NoDecode, BeforeValidator(_comma_list)]
 
 
-def option(default: Any, meaning: str, *, flag: bool = False, shown: str | None = None, **kw: Any):
+def option(
+    default: Any,
+    meaning: str,
+    *,
+    flag: bool = False,
+    shown: str | None = None,
+    must: str | None = None,
+    **kw: Any,
+):
     """A declared option: `meaning` is its docs and `--help` text; `flag` gives it a
-    command-line flag; `shown` is its default as the docs say it, where the value would mislead."""
-    extra = {"flag": flag, "shown": shown}
+    command-line flag; `shown` is its default as the docs say it, where the value would mislead;
+    `must` what a bad value's error says it must be, where its type alone says too little."""
+    extra = {"flag": flag, "shown": shown, "must": must}
     if "default_factory" in kw:
         return Field(description=meaning, json_schema_extra=extra, **kw)
     return Field(default, description=meaning, json_schema_extra=extra, **kw)

@@ -180,7 +180,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="forbid", env_prefix=ENV_PREFIX)
 
     host: str = option("127.0.0.1", "address to listen on", flag=True)
-    port: Int = option(5001, "port to listen on", flag=True)
+    port: Int = option(5001, "port to listen on", flag=True, must="a whole number 1-65535")
     upstream_url: str = option(
         "https://api.balldontlie.io",
         "the upstream API base, the vendor's routes under it (an older base ending in `/v1`"
@@ -234,6 +234,15 @@ class Settings(BaseSettings):
         None, "PEM certificate chain: serve HTTPS directly, TLS 1.2 or later", flag=True
     )
     tls_key: str | None = option(None, "the PEM private key of `tls_cert`", flag=True)
+    contact_email: str = option(
+        "sportstats@example.com",
+        "the plugin manifest's `contact_email`: the operator's address, for users and reviewers",
+    )
+    legal_info_url: str | None = option(
+        None,
+        "the plugin manifest's `legal_info_url`: the operator's terms",
+        shown="the server's own `/legal` page",
+    )
     cache: CacheSettings = Field(default_factory=CacheSettings)
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
@@ -255,14 +264,20 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
-        if PLACEHOLDER in (self.metrics_token or "") + self.auth.service_token:
-            raise SettingsError(
-                f"a token still holds the example's '{PLACEHOLDER}' placeholder: replace it with"
-                " a secret of your own"
-            )
+        placeholders = {
+            "metrics_token": self.metrics_token or "",
+            "auth.service_token": self.auth.service_token,
+            "contact_email": self.contact_email,
+        }
+        for name, value in placeholders.items():
+            if PLACEHOLDER in value:
+                raise SettingsError(
+                    f"{name} still holds the example's '{PLACEHOLDER}' placeholder: replace it"
+                    " with a value of your own"
+                )
         if not 1 <= self.port <= 65535:
-            raise SettingsError(f"port must be 1-65535, got {self.port}")
-        for name in ("upstream_url", "public_url", "redis_url"):
+            raise SettingsError(f"port must be a whole number 1-65535, got {self.port}")
+        for name in ("upstream_url", "public_url", "redis_url", "legal_info_url"):
             value = getattr(self, name)
             if value is not None:
                 _check_url(name, value, redis=name == "redis_url")

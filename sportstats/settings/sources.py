@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
@@ -23,6 +24,7 @@ from pydantic_settings import (
     InitSettingsSource,
     PydanticBaseSettingsSource,
 )
+from pydantic_settings.exceptions import SettingsError as SettingsSourceError
 from pydantic_settings.sources.utils import parse_env_vars
 
 from .base import SettingsError
@@ -104,8 +106,81 @@ def _unknown_environment(environ: Mapping[str, str]) -> None:
                 break
 
 
-def one_line(error: ValidationError, where: str) -> SettingsError:
-    """The first problem pydantic found, in one line that names the option."""
+# What a value must be, by pydantic's error type (its prefix) or, failing that, by the type.
+KINDS = {"int": "a whole number", "float": "a number", "bool": "true or false", "string": "text"}
+TYPE_KINDS = {int: KINDS["int"], float: KINDS["float"], bool: KINDS["bool"], str: KINDS["string"]}
+
+
+def _field(path: list[str]) -> FieldInfo | None:
+    """The declaration of option `path` (`["auth", "mode"]`), if there is one."""
+    model: type[BaseModel] = Settings
+    field = None
+    for part in path:
+        field = model.model_fields.get(part)
+        if field is None:
+            return field
+        if part in SECTIONS and model is Settings:
+            model = SECTIONS[part]
+    return field
+
+
+def _expected(path: list[str], error_type: str) -> str | None:
+    """What option `path` takes, in words: `a whole number 1-65535`, `a number`, ..."""
+    field = _field(path[:2])
+    if field is None:
+        return None
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    if extra.get("must"):
+        return str(extra["must"])
+    if error_type.split("_")[0] in KINDS:
+        return KINDS[error_type.split("_")[0]]
+    kind = field.annotation
+    for candidate, words in TYPE_KINDS.items():
+        if kind is candidate or candidate in getattr(kind, "__args__", ()):
+            return words
+    return None
+
+
+class Origins:
+    """Where each option was set, so that an error names it as the operator wrote it: the
+    flag, the environment variable exactly as set, or the key in the config file."""
+
+    def __init__(self, cli: Mapping[str, Any], environ: Mapping[str, str], config_file: str | None):
+        self.cli, self.environ, self.config_file = cli, environ, config_file
+
+    def _variable(self, path: list[str]) -> str | None:
+        """The environment variable that set `path` (or its section), exactly as written."""
+        for depth in range(len(path), 0, -1):
+            wanted = ENV_PREFIX + "__".join(path[:depth]).upper()
+            found = next((name for name in self.environ if name.upper() == wanted), None)
+            if found:
+                return found if depth == len(path) else f"{'.'.join(path)} ({found})"
+        return None
+
+    def name(self, path: list[str]) -> str:
+        if len(path) == 1 and path[0] in self.cli:
+            return "--" + path[0].replace("_", "-")
+        return self._variable(path) or ".".join(path)
+
+    def where(self, path: list[str]) -> str:
+        """` in config file X` when the file set `path`, else nothing."""
+        from_file = self.config_file and not (path[0] in self.cli or self._variable(path))
+        return f" in config file {self.config_file}" if from_file else ""
+
+    def said(self, path: list[str], problem: str) -> SettingsError:
+        return SettingsError(f"{self.name(path)} {problem}{self.where(path)}")
+
+    def reworded(self, error: SettingsError) -> SettingsError:
+        """A check's error, its leading option name replaced by the name as set."""
+        head, space, rest = str(error).partition(" ")
+        path = head.split(".")
+        if not space or _field(path[:2]) is None:
+            return error
+        return self.said(path, rest)
+
+
+def one_line(error: ValidationError, where: str, origins: Origins) -> SettingsError:
+    """The first problem pydantic found, in one line that names the option as it was set."""
     first = error.errors()[0]
     loc = [str(part) for part in first["loc"]]
     if first["type"] == "extra_forbidden":
@@ -122,10 +197,12 @@ def one_line(error: ValidationError, where: str) -> SettingsError:
             f"unknown key{plural} {', '.join(unknown)} in {where}"
             f" (allowed: {', '.join(sorted(model.model_fields))})"
         )
-    name = ".".join(loc)
     if first["type"] == "model_type":
-        return SettingsError(f"{name} in {where} must be a section of keys")
-    return SettingsError(f"{name} has a bad value: {first['input']!r}")
+        return origins.said(loc, "must be a section of keys")
+    expected = _expected(loc, first["type"])
+    if expected:
+        return origins.said(loc, f"must be {expected}, got {first['input']!r}")
+    return origins.said(loc, f"has a bad value: {first['input']!r}")
 
 
 def load_settings(
@@ -140,10 +217,20 @@ def load_settings(
     data = read_config_file(config_file) if config_file else {}
     _unknown_environment(environ)
     given = _nested({k: v for k, v in (cli or {}).items() if v is not None})
+    origins = Origins(given, environ, config_file)
     try:
         loaded = _with_sources(given, environ, data)()
     except ValidationError as exc:
-        raise one_line(exc, f"config file {config_file}" if config_file else "settings") from None
+        where = f"config file {config_file}" if config_file else "settings"
+        raise one_line(exc, where, origins) from None
+    except SettingsError as exc:
+        raise origins.reworded(exc) from None
+    except SettingsSourceError as exc:  # a section given whole in one environment variable
+        section = re.search(r'field "(\w+)"', str(exc))
+        name = origins.name([section.group(1)]) if section else "an environment variable"
+        raise SettingsError(
+            f"{name} must be a section: set its keys one by one, as {ENV_PREFIX}<SECTION>__<KEY>"
+        ) from None
     settings = Settings.model_construct(
         **{name: getattr(loaded, name) for name in Settings.model_fields}
     )
@@ -201,7 +288,8 @@ def command_line() -> argparse.ArgumentParser:
         description="NBA stats for AI assistants (plugin, GPT Action and MCP), over the"
         f" BALLDONTLIE API. The API key is read from {API_KEY_ENV}. Every option can also be set"
         " in the YAML config file (same name, underscores) or as SPORTSTATS_<NAME>;"
-        " precedence: defaults < config file < environment < command line.",
+        " precedence: defaults < config file < environment < command line. To check that a"
+        " tester can connect: python -m sportstats check --help.",
     )
     parser.add_argument("--config", metavar="FILE", help=f"YAML config file (also {CONFIG_ENV})")
     models = [("", Settings)] + [(f"{section}.", model) for section, model in SECTIONS.items()]

@@ -19,6 +19,7 @@ import yaml
 from aiohttp import web
 
 from .. import __version__
+from ..core import guide
 from ..core.endpoints import ENDPOINTS, Endpoint
 from ..core.tables import column_type, nullable
 from ..ops.auth import manifest_auth, public_base
@@ -28,22 +29,7 @@ LOCAL_URL = "http://localhost:5001"
 NAME_FOR_MODEL = "sportstats"
 NAME_FOR_HUMAN = "NBA Stats"
 DESCRIPTION_FOR_HUMAN = "NBA players, teams, games, box scores and season averages, as tables."
-DESCRIPTION_FOR_MODEL = (
-    "Live and historical NBA (basketball) data only: no other league or sport. Data comes from "
-    "the BALLDONTLIE NBA API. Endpoints: /players (search by a name or full name, team or id), "
-    "/teams (the 30 current teams), /games (scores, schedule, live status by season, team or "
-    "date), /stats (per-game box-score lines: min, pts, reb, ast, stl, blk, shooting), "
-    "/season_averages (per player, one season), /standings (conference tables, or team=<name> "
-    "for a team's record). Chain calls by id: find a player's player_id "
-    "with /players, a team's team_id with /teams, a game's game_id with /games, then ask /stats"
-    " or /season_averages. For 'last night' use /games with dates=<yesterday's US date>, then "
-    "/stats with its game_ids. Seasons are named by the year they began (2024 = 2024-25). Every"
-    " answer is {columns, data, meta}: show data as a markdown table with those columns; "
-    "meta.next_cursor pages on (pass it as cursor); meta.note explains an empty answer; "
-    "meta.cache and meta.fetched_at say how fresh it is. Errors are {error: {code, message, "
-    "hint}}: tell the user the message and follow the hint. Stats and season averages may be "
-    "unavailable if the server's data plan does not include them; then say so."
-)
+DESCRIPTION_FOR_MODEL = guide.for_http()  # the MCP instructions' words, with paths
 ERROR_STATUSES = {
     "400": "Invalid parameters: the message names the parameter and what is allowed.",
     "404": "No such record upstream.",
@@ -61,8 +47,17 @@ def public_url(request: web.Request) -> str:
     return public_base(request, request.app[SETTINGS].public_url, request.app[ACCESS])
 
 
-def manifest(base_url: str, auth: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The plugin manifest; `auth` is its auth section (`auth.manifest_auth`), default none."""
+DEFAULT_CONTACT_EMAIL = "sportstats@example.com"
+
+
+def manifest(
+    base_url: str,
+    auth: dict[str, Any] | None = None,
+    contact_email: str = DEFAULT_CONTACT_EMAIL,
+    legal_info_url: str | None = None,
+) -> dict[str, Any]:
+    """The plugin manifest; `auth` is its auth section (`auth.manifest_auth`), default none;
+    the contact and the terms are the operator's (`contact_email`, `legal_info_url`)."""
     return {
         "schema_version": "v1",
         "name_for_human": NAME_FOR_HUMAN,
@@ -72,8 +67,8 @@ def manifest(base_url: str, auth: dict[str, Any] | None = None) -> dict[str, Any
         "auth": auth or {"type": "none"},
         "api": {"type": "openapi", "url": f"{base_url}/openapi.yaml"},
         "logo_url": f"{base_url}/logo.png",
-        "contact_email": "sportstats@example.com",
-        "legal_info_url": f"{base_url}/legal",
+        "contact_email": contact_email,
+        "legal_info_url": legal_info_url or f"{base_url}/legal",
     }
 
 
@@ -279,8 +274,8 @@ def spec_yaml(base_url: str, mode: str = "none") -> str:
     )
 
 
-def manifest_json(base_url: str, auth: dict[str, Any] | None = None) -> str:
-    return json.dumps(manifest(base_url, auth), indent=2) + "\n"
+def manifest_json(base_url: str, auth: dict[str, Any] | None = None, **operator: Any) -> str:
+    return json.dumps(manifest(base_url, auth, **operator), indent=2) + "\n"
 
 
 @functools.lru_cache(maxsize=1)
@@ -290,8 +285,14 @@ def logo_png() -> bytes:
 
 async def manifest_view(request: web.Request) -> web.Response:
     base = public_url(request)
-    auth = manifest_auth(request.app[SETTINGS].auth, base)
-    return web.Response(text=manifest_json(base, auth), content_type="application/json")
+    settings = request.app[SETTINGS]
+    text = manifest_json(
+        base,
+        manifest_auth(settings.auth, base),
+        contact_email=settings.contact_email,
+        legal_info_url=settings.legal_info_url,
+    )
+    return web.Response(text=text, content_type="application/json")
 
 
 async def spec_view(request: web.Request) -> web.Response:
