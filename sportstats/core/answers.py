@@ -62,6 +62,7 @@ class Answers:
         self.upstream = upstream
         self.cache = cache
         self.league = league  # standings (None: none here)
+        self._answer = partial(build_answer, caveat=upstream.caveat)  # e.g. "not real" first
         self._teams: tuple[Entry, TeamIndex] | None = None  # the index of the cached list
         self._names = players.KnownNames()  # player names by id, as learned
 
@@ -185,9 +186,7 @@ class Answers:
             endpoint, rows, deadline
         )
         labels = None if rows else self._labels()  # an empty answer's note names who it asked
-        answer = build_answer(
-            endpoint, rows, next_cursor, meta, query, labels, caveat=self.upstream.caveat
-        )
+        answer = self._answer(endpoint, rows, next_cursor, meta, query, labels)
         ttl = endpoint.freshness.ttl_s(
             self.cache.settings, items, query.get("season"), current_season()
         )
@@ -258,9 +257,7 @@ class Answers:
                 f"Showing the first {limit} of {len(rows)} rows; ask with a larger limit for more.",
             )
             next_cursor = None if meta.get("sorted") != "page" else next_cursor
-        answer = build_answer(
-            endpoint, rows[:limit], next_cursor, meta, query, caveat=self.upstream.caveat
-        )
+        answer = self._answer(endpoint, rows[:limit], next_cursor, meta, query)
         return _derived(answer, sources)
 
     async def _more_pages(
@@ -305,7 +302,7 @@ class Answers:
         search = Search(page, self.upstream.settings.last_max_calls)
         rows, found = await searcher(endpoint, query)(endpoint, query, search)
         meta = {"source": source(endpoint, self.upstream.source), **found}
-        answer = build_answer(endpoint, rows, None, meta, query, caveat=self.upstream.caveat)
+        answer = self._answer(endpoint, rows, None, meta, query)
         return _derived(answer, sources, cap_s=self.cache.settings.recent_ttl_s)
 
     async def _merge_players(self, endpoint: Endpoint, query: Query, deadline: float) -> Produced:
@@ -363,9 +360,7 @@ class Answers:
         ttl = endpoint.freshness.ttl_s(
             self.cache.settings, rows, query.get("season"), current_season()
         )
-        answer = build_answer(
-            endpoint, rows, None, meta, query, {"player_ids": names}, caveat=self.upstream.caveat
-        )
+        answer = self._answer(endpoint, rows, None, meta, query, {"player_ids": names})
         # A partial answer is not kept: the next try fetches only the players that failed.
         return Produced(answer, 0 if failures or not names else ttl, stale_since)
 
