@@ -24,6 +24,11 @@ Run: `python bench/bench_cache.py` (about a minute; everything stays on 127.0.0.
    Targets: a Redis-mode hit at least 0.8 of a memory-mode hit's throughput with p99 at most
    1.5x; with the per-client limit on, at least 0.7.
 
+Parts 1, 4 and 5 measure the app as this process builds it: a plain `web.AppRunner`, logging
+not configured (so no access-log line is written) and no header timer. The server as deployed
+(`python -m sportstats` and gunicorn, with their logging, runner, timers and metrics) is
+measured by `bench/deployed.py`.
+
 Ratios are medians of per-round ratios (each round measures every server once, in turn), and
 each server's CPU time per request is read from /proc: on a shared machine both are steadier
 than a single best round.
@@ -220,7 +225,7 @@ def no_metrics(app: web.Application) -> None:
 
 
 def no_checks(app: web.Application) -> None:
-    def record_client(request: web.Request) -> None:  # what admit records, without checking
+    async def record_client(request: web.Request) -> None:  # what admit records, unchecked
         request[CLIENT_ADDRESS] = request.remote
         request[TESTER] = None
 

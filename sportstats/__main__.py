@@ -8,9 +8,11 @@ import sys
 
 from .app import create_app
 from .check import run as check
+from .ops.health import plan_on_offer
 from .ops.record import configure_logging
 from .settings import SettingsError, command_line, load_settings
 from .startup import cannot_listen, listen_problem, startup_line
+from .web.keys import UPSTREAM
 from .web.runner import run_app
 from .web.tls import server_ssl_context
 
@@ -51,16 +53,19 @@ def main(argv: list[str] | None = None) -> None:
         except (OSError, ValueError) as exc:
             print(f"sportstats: cannot use tls_cert/tls_key: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
+    app = create_app(settings)
     try:
         run_app(  # web.run_app, answering even requests aiohttp's parser refuses in JSON
-            create_app(settings),
+            app,
             host=settings.host,
             port=settings.port,
             ssl_context=ssl_context,
             access_log=None,  # sportstats.access logs each request, without secrets
             shutdown_timeout=settings.shutdown_timeout_s,  # in-flight requests finish first
             on_listening=lambda: print(
-                startup_line(settings, ssl_context is not None), file=sys.stderr, flush=True
+                startup_line(settings, ssl_context is not None, plan_on_offer(app[UPSTREAM])),
+                file=sys.stderr,
+                flush=True,
             ),
         )
     except OSError as exc:  # taken between the check and the bind

@@ -7,6 +7,7 @@ one upstream `ClientSession`, the Redis client (when configured, closed once, he
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,9 +18,11 @@ from aiohttp import web
 from . import sample as sample_league
 from .cache import AnswerCache, AnswerStore, MemoryStore, RedisLock, RedisStore
 from .core.answers import Answers
+from .core.endpoints import instead
 from .core.league_table import LeagueTables
 from .mcp.transport import setup_mcp_routes
 from .ops.auth import AccessControl, on_loopback
+from .ops.hangup import Hangup
 from .ops.limits import ClientLimits
 from .ops.metrics import Metrics
 from .ops.oauth.counts import MemoryCounts, RedisCounts
@@ -34,12 +37,25 @@ from .standings import LedgerKeeper
 from .standings.store import MemoryLedgers, RedisLedgers
 from .upstream.budget import LocalBudget, RedisBudget, UpstreamBudget
 from .upstream.client import UpstreamClient
+from .upstream.coverage import Coverage
+from .upstream.plan_memory import PlanMemory, RedisPlanMemory
 from .upstream.plans import AUTO, CHEAPEST, plan_named
 from .upstream.routes import ROUTES
 from .web.bounds import RequestBounds, handler_args, security_headers
 from .web.cors import setup_cors
 from .web.front import front
-from .web.keys import ACCESS, ANSWERS, BOUNDS, CACHE, LIMITS, OAUTH, SAMPLE, SETTINGS, UPSTREAM
+from .web.keys import (
+    ACCESS,
+    ANSWERS,
+    BOUNDS,
+    CACHE,
+    HANGUP,
+    LIMITS,
+    OAUTH,
+    SAMPLE,
+    SETTINGS,
+    UPSTREAM,
+)
 from .web.oauth import setup_oauth_routes
 from .web.probes import setup_probes
 from .web.routes import setup_routes
@@ -48,8 +64,10 @@ from .web.runner import JsonErrorAppRunner, QuietAccept
 log = logging.getLogger(__name__)
 
 CONNECTIONS_TO_UPSTREAM = 20
+STANDINGS_ROUTE = ROUTES["standings"]  # where the plan serves it, the upstream's own table
+LEARN_PLAN_WAIT_S = 12.0  # the longest start-up waits for `auto` to learn the plan
 GUNICORN_NOTICE_S = 1.5
-SAMPLE_PREFIX = "sample:"  # under redis_prefix: where upstream.demo keeps its cache and budget
+SAMPLE_PREFIX = "sample:"  # under redis_prefix: where upstream.demo keeps its data and budget
 REDIS_CONNECTIONS = 64  # per process: the concurrency of misses, leases and probes at once
 
 
@@ -57,7 +75,6 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     """The shared upstream session, cache and (optionally) Redis, for the app's lifetime."""
     settings = app[SETTINGS]
     redis = None
-    budget: UpstreamBudget
     store: AnswerStore
     lock = None
     if settings.redis_url:
@@ -73,20 +90,13 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
             socket_connect_timeout=settings.redis_timeout_s,
         )
         redis = aioredis.Redis(connection_pool=pool)
-        # The sample league's answers and budget never mix with the vendor's in a shared Redis.
-        data_prefix = settings.redis_prefix + (SAMPLE_PREFIX if settings.upstream.demo else "")
-        store = RedisStore(redis, data_prefix, settings.cache.near_ttl_s)
-        lock = RedisLock(redis, data_prefix)
-        budget = RedisBudget(
-            redis,
-            settings.upstream.requests_per_minute,
-            f"{data_prefix}budget",
-            settings.upstream.window_s,
-        )
+        store = RedisStore(redis, data_prefix(settings), settings.cache.near_ttl_s)
+        lock = RedisLock(redis, data_prefix(settings))
         app[LIMITS].share(redis, settings.redis_prefix)
     else:
         store = MemoryStore(settings.cache.max_entries, settings.cache.max_bytes)
-        budget = LocalBudget(settings.upstream.requests_per_minute, settings.upstream.window_s)
+    coverage = plan_coverage(settings, redis)
+    budget = upstream_budget(settings, coverage.requests_per_minute, redis)
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=CONNECTIONS_TO_UPSTREAM),
         timeout=aiohttp.ClientTimeout(total=settings.upstream.deadline_s),
@@ -97,14 +107,15 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     # budget) decide instead. There is no public switch for it in aiohttp 3.13; a test
     # (tests/test_faults.py) fails if this stops taking effect.
     session._retry_connection = False
-    upstream = _upstream_client(app, session, budget)
+    upstream = upstream_client(app, session, budget, coverage)
     cache = AnswerCache(store, settings.cache, lock)
     tokens = oauth_tokens(app, redis)
     if isinstance(tokens, AuthorizationServer):
         await tokens.keys.record()  # a key gone since the last start ends its grants now
-    ledgers = RedisLedgers(redis, settings.redis_prefix) if redis else MemoryLedgers()
-    league = LeagueTables(upstream, cache, LedgerKeeper(upstream, ledgers, settings.standings))
+    league = league_tables(settings, upstream, cache, redis)
     answers = Answers(upstream, cache, league)
+    app[HANGUP].on("forget the learned upstream plan", coverage.forget)
+    await learn_plan(upstream)  # first: the standings' ledger then fills at the plan's budget
     if settings.standings.start_delay_s >= 0:
         league.start(settings.standings.start_delay_s, answers.team_rows)
     app[UPSTREAM] = upstream
@@ -113,6 +124,7 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await upstream.learning.close()
         await league.close()
         await cache.close()
         await session.close()
@@ -120,28 +132,34 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
             await tokens.close()
         if redis is not None:
             await redis.aclose()
+            await redis.connection_pool.aclose()  # ours (passed in): the client leaves it open
         log.info("closed: background refreshes, upstream session%s", redis and ", Redis" or "")
 
 
-def _upstream_client(
-    app: web.Application, session: aiohttp.ClientSession, budget: UpstreamBudget
+def data_prefix(settings: Settings) -> str:
+    """Where in Redis the upstream's data lives (answers, budget, plan, ledger): the sample
+    league's never mix with the vendor's."""
+    return settings.redis_prefix + (SAMPLE_PREFIX if settings.upstream.demo else "")
+
+
+def upstream_client(
+    app: web.Application, session: aiohttp.ClientSession, budget: UpstreamBudget, coverage: Any
 ) -> UpstreamClient:
     """The client, for the vendor or (with upstream.demo) for the sample league in its place:
     the same client either way, only its address, key and name differ."""
     settings = app[SETTINGS]
     sample = app.get(SAMPLE)
     if sample is None:
-        return UpstreamClient(
-            session, settings.upstream_url, settings.api_key, settings.upstream, budget
-        )
+        where: dict[str, Any] = {"base_url": settings.upstream_url, "api_key": settings.api_key}
+    else:
+        where = {
+            "base_url": sample.base_url,
+            "api_key": sample_league.KEY,
+            "source": sample_league.SOURCE,
+            "caveat": sample_league.CAVEAT,
+        }
     return UpstreamClient(
-        session,
-        sample.base_url,
-        sample_league.KEY,
-        settings.upstream,
-        budget,
-        source=sample_league.SOURCE,
-        caveat=sample_league.CAVEAT,
+        session=session, settings=settings.upstream, budget=budget, coverage=coverage, **where
     )
 
 
@@ -158,10 +176,52 @@ def sample_plan(settings: Settings) -> SamplePlan:
     """The plan the sample league serves, read from the plan declarations: `upstream.plan`,
     or the free plan where the server is to learn it (`auto`), so a newcomer meets the free
     plan's refusals as a new key would."""
-    name = getattr(settings.upstream, "plan", AUTO)  # the option arrives with the plans (#21)
+    name = settings.upstream.plan
     plan = CHEAPEST if name == AUTO else plan_named(name)
     paths = frozenset(route.path for route in plan.routes())
     return SamplePlan(plan.label, paths, plan.requests_per_minute)
+
+
+def plan_coverage(settings: Settings, redis: Any) -> Coverage:
+    """What the key's plan covers, set or learned; learned facts shared through Redis if any."""
+    prefix = data_prefix(settings)
+    memory = RedisPlanMemory(redis, prefix, settings.api_key) if redis else PlanMemory()
+    up = settings.upstream
+    coverage = Coverage(up.plan, memory, up.plan_memory_s, up.requests_per_minute)
+    coverage.instead = lambda: instead(coverage.covers)
+    return coverage
+
+
+def upstream_budget(settings: Settings, per_minute: int, redis: Any) -> UpstreamBudget:
+    """The upstream's request budget: this process's, or shared by all through Redis."""
+    if redis is None:
+        return LocalBudget(per_minute, settings.upstream.window_s)
+    key = f"{data_prefix(settings)}budget"
+    return RedisBudget(redis, per_minute, key, settings.upstream.window_s)
+
+
+def league_tables(
+    settings: Settings, upstream: UpstreamClient, cache: AnswerCache, redis: Any
+) -> LeagueTables:
+    """Standings: the ledger of finished games, and the upstream's own table where the plan
+    (set, or learned by now) serves it."""
+    coverage = upstream.coverage
+    ledgers = RedisLedgers(redis, data_prefix(settings)) if redis else MemoryLedgers()
+    return LeagueTables(
+        upstream,
+        cache,
+        LedgerKeeper(upstream, ledgers, settings.standings),
+        serves_upstream=lambda: coverage.plan is not None and coverage.covers(STANDINGS_ROUTE),
+    )
+
+
+async def learn_plan(upstream: UpstreamClient) -> None:
+    """`auto`: learn the key's plan before serving (at most `LEARN_PLAN_WAIT_S`; past it the
+    learning goes on in the background, budgeting as the cheapest plan meanwhile)."""
+    task = upstream.learning.ensure()
+    if task is not None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), LEARN_PLAN_WAIT_S)
 
 
 def oauth_tokens(app: web.Application, redis: Any) -> AuthorizationServer | ExternalIssuer | None:
@@ -199,7 +259,9 @@ def create_app(settings: Settings) -> web.Application:
     app[ACCESS] = access
     app[BOUNDS] = bounds
     app[LIMITS] = limits
-    app.cleanup_ctx.append(access.reload_on_sighup)
+    hangup = app[HANGUP] = Hangup()
+    if access.reloads_on_sighup:
+        hangup.on("reload tester keys", access.reload_keys)
     app.on_response_prepare.append(security_headers)
     if settings.upstream.demo:
         app.cleanup_ctx.append(sample_ctx)
@@ -208,6 +270,7 @@ def create_app(settings: Settings) -> web.Application:
     if settings.auth.mode == "oauth":
         routes += setup_oauth_routes(app, own_server=not settings.auth.issuer)
     setup_cors(app, settings.cors_origins, routes)
+    app.cleanup_ctx.append(hangup.ctx)  # last: the parts registered while starting
     return app
 
 

@@ -52,6 +52,8 @@ UPSTREAM_REFUSED = "upstream_refused"
 UPSTREAM_RATE_LIMITED = "upstream_rate_limited"
 UPSTREAM_ERROR = "upstream_error"
 UPSTREAM_REJECTED = "upstream_rejected"
+UPSTREAM_KEY_REJECTED = "upstream_key_rejected"
+PLAN_NOT_COVERED = "plan_not_covered"
 
 
 class ApiError(Exception):
@@ -174,3 +176,26 @@ class UpstreamRejected(UpstreamFailure):
 
     code = UPSTREAM_REJECTED
     transient = False
+
+
+class KeyRejected(UpstreamFailure):
+    """The upstream refuses this server's API key on every route (not a missing plan)."""
+
+    code = UPSTREAM_KEY_REJECTED
+    transient = False
+
+
+class PlanNotCovered(UpstreamFailure):
+    """The key's plan does not serve the route a question needs: refused without a call.
+
+    `needs` is the plan (as the vendor names it) that serves the route; `instead`, what this
+    server can answer on the key's plan (filled in by the core, which knows its endpoints).
+    """
+
+    code = PLAN_NOT_COVERED
+    transient = False
+
+    def __init__(self, message: str, *, needs: str, instead: str = "") -> None:
+        super().__init__(message)
+        self.needs = needs
+        self.instead = instead

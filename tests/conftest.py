@@ -22,6 +22,8 @@ from yarl import URL
 from sportstats.app import create_app
 from sportstats.outage import REDIS
 from sportstats.settings import Settings, load_settings
+from tests import fake_upstream
+from tests.plan_upstream import PlanGate, every_route_app
 from tests.server_process import free_port
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -143,7 +145,13 @@ def error_fields(body: dict[str, Any]) -> tuple[str, str]:
 
 
 def make_settings(**overrides: Any) -> Settings:
-    """Settings as the server would load them, with the test key and any overrides."""
+    """Settings as the server would load them, with the test key and any overrides.
+
+    The mocked upstream serves what the ALL-STAR plan does (every route the endpoints ask, not
+    the GOAT plan's standings, leaders, box scores): the plan is set to it unless a test names
+    another (`auto` would first probe the plan, which `tests/test_plans*.py` test).
+    """
+    overrides["upstream"] = {"plan": "all-star", **overrides.get("upstream", {})}
     return load_settings(cli=overrides, environ={"BALLDONTLIE_API_KEY": API_KEY})
 
 
@@ -217,3 +225,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             for tier in ("redis", "process", "faults", "fuzz", "browser")
         ):
             item.add_marker(pytest.mark.unit)
+
+
+@pytest.fixture
+def gated_upstream(aiohttp_server: Any) -> Callable[..., Any]:
+    """A fake upstream on 127.0.0.1 behind a `PlanGate` (its plan, its quota): (server, gate)."""
+
+    async def start(plan: str | None, **gate: Any) -> tuple[Any, PlanGate]:
+        guard = PlanGate(plan, fake_upstream.API_KEY, **gate)
+        app = guard.guard(every_route_app(fake_upstream.make_app()))
+        return await aiohttp_server(app), guard
+
+    return start
+
+
+@pytest.fixture
+def app_against(aiohttp_client: Any) -> Callable[..., Any]:
+    """The real app under a test client against `server` (a fake upstream on 127.0.0.1), with
+    settings overrides; the plan is `auto` unless they name one."""
+
+    async def start(server: Any, key: str = fake_upstream.API_KEY, **overrides: Any) -> Any:
+        settings = load_settings(
+            cli={"upstream_url": str(server.make_url("/v1")), **overrides},
+            environ={"BALLDONTLIE_API_KEY": key},
+        )
+        return await aiohttp_client(create_app(settings))
+
+    return start

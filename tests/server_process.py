@@ -30,7 +30,8 @@ def clean_environment(**variables: str) -> dict[str, str]:
         for name, value in os.environ.items()
         if not name.startswith("SPORTSTATS_") and name != "BALLDONTLIE_API_KEY"
     }
-    return env | variables
+    # The fakes serve what the ALL-STAR plan does (a test of `auto` or another plan names it).
+    return env | {"SPORTSTATS_UPSTREAM__PLAN": "all-star"} | variables
 
 
 class ServerProcess:

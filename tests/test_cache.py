@@ -343,8 +343,8 @@ async def test_an_error_that_is_not_transient_is_not_hidden_by_a_stale_copy(
 
     answer = await client.get("/players?query=james")
 
-    assert answer.status == 502
-    assert (await answer.json())["error"]["code"] == "upstream_refused"
+    assert answer.status == 503  # a 401 on a route every plan serves: the key is refused
+    assert (await answer.json())["error"]["code"] == "upstream_key_rejected"
 
 
 def days_ago(days: int) -> str:
@@ -511,7 +511,7 @@ def test_defaults_are_those_the_readme_documents() -> None:
 
     assert settings.cache.max_entries == 10_000
     assert settings.cache.stale_max_age_s == 86_400
-    assert settings.upstream.requests_per_minute == 30
+    assert settings.upstream.requests_per_minute is None  # the plan's budget
     assert settings.upstream.max_attempts == 3
     assert settings.upstream.deadline_s == 20
     assert settings.redis_url is None

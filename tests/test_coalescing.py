@@ -57,9 +57,9 @@ async def test_all_concurrent_callers_get_the_error_of_the_one_failed_call(
 
     answers = await asyncio.gather(*(client.get("/players?query=james") for _ in range(CONCURRENT)))
 
-    assert [r.status for r in answers] == [502] * CONCURRENT
+    assert [r.status for r in answers] == [503] * CONCURRENT
     codes = {(await r.json())["error"]["code"] for r in answers}
-    assert codes == {"upstream_refused"}
+    assert codes == {"upstream_key_rejected"}
     assert calls(upstream) == 1
 
 

@@ -4,6 +4,7 @@ README's first command doing all of it as a newcomer runs it."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import sys
@@ -15,14 +16,12 @@ import pytest
 from aioresponses import aioresponses
 from mcp import Client
 
-from sportstats import app as app_module
 from sportstats.app import create_app
 from sportstats.core.endpoints import ENDPOINTS
 from sportstats.sample import CAVEAT, SOURCE
 from sportstats.sample.league import League, league_today
-from sportstats.sample.server import Plan
 from sportstats.settings import SettingsError, load_settings
-from sportstats.upstream.plans import BY_NAME
+from sportstats.web.keys import SAMPLE
 from tests.conftest import answer_season_averages, load_fixture, make_settings, upstream_route
 from tests.server_process import ServerProcess, clean_environment
 
@@ -40,10 +39,7 @@ def demo_settings(**overrides: Any) -> Any:
     return load_settings(cli={"upstream.demo": True, **overrides}, environ={})
 
 
-def goat(settings: Any) -> Plan:
-    """The sample serving every route (the top plan), for questions the free plan refuses."""
-    plan = BY_NAME["goat"]
-    return Plan(plan.label, frozenset(route.path for route in plan.routes()), 600)
+GOAT = {"upstream.plan": "goat"}  # the sample serving every route, as the top plan does
 
 
 def test_demo_needs_no_key_and_reads_from_every_source(tmp_path: Path) -> None:
@@ -118,9 +114,17 @@ async def test_demo_answers_teams_and_todays_games_saying_they_are_sample_data(
     assert upstream.requests == {}  # nothing left the machine: the sample is on loopback
 
 
-async def test_demo_on_the_free_plan_refuses_stats_without_an_answer(demo: Any) -> None:
+async def test_demo_meets_the_free_plans_refusals_as_a_new_key_would(demo: Any) -> None:
+    """`auto` learns the free plan from the sample's 401s; stats are then refused at no cost."""
+    vendor = demo.app[SAMPLE]
+    asked = vendor.requests
     response = await demo.get("/stats?player_ids=9100001")
-    assert response.status != 200  # the free plan does not serve /stats: the vendor says 401
+    body = await response.json()
+    assert response.status == 403 and body["error"]["code"] == "plan_not_covered", body
+    assert "ALL-STAR" in body["error"]["message"]
+    assert vendor.requests == asked  # refused here: the sample was not asked
+    ready = await (await demo.get("/readyz")).json()
+    assert "free" in json.dumps(ready).lower()
 
 
 async def test_an_mcp_tool_call_says_sample_data(
@@ -152,15 +156,13 @@ SAME_QUESTIONS = [
 @pytest.mark.parametrize(("question", "route", "recorded"), SAME_QUESTIONS)
 async def test_a_question_is_shaped_alike_on_the_sample_and_on_the_recorded_answers(
     aiohttp_client: Any,
-    monkeypatch: pytest.MonkeyPatch,
     question: str,
     route: str,
     recorded: str,
 ) -> None:
     question = question.format(day=last_game_day())
-    monkeypatch.setattr(app_module, "sample_plan", goat)
     with aioresponses(passthrough=["http://127.0.0.1"]) as mocked:
-        sample = await (await aiohttp_client(create_app(demo_settings()))).get(question)
+        sample = await (await aiohttp_client(create_app(demo_settings(**GOAT)))).get(question)
         sample_answer = await sample.json()
         assert sample.status == 200, sample_answer
         mocked.get(upstream_route(route), payload=load_fixture(recorded))
@@ -175,21 +177,18 @@ async def test_a_question_is_shaped_alike_on_the_sample_and_on_the_recorded_answ
 
 
 async def test_season_averages_are_shaped_alike_on_the_sample_and_recorded(
-    aiohttp_client: Any, monkeypatch: pytest.MonkeyPatch
+    aiohttp_client: Any,
 ) -> None:
-    monkeypatch.setattr(app_module, "sample_plan", goat)
     question = "/season_averages?player_ids=9100001&season=2025"
     with aioresponses(passthrough=["http://127.0.0.1"]) as mocked:
-        sample_answer = await (
-            await (await aiohttp_client(create_app(demo_settings()))).get(question)
-        ).json()
+        sample = await aiohttp_client(create_app(demo_settings(**GOAT)))
+        sample_answer = await (await sample.get(question)).json()
         recorded = load_fixture("season_averages_237_2019.json")
         recorded["data"][0].update(player_id=9100001, season=2025)
         names = {"data": [{**load_fixture("player_237.json")["data"], "id": 9100001}], "meta": {}}
         answer_season_averages(mocked, 2025, {9100001: recorded}, names)
-        real_answer = await (
-            await (await aiohttp_client(create_app(make_settings()))).get(question)
-        ).json()
+        real = await aiohttp_client(create_app(make_settings()))
+        real_answer = await (await real.get(question)).json()
     assert sample_answer["data"] and real_answer["data"]
     assert shape(sample_answer) == shape(real_answer)
 
@@ -262,10 +261,9 @@ EVERY_ENDPOINT = {
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda endpoint: endpoint.name)
 async def test_every_endpoint_answers_from_the_sample_saying_so(
-    aiohttp_client: Any, upstream: aioresponses, monkeypatch: pytest.MonkeyPatch, endpoint: Any
+    aiohttp_client: Any, upstream: aioresponses, endpoint: Any
 ) -> None:
-    monkeypatch.setattr(app_module, "sample_plan", goat)  # every route served
-    demo = await aiohttp_client(create_app(demo_settings()))
+    demo = await aiohttp_client(create_app(demo_settings(**GOAT)))
     response = await demo.get(endpoint.path + EVERY_ENDPOINT.get(endpoint.name, ""))
     answer = await response.json()
     assert response.status == 200, answer

@@ -68,6 +68,8 @@ def test_example_config_is_the_recommended_deployment_for_testers(configured):
     assert "\n# redis_url: redis://" in EXAMPLE.read_text()
     assert settings.auth.trusted_proxies
     assert settings.limits.requests_per_minute > 0
+    # The plan learned, its budget with it: a fixed figure would outrun a free key's 5 a minute.
+    assert settings.upstream.plan == "auto" and settings.upstream.requests_per_minute is None
     mode_comment = EXAMPLE.read_text().split("\nauth:\n")[1].split("  mode: oauth")[0]
     for mode in ("none:", "service:", "user:", "oauth:"):
         assert mode in mode_comment

@@ -209,8 +209,9 @@ async def test_when_every_player_fails_the_failure_is_the_answer(
 ) -> None:
     upstream.get(upstream_route("/season_averages"), status=401, body="Unauthorized", repeat=True)
     upstream.get(upstream_route("/players"), payload=load_fixture("players_page_ASSEMBLED.json"))
-    body = await ask(client, "/season_averages?season=2019&player_ids=237,115", status=502)
-    assert body["error"]["code"] == "upstream_refused"
+    upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"), repeat=True)
+    body = await ask(client, "/season_averages?season=2019&player_ids=237,115", status=403)
+    assert body["error"]["code"] == "plan_not_covered"
 
 
 async def test_an_empty_result_is_200_with_a_note_saying_what_was_searched(

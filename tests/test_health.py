@@ -56,7 +56,7 @@ async def test_a_failing_upstream_is_not_ready_and_not_probed_again_at_once(clie
     status, body = await readyz(client)
     assert status == 503
     assert body["status"] == "not_ready" and body["failed"] == ["upstream"]
-    assert body["checks"]["upstream"]["error"] == "upstream_refused"
+    assert body["checks"]["upstream"]["error"] == "upstream_key_rejected"
     assert body["checks"]["cache"]["ok"] is True
 
     assert await readyz(client) == (status, body)

@@ -542,7 +542,7 @@ async def test_server_discover_names_2026_07_28_the_tools_capability_and_cache_h
     result = reply["result"]
     assert result["resultType"] == "complete"
     assert result["supportedVersions"] == [LATEST_MODERN_VERSION]
-    assert result["capabilities"] == {"tools": {"listChanged": False}}
+    assert result["capabilities"] == {"tools": {"listChanged": True}}  # subscriptions/listen
     assert result["ttlMs"] == DISCOVERY_TTL_MS and result["cacheScope"] == "public"
     assert result["_meta"][SERVER_INFO_META_KEY]["name"] == "sportstats"
     assert "get_players" in result["instructions"]

@@ -47,7 +47,7 @@ async def test_requests_cache_states_and_upstream_calls_are_counted(client, upst
     assert sample(text, "sportstats_upstream_calls_total", path="/teams", outcome="200") == 1
     assert sample(text, "sportstats_upstream_duration_seconds_count", path="/teams") == 1
     assert sample(text, "sportstats_request_duration_seconds_count", endpoint="teams") == 3
-    assert sample(text, "sportstats_upstream_budget_remaining") == 29  # 30 a minute, 1 spent
+    assert sample(text, "sportstats_upstream_budget_remaining") == 59  # ALL-STAR: 60, 1 spent
     assert sample(text, "sportstats_upstream_retries_total") == 0
     assert sample(text, "sportstats_client_requests_total", client="anonymous", status="200") == 2
     assert sample(text, "sportstats_client_upstream_calls_total", client="anonymous") == 1

@@ -41,7 +41,7 @@ from openapi_spec_validator import validate
 from yarl import URL
 
 from sportstats.app import create_app
-from sportstats.settings import load_settings
+from sportstats.settings import Settings, load_settings
 from tests.conftest import API_KEY, load_fixture, make_settings, upstream_route
 from tests.mcp_support import NEGOTIATED
 
@@ -469,12 +469,24 @@ async def test_a_document_must_be_https_on_a_public_address_with_a_path(
 # --- a tester's end --------------------------------------------------------------------------
 
 
+def oauth_from_file(config: Path) -> Settings:
+    """OAuth settings read from `config`, a file the test then edits as an operator does."""
+    config.write_text(yaml.safe_dump({"auth": OAUTH}))
+    return load_settings(config_file=str(config), environ={"BALLDONTLIE_API_KEY": API_KEY})
+
+
+async def reload_testers(config: Path, testers: list[dict[str, str]]) -> None:
+    """The testers changed as an operator changes them: the file rewritten, then SIGHUP."""
+    config.write_text(yaml.safe_dump({"auth": {**OAUTH, "keys": testers}}))
+    os.kill(os.getpid(), signal.SIGHUP)
+    await asyncio.sleep(0.1)
+
+
 async def test_sighup_after_removing_a_tester_ends_their_tokens(
     aiohttp_server: Any, aiohttp_client: Any, upstream: Any, tmp_path: Path
 ) -> None:
     config = tmp_path / "sportstats.yaml"
-    config.write_text(yaml.safe_dump({"auth": OAUTH}))
-    settings = load_settings(config_file=str(config), environ={"BALLDONTLIE_API_KEY": API_KEY})
+    settings = oauth_from_file(config)
     client = await aiohttp_client(await aiohttp_server(create_app(settings)))
     flow = Flow(client, f"http://{client.server.host}:{client.server.port}")
     await flow.register()
@@ -482,9 +494,7 @@ async def test_sighup_after_removing_a_tester_ends_their_tokens(
     status, bob = await flow.exchange(await flow.code(key=BOB_KEY))
     assert status == 200 and await flow.ping(alice["access_token"]) == 200
 
-    config.write_text(yaml.safe_dump({"auth": {**OAUTH, "keys": TESTERS[1:]}}))
-    os.kill(os.getpid(), signal.SIGHUP)
-    await asyncio.sleep(0.1)
+    await reload_testers(config, TESTERS[1:])
 
     assert await flow.ping(alice["access_token"]) == 401
     assert (await flow.refresh(alice["refresh_token"]))[0] == 400
@@ -619,17 +629,14 @@ async def test_the_sdk_client_loses_access_when_its_tester_is_removed(
 ) -> None:
     upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"), repeat=True)
     config = tmp_path / "sportstats.yaml"
-    config.write_text(yaml.safe_dump({"auth": OAUTH}))
-    settings = load_settings(config_file=str(config), environ={"BALLDONTLIE_API_KEY": API_KEY})
+    settings = oauth_from_file(config)
     url = str((await aiohttp_server(create_app(settings))).make_url("/mcp"))
     browser, storage = Browser(ALICE_KEY), Memory()
     answered = []
     with pytest.raises(ExceptionGroup) as ended:  # the SDK's task group carries the refusal out
         async with signed_in(url, oauth_client(url, browser, storage), "legacy") as mcp_client:
             answered.append(await mcp_client.call_tool("get_teams", {}))
-            config.write_text(yaml.safe_dump({"auth": {**OAUTH, "keys": TESTERS[1:]}}))
-            os.kill(os.getpid(), signal.SIGHUP)
-            await asyncio.sleep(0.1)
+            await reload_testers(config, TESTERS[1:])
             await mcp_client.call_tool("get_teams", {})  # refused: signs in again, and cannot
     assert len(answered) == 1 and answered[0].is_error is False
     assert ended.group_contains(SignInRefused, depth=None)

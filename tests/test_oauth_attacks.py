@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
-import signal
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-import yaml
 from yarl import URL
 
 from sportstats.app import create_app
 from sportstats.ops.oauth.store import MemoryGrants
-from sportstats.settings import load_settings
-from tests.conftest import API_KEY
-from tests.test_oauth import ALICE_KEY, BOB_KEY, CALLBACK, OAUTH, TESTERS, Flow
+from tests.test_oauth import (
+    ALICE_KEY,
+    BOB_KEY,
+    CALLBACK,
+    OAUTH,
+    TESTERS,
+    Flow,
+    oauth_from_file,
+    reload_testers,
+)
 
 PUBLIC = "http://127.0.0.1:5001"  # the configured public URL, so a proxy may be trusted
 BEHIND_PROXY = {"public_url": PUBLIC}
@@ -148,8 +152,7 @@ async def test_rotating_or_removing_a_key_ends_its_tokens_and_re_adding_the_name
     aiohttp_server: Any, aiohttp_client: Any, upstream: Any, tmp_path: Path
 ) -> None:
     config = tmp_path / "sportstats.yaml"
-    config.write_text(yaml.safe_dump({"auth": OAUTH}))
-    settings = load_settings(config_file=str(config), environ={"BALLDONTLIE_API_KEY": API_KEY})
+    settings = oauth_from_file(config)
     client = await aiohttp_client(await aiohttp_server(create_app(settings)))
     flow = Flow(client, f"http://{client.server.host}:{client.server.port}")
     await flow.register()
@@ -158,9 +161,7 @@ async def test_rotating_or_removing_a_key_ends_its_tokens_and_re_adding_the_name
     assert status == 200
 
     async def keys(*testers: dict[str, str]) -> None:
-        config.write_text(yaml.safe_dump({"auth": {**OAUTH, "keys": list(testers)}}))
-        os.kill(os.getpid(), signal.SIGHUP)
-        await asyncio.sleep(0.1)
+        await reload_testers(config, list(testers))
 
     alice_rotated = {"name": "alice", "key": "alice-new-key-0123456789"}
     await keys(alice_rotated, TESTERS[1])  # alice's key rotated
@@ -368,8 +369,7 @@ async def test_a_key_removed_and_added_back_does_not_bring_its_old_tokens_back(
     aiohttp_server: Any, aiohttp_client: Any, upstream: Any, tmp_path: Path
 ) -> None:
     config = tmp_path / "sportstats.yaml"
-    config.write_text(yaml.safe_dump({"auth": OAUTH}))
-    settings = load_settings(config_file=str(config), environ={"BALLDONTLIE_API_KEY": API_KEY})
+    settings = oauth_from_file(config)
     client = await aiohttp_client(await aiohttp_server(create_app(settings)))
     flow = Flow(client, f"http://{client.server.host}:{client.server.port}")
     await flow.register()
@@ -377,9 +377,7 @@ async def test_a_key_removed_and_added_back_does_not_bring_its_old_tokens_back(
     assert status == 200 and await flow.ping(bob["access_token"]) == 200
 
     for testers in (TESTERS[:1], TESTERS):  # bob removed, then back with the very same key
-        config.write_text(yaml.safe_dump({"auth": {**OAUTH, "keys": testers}}))
-        os.kill(os.getpid(), signal.SIGHUP)
-        await asyncio.sleep(0.1)
+        await reload_testers(config, testers)
 
     assert await flow.ping(bob["access_token"]) == 401
     assert (await flow.refresh(bob["refresh_token"]))[0] == 400

@@ -7,23 +7,18 @@ segments, addresses that lead elsewhere (NAT64, 6to4). The documents are served 
 from __future__ import annotations
 
 import asyncio
-import datetime
 import ipaddress
 import json
 import ssl
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohappyeyeballs
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from sportstats.app import create_app
 from sportstats.ops.oauth import documents
+from tests.certificates import self_signed
 from tests.conftest import make_settings
 from tests.server_process import free_port
 from tests.test_oauth import CALLBACK, OAUTH, Flow, resolve_as
@@ -33,38 +28,9 @@ HOST = "client.example.org"
 DOCUMENT = f"https://{HOST}/oauth/client.json"
 
 
-def certificate_for(name: str, folder: Path) -> tuple[str, str]:
-    """A self-signed certificate for `name`: (cert file, key file)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / f"{name}.pem", folder / f"{name}.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(cert_file), str(key_file)
-
-
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    return certificate_for(HOST, tmp_path_factory.mktemp("documents"))
+    return self_signed(tmp_path_factory.mktemp("documents"), [HOST])
 
 
 Answer = Callable[[asyncio.StreamWriter, bytes], Any]

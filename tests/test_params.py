@@ -214,6 +214,15 @@ def test_json_arguments_numbers_booleans_and_lists_are_accepted_as_well_as_text(
     assert query == Query({"seasons": (2023, 2024), "postseason": True, "limit": 5})
 
 
+@pytest.mark.parametrize("fraction", [1.5, 2.0])
+def test_a_json_fraction_is_refused_with_the_parameters_own_rule(fraction: float) -> None:
+    with pytest.raises(ApiError) as refused:
+        parse_query(GAMES.params, {"team": "Lakers", "next": fraction})
+    assert refused.value.status == 400
+    assert f"got '{fraction}'" in refused.value.message
+    assert refused.value.hint == "Allowed: an integer from 1 to 25."
+
+
 def test_upstream_pairs_use_the_upstream_names_in_declaration_order() -> None:
     query = parse_query(
         STATS.params,

@@ -16,7 +16,6 @@ client checks it and nothing leaves loopback.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import os
 import re
 import shutil
@@ -33,15 +32,12 @@ import httpcore2
 import httpx2
 import pytest
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult
 from yarl import URL
 
+from tests.certificates import self_signed
 from tests.fake_upstream import make_app
 from tests.mcp_support import NEGOTIATED
 from tests.server_process import ROOT, ServerProcess, free_port
@@ -86,33 +82,9 @@ class Certificate:
     key: str
 
 
-def self_signed(folder: Path) -> Certificate:
+def certificate(folder: Path) -> Certificate:
     """A certificate for PUBLIC_HOST that is its own authority (the clients trust it alone)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, PUBLIC_HOST)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(PUBLIC_HOST)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    chain, private = folder / "fullchain.pem", folder / "privkey.pem"
-    chain.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    private.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return Certificate(str(chain), str(private))
+    return Certificate(*self_signed(folder, [PUBLIC_HOST], ("fullchain.pem", "privkey.pem")))
 
 
 class PinnedNames(httpcore2.AnyIOBackend):
@@ -317,7 +289,7 @@ async def deployment(
     )
     await server.start()
     try:
-        yield Deployment(public, self_signed(tmp_path), tester_key, server)
+        yield Deployment(public, certificate(tmp_path), tester_key, server)
     finally:
         await server.stop()
 

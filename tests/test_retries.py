@@ -86,8 +86,8 @@ async def test_max_attempts_comes_from_the_settings(
     ("status", "answered", "code"),
     [
         (400, 502, "upstream_rejected"),
-        (401, 502, "upstream_refused"),
-        (403, 502, "upstream_refused"),
+        (401, 503, "upstream_key_rejected"),  # on a route every plan serves: a bad key
+        (403, 503, "upstream_key_rejected"),
         (404, 404, "not_found"),
         (406, 502, "upstream_rejected"),
     ],

@@ -153,3 +153,14 @@ def test_no_league_path_is_spelled_outside_the_route_table() -> None:
             if isinstance(text, str) and any(spelling in text for spelling in spelled):
                 found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert found == []
+
+
+def test_the_cache_keeps_an_answer_as_long_as_its_routes_settled_data_stays_true() -> None:
+    """The settings cannot read the route table (they come first): their default TTLs are
+    checked against it here, for each endpoint answered from its own route."""
+    from sportstats.settings.options import DEFAULT_TTLS_S
+
+    own = [e for e in ENDPOINTS if e.answered_from is None]
+    assert {e.name: DEFAULT_TTLS_S[e.freshness.ttl_option] for e in own} == {
+        e.name: e.route.fresh_s for e in own
+    }

@@ -128,7 +128,8 @@ async def test_a_started_server_says_where_it_listens_and_how_it_is_set_up():
         [line] = [line for line in server.lines if "listening on" in line]
         assert f"listening on http://127.0.0.1:{port} (MCP at http://127.0.0.1:{port}/mcp)" in line
         assert "auth none" in line and "cache memory" in line
-        assert "upstream http://127.0.0.1:9/v1, 5 requests a minute" in line
+        assert "upstream http://127.0.0.1:9/v1 · plan ALL-STAR (set), 5 requests a minute" in line
+        assert "tools get_players, get_teams, get_games, get_stats, get_season_averages" in line
     finally:
         await server.stop()
 

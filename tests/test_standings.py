@@ -19,11 +19,12 @@ from typing import Any
 import pytest
 from aioresponses import CallbackResult
 
+from sportstats.core import dates
+from sportstats.core.dates import LEAGUE_ZONE, league_today
 from sportstats.core.league_table import team_infos
 from sportstats.core.params import current_season
 from sportstats.core.tables import TEAMS
 from sportstats.standings import Game, table
-from sportstats.web.keys import ANSWERS
 from tests.conftest import ask, load_fixture, sent, upstream_route
 from tests.league import League
 from tests.mcp_support import connect
@@ -109,6 +110,19 @@ async def test_a_season_is_filled_oldest_first_in_pages_of_100_within_games_over
     again = await ask(client, f"/standings?season={SEASON}&conference=Western")
     assert again["meta"]["upstream_calls"] == 0
     assert [r["team_id"] for r in again["data"]] == [r["team_id"] for r in answer["data"][15:]]
+
+    # Filters that exclude each other: an empty table that says why, at no cost.
+    apart = await ask(client, f"/standings?season={SEASON}&conference=East&division=Pacific")
+    elsewhere = await ask(client, f"/standings?season={SEASON}&team=Lakers&conference=East")
+    assert apart["data"] == elsewhere["data"] == []
+    assert apart["meta"]["note"] == (
+        "No team is in the East conference and the Pacific division: the Pacific is in the West."
+    )
+    assert elsewhere["meta"]["note"] == (
+        "No team asked is in the East conference:"
+        " the Los Angeles Lakers play in the West (Pacific)."
+    )
+    assert apart["meta"]["upstream_calls"] == elsewhere["meta"]["upstream_calls"] == 0
 
 
 async def test_a_question_while_the_ledger_fills_gets_the_standings_of_the_last_complete_date(
@@ -236,8 +250,12 @@ async def test_a_season_not_started_is_an_empty_table_saying_when_it_starts(
 
 
 async def test_on_a_plan_that_serves_the_upstream_table_it_is_one_cached_call_plus_our_columns(
-    make_client: Any, upstream: Any, serve_league: Any
+    make_client: Any, upstream: Any, serve_league: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # 23:30 in New York yesterday, already today in UTC: the table is as of the league's day.
+    eastern = dt.datetime.combine(league_today() - dt.timedelta(days=1), dt.time(23, 30))
+    late = eastern.replace(tzinfo=LEAGUE_ZONE).astimezone(dt.UTC)
+    monkeypatch.setattr(dates, "now_utc", lambda: late)
     league = season_of_games(first_days_ago=40, last_days_ago=1, per_day=3)
     serve_league(league)
     teams = {t["id"]: t for t in load_fixture("teams_all.json")["data"]}
@@ -250,8 +268,7 @@ async def test_on_a_plan_that_serves_the_upstream_table_it_is_one_cached_call_pl
          "home_record": "15-6", "road_record": "12-9", "season": SEASON},
     ]  # fmt: skip
     upstream.get(upstream_route("/standings"), payload={"data": vendor}, repeat=True)
-    client = await make_client(**FAST)
-    client.server.app[ANSWERS].league.serves_upstream = lambda: True  # until plans are learned
+    client = await make_client(**{**FAST, "upstream": {**FAST["upstream"], "plan": "goat"}})
 
     answer = await ask(client, f"/standings?season={SEASON}&conference=West")
     again = await ask(client, f"/standings?season={SEASON}&team=Warriors")
@@ -260,6 +277,7 @@ async def test_on_a_plan_that_serves_the_upstream_table_it_is_one_cached_call_pl
     assert len(standings_calls) == 1 and dict(standings_calls[0].query) == {"season": "2024"}
     lakers, warriors = answer["data"]
     assert answer["meta"]["source"] == "upstream" and "/standings" in answer["meta"]["from"]
+    assert answer["meta"]["as_of"] == eastern.date().isoformat()
     assert (lakers["conference_rank"], lakers["wins"], lakers["home"]) == (1, 30, "17-4")
     assert (warriors["win_pct"], warriors["games_behind"]) == (0.643, 3.0)
     ours = by_team(expected_table(league))
@@ -293,8 +311,8 @@ async def test_when_the_upstream_table_fails_the_computed_one_answers_saying_so(
     league = season_of_games(first_days_ago=40, last_days_ago=1, per_day=3)
     serve_league(league)
     upstream.get(upstream_route("/standings"), status=503, payload={"error": "down"}, repeat=True)
-    client = await make_client(**ONE_ATTEMPT, standings={"start_delay_s": -1})
-    client.server.app[ANSWERS].league.serves_upstream = lambda: True
+    goat = {**ONE_ATTEMPT["upstream"], "plan": "goat"}  # a plan that serves the upstream's table
+    client = await make_client(upstream=goat, standings={"start_delay_s": -1})
 
     answer = await ask(client, f"/standings?season={SEASON}&conference=East")
 

@@ -65,6 +65,28 @@ def test_a_past_season_is_asked_to_its_last_possible_day_and_then_never_again() 
     assert not ledger.due(today, now=10**10, refresh_s=1)
 
 
+def test_a_season_that_ran_past_april_is_asked_through_its_real_last_day() -> None:
+    """2020-21 ended on May 16th, 2021: its last two weeks count, as the bubble's August does."""
+    ledger, today = Ledger(2020), dt.date(2021, 7, 1)
+    late = {**game(7, "2021-05-16"), "season": 2020}
+    while (window := ledger.next_window(today)) is not None and not ledger.done(today):
+        ledger.take([late] if window.start <= late["date"] <= window.end else [], None, now=0.0)
+    assert ledger.through == "2021-05-16" and "7" in ledger.games
+    assert Ledger(2019).next_window(dt.date(2020, 9, 1)) is not None
+    assert ledger.next_window(today) is None
+
+
+def test_the_nba_cup_final_counts_in_no_record_and_holds_no_date_open() -> None:
+    ledger, today = Ledger(SEASON), dt.date(2024, 12, 31)
+    ledger.next_window(today)
+    final = {**game(5, "2024-11-10"), "ist_stage": "Championship"}
+    semifinal = {**game(6, "2024-11-09"), "ist_stage": "West Semifinal"}
+    scheduled_final = {**game(8, "2024-11-11", "2024-11-11T01:30:00Z"), "ist_stage": "Championship"}
+    ledger.take([semifinal, final, scheduled_final], None, now=0.0)
+    assert set(ledger.games) == {"6"}  # a Cup game before the final counts as any other
+    assert ledger.through == "2024-11-14"
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0

@@ -58,8 +58,8 @@ async def test_a_ledger_filled_by_one_process_answers_another_and_a_restart_at_n
         assert [c for c in calls if c.startswith("/v1/games")] == games_calls  # none since
         assert shared["data"] == [row for row in filled["data"] if row["team_id"] == 14]
         assert restarted["data"] == filled["data"][:15]
-        for answer in (shared, restarted):
-            assert answer["meta"]["upstream_calls"] == 0 and answer["meta"]["cache"] == "miss"
+        for answer in (shared, restarted):  # made without an upstream call: a hit (caching.md)
+            assert answer["meta"]["upstream_calls"] == 0 and answer["meta"]["cache"] == "hit"
             assert answer["meta"]["as_of"] == filled["meta"]["as_of"]
         assert by_team(filled["data"]) == by_team(expected_table(league))
         redis = aioredis.from_url(redis_url)

@@ -28,32 +28,48 @@ async def client(make_client: Any) -> Any:
     return await make_client(upstream=ONE_ATTEMPT)
 
 
-@pytest.mark.parametrize(
-    ("status", "body", "content_type"),
-    [
-        (401, '{"error": "Unauthorized"}', "application/json"),
-        (401, load_fixture("401_unauthorized.txt"), "text/plain"),
-        (403, '{"error": "Forbidden"}', "application/json"),
-        (403, "", "text/html"),
-    ],
-)
-async def test_a_refused_key_is_a_502_that_names_the_plan_and_not_the_key(
+REFUSALS = [
+    (401, '{"error": "Unauthorized"}', "application/json"),
+    (401, load_fixture("401_unauthorized.txt"), "text/plain"),
+    (403, '{"error": "Forbidden"}', "application/json"),
+    (403, "", "text/html"),
+]
+
+
+@pytest.mark.parametrize(("status", "body", "content_type"), REFUSALS)
+async def test_a_route_refused_while_the_key_works_elsewhere_is_a_403_naming_the_plan(
     client: Any, upstream: Any, status: int, body: str, content_type: str
 ) -> None:
     upstream.get(upstream_route("/stats"), status=status, body=body, content_type=content_type)
-    error = await error_of(await client.get("/stats?player_ids=237"), 502)
-    assert error["code"] == "upstream_refused"
-    assert "/stats" in error["message"]
-    assert "plan" in error["message"]
-    assert "free plan covers teams, players and games" in error["message"]
+    upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"))
+    error = await error_of(await client.get("/stats?player_ids=237"), 403)
+    assert error["code"] == "plan_not_covered"
+    assert "stats" in error["message"] and "ALL-STAR plan" in error["message"]
+    assert "/teams" in error["hint"] and "get_teams" in error["hint"]
+    assert "BALLDONTLIE_API_KEY" not in error["hint"]
+
+
+@pytest.mark.parametrize(("status", "body", "content_type"), REFUSALS)
+async def test_a_key_refused_everywhere_is_a_503_that_says_the_key_not_the_plan(
+    client: Any, upstream: Any, status: int, body: str, content_type: str
+) -> None:
+    upstream.get(upstream_route("/stats"), status=status, body=body, content_type=content_type)
+    upstream.get(upstream_route("/teams"), status=status, body=body, content_type=content_type)
+    error = await error_of(await client.get("/stats?player_ids=237"), 503)
+    assert error["code"] == "upstream_key_rejected"
+    assert "key" in error["message"] and "not a missing plan" in error["message"]
     assert "BALLDONTLIE_API_KEY" in error["hint"]
 
 
-async def test_a_refused_key_is_not_retried(make_client: Any, upstream: Any) -> None:
+async def test_a_refusal_is_not_retried_and_not_asked_again(
+    make_client: Any, upstream: Any
+) -> None:
     client = await make_client()
     upstream.get(upstream_route("/stats"), status=401, body="Unauthorized", repeat=True)
-    await error_of(await client.get("/stats"), 502)
-    assert len(sent(upstream)) == 1
+    upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"), repeat=True)
+    await error_of(await client.get("/stats"), 403)
+    await error_of(await client.get("/stats?seasons=2023"), 403)
+    assert sorted(url.path for url in sent(upstream)) == ["/nba/v1/stats", "/nba/v1/teams"]
 
 
 async def test_an_unknown_id_upstream_is_a_404(client: Any, upstream: Any) -> None:

@@ -91,6 +91,18 @@ def browser_in_tokyo() -> Iterator[WebDriver]:
     yield from chromium_session({**os.environ, "TZ": VIEWER_ZONE})
 
 
+# Chromium asks Google's update and sign-in hosts at start (clients2.google.com,
+# update.googleapis.com, accounts.google.com: seen with strace); the tests stay on loopback, so
+# none of that runs and no name outside loopback resolves at all.
+LOOPBACK_ONLY = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+)
+
+
 def chromium_session(env: dict[str, str] | None = None) -> Iterator[WebDriver]:
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not chromium or not driver:
@@ -102,7 +114,7 @@ def chromium_session(env: dict[str, str] | None = None) -> Iterator[WebDriver]:
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     arguments = ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=800,1300")
-    for argument in (*arguments, "--lang=en-US"):
+    for argument in (*arguments, *LOOPBACK_ONLY, "--lang=en-US"):
         options.add_argument(argument)
     service = Service(executable_path=driver, env=env)
     session = webdriver.Chrome(options=options, service=service)

@@ -114,9 +114,9 @@ class Answers:
             self._teams = (entry, TeamIndex(parse_body(entry.body)["data"]))
         return self._teams[1]
 
-    @staticmethod
-    def _complete(endpoint: Endpoint, query: Query) -> Query:
-        """The question as answered (e.g. season averages default to the current season)."""
+    def _complete(self, endpoint: Endpoint, query: Query) -> Query:
+        """The question as answered; refused, with no call, where the key's plan lacks it."""
+        self.upstream.coverage.check(endpoint.needs)
         return endpoint.complete(query) if endpoint.complete else query
 
     async def _resolve_players(self, names: PlayerNames, query: Query, deadline: float) -> Query:

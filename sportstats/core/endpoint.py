@@ -60,6 +60,14 @@ class Endpoint:
     # A sorted question whose answer spans pages is sorted whole when they fit the bound
     # (`upstream.sort_max_pages`): a night's box scores ranked across every game.
     sort_whole: bool = False
+    # Where the key's plan lacks `route`, the answer is made from this one instead (standings:
+    # from the finished games); the plan must serve it for the endpoint to be on offer.
+    answered_from: Route | None = None
+
+    @property
+    def needs(self) -> Route:
+        """The route the key's plan must serve for this endpoint to answer (`on_offer`)."""
+        return self.answered_from or self.route
 
     @cached_property
     def teams_named(self) -> tuple[TeamNames, ...]:

@@ -6,7 +6,9 @@ the endpoints differ in data, not in code.
 
 from __future__ import annotations
 
-from ..upstream.routes import ROUTES
+from collections.abc import Callable
+
+from ..upstream.routes import ROUTES, Route
 from . import tables
 from .endpoint import Endpoint
 from .params import Param, Query, current_season
@@ -354,7 +356,23 @@ STANDINGS = Endpoint(
     complete=current_season_by_default,
     ledger_table=LedgerTable(),
     outline_in_tools=True,
+    answered_from=ROUTES["games"],
 )
 
 ENDPOINTS: tuple[Endpoint, ...] = (PLAYERS, TEAMS, GAMES, STATS, SEASON_AVERAGES, STANDINGS)
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}
+
+
+def on_offer(covers: Callable[[Route], bool]) -> tuple[Endpoint, ...]:
+    """The endpoints the key's plan lets this server answer (`upstream.coverage`)."""
+    return tuple(endpoint for endpoint in ENDPOINTS if covers(endpoint.needs))
+
+
+def instead(covers: Callable[[Route], bool]) -> str:
+    """What this server can answer on the key's plan, for a refusal's hint."""
+    offered = on_offer(covers)
+    if not offered:
+        return "Nothing can be answered on this plan now."
+    paths = ", ".join(endpoint.path for endpoint in offered)
+    tools = ", ".join(endpoint.tool_name for endpoint in offered)
+    return f"On this plan this server answers {paths} (MCP tools {tools})."

@@ -17,9 +17,9 @@ Name = Callable[[Endpoint], str]
 
 
 def _serves(plan: Plan, endpoint: Endpoint) -> bool:
-    """An answer kept in a ledger (standings, from finished games) is served wherever the
-    games are, which every plan serves; any other where the plan serves its route."""
-    return endpoint.ledger_table is not None or plan.serves(endpoint.route)
+    """Served where the plan serves the route the answer needs (standings: the finished
+    games, which every plan serves; `Endpoint.needs`)."""
+    return plan.serves(endpoint.needs)
 
 
 def plans_line(name: Name) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -23,6 +22,7 @@ from ..standings import TIE_BREAK, LedgerKeeper, LedgerView, TeamInfo, table
 from ..standings.arithmetic import from_record
 from ..upstream.client import UpstreamClient
 from ..upstream.routes import ROUTES
+from .dates import league_today
 from .endpoints import Endpoint
 from .params import Query, current_season
 from .shape import build_answer, source
@@ -116,7 +116,11 @@ class LeagueTables:
                     f" finished games through {view.through}."
                 )
                 ttl = 0
-        rows = endpoint.table.rows([row for row in rows if kept(query, row)])
+        asked = [row for row in rows if kept(query, row)]
+        excluding = query.get("conference") or query.get("division")
+        if rows and not asked and excluding:  # filters that exclude each other: say where
+            meta["note"] = " ".join(filter(None, (no_team_matches(query, rows), meta.get("note"))))
+        rows = endpoint.table.rows(asked)
         answer = build_answer(endpoint, rows, None, meta, query, caveat=self.upstream.caveat)
         return Produced(answer, ttl, fetched_at=view.fetched_at or None)
 
@@ -169,7 +173,7 @@ class LeagueTables:
             "source": "upstream",
             "from": f"{source(endpoint, self.upstream.source)}, last_10 and streak from"
             f" {self.computed['from']}",
-            "as_of": dt.date.today().isoformat(),
+            "as_of": league_today().isoformat(),  # the league's day, not the server's
             "tie_break": "the upstream's own ranking (conference_rank)",
             "streaks_as_of": view.through,
         }
@@ -200,6 +204,27 @@ def kept(query: Query, row: Row) -> bool:
         and query.get("division") in (None, row["division"])
         and (not teams or row["team_id"] in {int(t) for t in teams})
     )
+
+
+def no_team_matches(query: Query, rows: list[Row]) -> str:
+    """Why a table of every team kept none: what was asked excludes itself; where things are."""
+    asked = " and ".join(
+        f"the {query.get(name)} {name}" for name in ("conference", "division") if query.get(name)
+    )
+    teams = {int(t) for t in query.get("team") or ()}
+    if teams:
+        where = "; ".join(
+            f"the {row['team']} play in the {row['conference']} ({row['division']})"
+            for row in rows
+            if row["team_id"] in teams
+        )
+        return (
+            f"No team asked is in {asked}: {where}." if where else f"No team asked is in {asked}."
+        )
+    division = next((row for row in rows if row["division"] == query.get("division")), None)
+    if division is None:
+        return f"No team is in {asked}."
+    return f"No team is in {asked}: the {division['division']} is in the {division['conference']}."
 
 
 def upstream_rows(items: list[Any], teams: list[TeamInfo], ours: dict[int, Row]) -> list[Row]:

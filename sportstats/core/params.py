@@ -370,10 +370,11 @@ def _check_combinations(params: Iterable[Param], values: Mapping[str, Value]) ->
 
 
 def _text(name: str, value: Any) -> str:
-    """Values come as text from a URL; MCP arguments may come as JSON numbers or booleans."""
+    """Values come as text from a URL; MCP arguments may come as JSON numbers or booleans (a
+    fraction too: read as its text, so the parameter's own rule says what it allows)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | str):
+    if isinstance(value, int | float | str):
         return str(value)
     raise bad_parameter(name, value, "a string, number or boolean")
 

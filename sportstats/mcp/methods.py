@@ -29,7 +29,9 @@ from mcp_types.version import (
 
 from .. import __version__
 from ..core import guide
-from ..core.endpoints import ENDPOINTS
+from ..core.endpoints import on_offer
+from ..upstream.coverage import Coverage
+from ..web.keys import UPSTREAM
 from ..web.plugin import NAME_FOR_HUMAN, NAME_FOR_MODEL
 from . import apps
 from .tools import TOOLS, call_tool, tool
@@ -37,11 +39,13 @@ from .wire import RpcError
 
 # The methods of each era: 2026-07-28 drops `initialize` and `ping` and adds `server/discover`.
 HANDSHAKE_METHODS = frozenset({"initialize", "ping", "tools/list", "tools/call"})
+LISTEN = "subscriptions/listen"  # a stream of its own (`listen`), not answered here
 PER_REQUEST_METHODS = frozenset({"server/discover", "tools/list", "tools/call"})
 # Served only to a client that declared MCP Apps (`apps.declared`): the view's resource.
 VIEW_METHODS = frozenset({"resources/list", "resources/read"})
-# How long a 2026-07-28 client may reuse `server/discover` and `tools/list`: they change only
-# with a new release, and they hold nothing user-specific (any cache may share them).
+# How long a 2026-07-28 client may reuse `server/discover` and `tools/list`: they change with a
+# release, or when the upstream plan is learned (clients that listen are told at once), and they
+# hold nothing user-specific (any cache may share them).
 DISCOVERY_TTL_MS = 3_600_000
 DISCOVERY_CACHE_SCOPE = "public"
 SERVER_INFO = Implementation(
@@ -55,12 +59,19 @@ INSTRUCTIONS = guide.for_mcp()  # one call per question, names, last, sort, fiel
 
 
 CAPABILITIES = ServerCapabilities(tools=ToolsCapability(list_changed=False))
+# 2026-07-28: `subscriptions/listen` streams say when the tools on offer change (`listen`).
+MODERN_TOOLS = ToolsCapability(list_changed=True)
 # For a client that declared MCP Apps: the view as a resource, and the extension said back.
 VIEW_CAPABILITIES = ServerCapabilities(
     tools=ToolsCapability(list_changed=False),
     resources=ResourcesCapability(list_changed=False, subscribe=False),
     extensions={apps.EXTENSION: {"mimeTypes": [apps.MIME_TYPE]}},
 )
+
+
+def coverage(request: web.Request) -> Coverage:
+    """What the upstream plan covers: tools/list offers the tools it serves."""
+    return request.app[UPSTREAM].coverage
 
 
 def negotiate(params: dict[str, Any] | None) -> str:
@@ -89,7 +100,7 @@ async def dispatch(
     elif method == "server/discover":
         result = DiscoverResult(
             supported_versions=list(MODERN_PROTOCOL_VERSIONS),
-            capabilities=capabilities,
+            capabilities=capabilities.model_copy(update={"tools": MODERN_TOOLS}),
             instructions=INSTRUCTIONS,
             ttl_ms=DISCOVERY_TTL_MS,
             cache_scope=DISCOVERY_CACHE_SCOPE,
@@ -98,7 +109,7 @@ async def dispatch(
         result = EmptyResult()
     elif method == "tools/list":
         result = ListToolsResult(
-            tools=[tool(endpoint, view) for endpoint in ENDPOINTS],
+            tools=[tool(endpoint, view) for endpoint in on_offer(coverage(request).covers)],
             ttl_ms=DISCOVERY_TTL_MS,
             cache_scope=DISCOVERY_CACHE_SCOPE,
         )

@@ -44,7 +44,8 @@ from pydantic import ValidationError
 from .. import errors
 from ..ops.auth import MCP_PATH
 from . import apps
-from .methods import SERVER_INFO_STAMP, dispatch, negotiate
+from .listen import end_streams, listen, listeners_ctx
+from .methods import LISTEN, SERVER_INFO_STAMP, dispatch, negotiate
 from .wire import (
     PROTOCOL_VERSION_HEADER,
     Message,
@@ -100,6 +101,8 @@ async def per_request_post(request: web.Request, payload: Any) -> web.Response:
     # `Mcp-Param-*` headers mirror arguments whose schema carries `x-mcp-header`; ours carry none,
     # so there is nothing to check them against (unannotated ones are ignored, as specified).
     method, params = payload["method"], payload.get("params")
+    if method == LISTEN:
+        return await listen(request, request_id, params, verdict.protocol_version)
     return modern_response(
         await reply(request, request_id, method, params, verdict.protocol_version)
     )
@@ -187,6 +190,9 @@ async def method_not_allowed_view(request: web.Request) -> web.Response:
 
 
 def setup_mcp_routes(app: web.Application) -> list[web.AbstractRoute]:
+    """The routes; call after `upstream_ctx` is in `cleanup_ctx` (listeners need the client)."""
+    app.cleanup_ctx.append(listeners_ctx)
+    app.on_shutdown.append(end_streams)
     resource = app.router.add_resource(MCP_PATH, name="mcp")
     return [
         resource.add_route("POST", post_view),

@@ -10,16 +10,14 @@ before any handler runs, so it costs no upstream call and says nothing about the
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import ipaddress
 import logging
 import math
 import secrets
-import signal
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -330,18 +328,7 @@ class AccessControl:
         if request.method != "OPTIONS" and request.path not in PUBLIC_PATHS:
             await self._authenticate(request)
 
-    async def reload_on_sighup(self, app: web.Application) -> AsyncIterator[None]:
-        """A `cleanup_ctx`: in user mode, SIGHUP reloads the tester keys from the config file."""
-        loop = asyncio.get_running_loop()
-        installed = False
-        if self.mode in ("user", "oauth") and self.config_file:
-            try:
-                loop.add_signal_handler(signal.SIGHUP, self.reload_keys)
-                installed = True
-            except (NotImplementedError, RuntimeError, ValueError):
-                log.warning("SIGHUP cannot reload tester keys here: restart to change them")
-        try:
-            yield
-        finally:
-            if installed:
-                loop.remove_signal_handler(signal.SIGHUP)
+    @property
+    def reloads_on_sighup(self) -> bool:
+        """In user and oauth mode, SIGHUP reloads the tester keys from the config file."""
+        return self.mode in ("user", "oauth") and bool(self.config_file)

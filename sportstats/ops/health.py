@@ -14,8 +14,10 @@ import time
 from typing import Any
 
 from ..cache import AnswerCache
+from ..core.endpoints import on_offer
 from ..errors import UpstreamFailure, UpstreamRateLimited
 from ..upstream.client import UpstreamClient
+from ..upstream.coverage import key_rejected
 from ..upstream.routes import ROUTES
 
 PROBE_ROUTE = ROUTES["teams"]  # the cheapest upstream question: one small page, on every plan
@@ -42,7 +44,8 @@ class Readiness:
         checks = {"cache": cache_check, "upstream": upstream_check}
         failed = [name for name, check in checks.items() if not check["ok"]]
         status = "not_ready" if failed else "ready"
-        return not failed, {"status": status, "failed": failed, "checks": checks}
+        body = {"status": status, "failed": failed, "checks": checks}
+        return not failed, {**body, "plan": plan_on_offer(upstream)}
 
     async def cache_check(self, cache: AnswerCache) -> Check:
         backend = cache.store.kind
@@ -53,11 +56,14 @@ class Readiness:
         return {"ok": True, "backend": backend}
 
     async def upstream_check(self, upstream: UpstreamClient) -> Check:
+        if time.monotonic() - self._failed_at < FAILED_PROBE_HOLD_S:
+            return self._failure
+        if upstream.coverage.key_rejected:  # known: no probe would say otherwise for a while
+            failure = key_rejected()
+            return {"ok": False, "error": failure.code, "message": failure.message}
         last = upstream.last_success
         if last is not None and time.time() - last <= self.max_age_s:
             return {"ok": True, "last_success_age_s": round(time.time() - last)}
-        if time.monotonic() - self._failed_at < FAILED_PROBE_HOLD_S:
-            return self._failure
         if self._probe is None or self._probe.done():
             self._probe = asyncio.create_task(self._run_probe(upstream))
         return await asyncio.shield(self._probe)
@@ -82,3 +88,10 @@ class Readiness:
         if self._probe is not None and not self._probe.done():
             self._probe.cancel()
             await asyncio.gather(self._probe, return_exceptions=True)
+
+
+def plan_on_offer(upstream: UpstreamClient) -> Check:
+    """The plan (set or learned), its budget, and the tools it serves: /readyz, /metrics."""
+    coverage = upstream.coverage
+    tools = [endpoint.tool_name for endpoint in on_offer(coverage.covers)]
+    return {**coverage.describe(), "tools": tools}

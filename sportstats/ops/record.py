@@ -16,7 +16,7 @@ import time
 from aiohttp import web
 
 from ..upstream.client import CallCount
-from .access_log import REQUEST_ID_HEADER, log_access, new_request_id
+from .access_log import LOG_FORMAT, REQUEST_ID_HEADER, LogStream, log_access, new_request_id
 from .auth import CLIENT_ADDRESS, TESTER
 from .metrics import Metrics
 
@@ -25,12 +25,11 @@ log = logging.getLogger(__name__)
 REQUEST_ID = "sportstats.request_id"  # where the id is kept on the request
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 CLIENT_CLOSED = 499  # nginx's status for "the client went away before the answer"
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 def configure_logging(level: str) -> None:
     """Log to stderr at `level`, for `python -m sportstats` and the gunicorn workers alike."""
-    logging.basicConfig(level=level, format=LOG_FORMAT)
+    logging.basicConfig(level=level, format=LOG_FORMAT, handlers=[LogStream()])
     # aiocache's debug lines print every cache key, i.e. every question's query values.
     logging.getLogger("aiocache").setLevel(max(logging.INFO, logging.getLevelName(level)))
 

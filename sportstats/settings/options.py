@@ -21,6 +21,9 @@ API_KEY_ENV = "BALLDONTLIE_API_KEY"
 ENV_PREFIX = "SPORTSTATS_"
 ASSISTANT_TIMEOUT_S = 45  # the assistant's call timeout: every answer must come before it
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# `upstream.plan`: the vendor's plans (declared in `upstream.plans`; a test keeps the two equal),
+# or `auto` to learn the key's plan from the upstream.
+PLAN_CHOICES = ("auto", "free", "all-star", "goat")
 DEFAULT_TTLS_S = {
     "players": 6 * 3600,
     "teams": 24 * 3600,
@@ -80,8 +83,20 @@ class CacheSettings(Section):
 class UpstreamSettings(Section):
     """The upstream account's budget and how patiently we call it."""
 
-    requests_per_minute: Int = option(
-        30, "the account's quota: upstream requests in any 60 s (set 5 for today's free plan)"
+    plan: str = option(
+        "auto",
+        "the upstream plan of the API key: `auto` (learn it from the upstream at start-up),"
+        " `free`, `all-star` or `goat`; it decides the routes asked and the budget",
+    )
+    requests_per_minute: Int | None = option(
+        None,
+        "the account's quota: upstream requests in any 60 s; overrides the plan's budget",
+        shown="the plan's: free 5, all-star 60, goat 600 (`auto`: 5 until the plan is known)",
+    )
+    plan_memory_s: Float = option(
+        3600.0,
+        "`auto`: how long a route the upstream refused (401) is remembered as not in the plan,"
+        " and the learned plan kept; SIGHUP forgets both",
     )
     max_attempts: Int = option(3, "attempts per upstream call, the first included")
     deadline_s: Float = option(
@@ -116,19 +131,28 @@ class UpstreamSettings(Section):
 
     @model_validator(mode="after")
     def _check(self) -> UpstreamSettings:
-        _not_negative(self)
         if not 0 < self.tester_share <= 1:
             raise SettingsError(
                 f"upstream.tester_share must be above 0 and at most 1, got {self.tester_share:g}"
             )
-        if (
-            min(self.requests_per_minute, self.max_attempts, self.last_max_calls) < 1
-            or self.sort_max_pages < 1
-        ):
+        if self.plan not in PLAN_CHOICES:
             raise SettingsError(
-                "upstream.requests_per_minute, max_attempts, last_max_calls and sort_max_pages"
-                " must be at least 1"
+                f"upstream.plan must be one of {', '.join(PLAN_CHOICES)}, got {self.plan!r}"
             )
+        if self.requests_per_minute is not None and self.requests_per_minute < 1:
+            raise SettingsError(
+                "upstream.requests_per_minute must be at least 1 (or unset for the plan's"
+                f" budget: free 5, all-star 60, goat 600), got {self.requests_per_minute}"
+            )
+        if min(self.max_attempts, self.last_max_calls, self.sort_max_pages) < 1:
+            raise SettingsError(
+                "upstream.max_attempts, last_max_calls and sort_max_pages must be at least 1"
+            )
+        if self.plan_memory_s <= 0:
+            raise SettingsError(
+                f"upstream.plan_memory_s must be above 0, got {self.plan_memory_s:g}"
+            )
+        _not_negative(self)
         if not 0 < self.deadline_s < ASSISTANT_TIMEOUT_S:
             raise SettingsError(
                 f"upstream.deadline_s must be above 0 and under {ASSISTANT_TIMEOUT_S} (assistants"

@@ -24,7 +24,13 @@ WINDOW_GAMES = 390  # a window's games, just under 4 pages, so a partial page wa
 FIRST_WINDOW_DAYS = 45  # the season's first window: October's opening weeks
 MIN_WINDOW_DAYS, MAX_WINDOW_DAYS = 7, 90
 SEASON_START = (10, 1)  # no regular-season game before October 1st of its year
-SEASON_END = (4, 30)  # nor after April 30th of the next
+SEASON_END = (4, 30)  # nor after April 30th of the next, as a rule; the exceptions:
+LATE_ENDS = {  # seasons whose regular season ran past April (a lockout, the pandemic)
+    1998: dt.date(1999, 5, 5),
+    2019: dt.date(2020, 8, 14),  # the seeding games in the Orlando bubble
+    2020: dt.date(2021, 5, 16),
+}
+CUP_FINAL = "championship"  # the NBA Cup's final (`ist_stage`) counts in no team's record
 GAME_S = 2.5 * 3600  # from tip-off to a final score, overtime included, as a rule
 POSTPONED = frozenset({"postponed", "ppd", "canceled", "cancelled"})
 
@@ -38,7 +44,7 @@ def first_day(season: int) -> dt.date:
 
 
 def last_day(season: int) -> dt.date:
-    return dt.date(season + 1, *SEASON_END)
+    return LATE_ENDS.get(season) or dt.date(season + 1, *SEASON_END)
 
 
 @dataclass
@@ -125,6 +131,8 @@ class Ledger:
 
     def _take_game(self, item: Any, window: Window, now: float) -> None:
         if not isinstance(item, dict) or item.get("postseason") is True:
+            return
+        if str(item.get("ist_stage") or "").strip().lower() == CUP_FINAL:
             return
         if item.get("season") not in (None, self.season):
             return

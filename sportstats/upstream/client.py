@@ -27,6 +27,9 @@ from ..errors import UpstreamFailure
 from ..settings import UpstreamSettings
 from .breaker import CircuitBreaker
 from .budget import BudgetSpent, RetryBudget, UpstreamBudget
+from .coverage import Change, Coverage
+from .learning import REFUSALS, PlanLearning, ambiguous_refusal
+from .plan_memory import PlanMemory
 from .routes import LEAGUE, Route, RouteBase
 from .shares import Shares, share_of, spender
 from .verdicts import Answered, Verdict, judge
@@ -100,6 +103,7 @@ class UpstreamClient:
         budget: UpstreamBudget,
         breaker: CircuitBreaker | None = None,
         retry_budget: RetryBudget | None = None,
+        coverage: Coverage | None = None,
         source: str = LEAGUE.source,
         caveat: str | None = None,
     ) -> None:
@@ -121,6 +125,22 @@ class UpstreamClient:
         self.calls = 0  # attempts sent, for tests, benchmarks and metrics
         self.last_success: float | None = None  # wall-clock time of the last good answer
         self.observer: Callable[[UpstreamEvent], None] | None = None  # told of every attempt
+        self.coverage = coverage or Coverage(
+            settings.plan, PlanMemory(), settings.plan_memory_s, settings.requests_per_minute
+        )
+        self.coverage.listeners.append(self._plan_changed)
+        self._plan_changed(Change(plan_changed=True, routes_changed=False))
+        self.learning = PlanLearning(self.coverage, self.probe)
+        self._proven: set[str] = set()  # routes answered here: asked without a trial
+        self._trials: dict[str, asyncio.Lock] = {}
+
+    def _plan_changed(self, change: Change) -> None:
+        """The plan is set, learned or forgotten: the budget (and each tester's share) follows."""
+        if not change.plan_changed:
+            return
+        per_minute = self.coverage.requests_per_minute
+        self.budget.requests_per_minute = per_minute
+        self.shares.per_minute = share_of(per_minute, self.settings.tester_share)
 
     def url(self, route: Route, params: Sequence[tuple[str, str]], **path_params: str) -> URL:
         return self.routes.url(route, params, **path_params)
@@ -136,8 +156,41 @@ class UpstreamClient:
         deadline: float,
         **path_params: str,
     ) -> Any:
-        """GET `route` and return its JSON, or raise an `UpstreamFailure` before `deadline`."""
+        """GET `route` and return its JSON, or raise an `UpstreamFailure` before `deadline`.
+
+        A route the key's plan lacks (as set or learned) is refused before any call; a 401 is
+        never retried: it teaches the plan (`coverage`) and is refused in the words that fit.
+        """
+        await self.coverage.sync()
+        self.learning.ensure()
+        if route.name in self._proven:
+            return await self._ask(route, params, deadline, path_params)
+        # A route not yet answered here is asked by one caller at a time, on the freshest shared
+        # facts: a route outside the plan then costs one call, not one per concurrent caller.
+        trial = self._trials.setdefault(route.name, asyncio.Lock())
+        remaining = deadline - asyncio.get_running_loop().time()
+        try:
+            await asyncio.wait_for(trial.acquire(), max(0.0, remaining))
+        except TimeoutError:
+            raise self._timeout(f"/{route.name}") from None
+        try:
+            await self.coverage.sync(force=True)
+            return await self._ask(route, params, deadline, path_params)
+        finally:
+            trial.release()
+
+    async def _ask(
+        self,
+        route: Route,
+        params: Sequence[tuple[str, str]],
+        deadline: float,
+        path_params: dict[str, str],
+    ) -> Any:
+        """The attempts at one upstream question, retried where that is safe."""
         loop = asyncio.get_running_loop()
+        refusal = self.coverage.refusal(route)
+        if refusal is not None:
+            raise refusal
         url = self.url(route, params, **path_params)
         path = f"/{route.name}"
         last: UpstreamFailure | None = None
@@ -145,10 +198,15 @@ class UpstreamClient:
             if attempt_no > 1 and not self.retry_budget.allows_retry():
                 log.warning("retry budget spent; not retrying %s", path)
                 break
-            verdict = await self._attempt(url, path, deadline, retry=attempt_no > 1)
+            verdict, outcome = await self._attempt(url, path, deadline, retry=attempt_no > 1)
             if verdict.failure is None:
                 self.retry_budget.record_success()
+                self._proven.add(route.name)
+                await self.coverage.answered(route)
                 return verdict.payload
+            if outcome.isdigit() and int(outcome) in REFUSALS:
+                told = await self.learning.tell_apart(route, deadline)
+                raise told or ambiguous_refusal(route)
             last = verdict.failure
             if not verdict.retryable:
                 break
@@ -169,14 +227,30 @@ class UpstreamClient:
         """The pause before a retry (its own method, so tests can see the delays)."""
         await asyncio.sleep(delay_s)
 
-    async def _attempt(self, url: URL, path: str, deadline: float, retry: bool) -> Verdict:
+    async def probe(
+        self, route: Route, params: Sequence[tuple[str, str]], deadline: float
+    ) -> int | None:
+        """One attempt at `route` for learning the plan: its HTTP status, None without one."""
+        _, outcome = await self._attempt(self.url(route, params), f"/{route.name}", deadline)
+        if not outcome.isdigit():
+            return None
+        status = int(outcome)
+        if status == 429 or status >= 500:
+            return None
+        if status not in REFUSALS:
+            await self.coverage.answered(route)
+        return status
+
+    async def _attempt(
+        self, url: URL, path: str, deadline: float, retry: bool = False
+    ) -> tuple[Verdict, str]:
         started = asyncio.get_running_loop().time()
         verdict, outcome = await self._send(url, path, deadline)
         if self.observer is not None:
             sent = outcome not in HELD_BACK
             elapsed = asyncio.get_running_loop().time() - started
             self.observer(UpstreamEvent(path, outcome, sent, retry, elapsed))
-        return verdict
+        return verdict, outcome
 
     async def _send(self, url: URL, path: str, deadline: float) -> tuple[Verdict, str]:
         """One attempt, if the breaker and the budget let it go: its verdict and outcome."""

@@ -22,6 +22,9 @@ class Plan:
     name: str
     label: str
     requests_per_minute: int
+    # The cheap question that tells whether a key has this plan: a route only this plan and
+    # pricier ones serve, and its params (a small answer).
+    probe: tuple[str, tuple[tuple[str, str], ...]]
 
     def serves(self, route: Route) -> bool:
         return route.served_by(self.name)
@@ -31,9 +34,9 @@ class Plan:
 
 
 PLANS: tuple[Plan, ...] = (
-    Plan(FREE, "free", 5),
-    Plan(ALL_STAR, "ALL-STAR", 60),
-    Plan(GOAT, "GOAT", 600),
+    Plan(FREE, "free", 5, ("teams", ())),
+    Plan(ALL_STAR, "ALL-STAR", 60, ("stats", (("per_page", "1"),))),
+    Plan(GOAT, "GOAT", 600, ("standings", (("season", "2024"),))),
 )
 BY_NAME = {plan.name: plan for plan in PLANS}
 # What `upstream.plan` accepts: a plan, or `auto` to learn it from the upstream.
@@ -43,6 +46,10 @@ CHEAPEST = PLANS[0]
 
 def plan_named(name: str) -> Plan:
     return BY_NAME[name]
+
+
+def probe_route(plan: Plan, league: League = LEAGUE) -> Route:
+    return league.routes[plan.probe[0]]
 
 
 def cheapest_serving(route: Route) -> Plan:

@@ -17,10 +17,6 @@ from ..errors import UpstreamFailure
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRY_AFTER_DEFAULT_S = 60
-PLAN_NOTE = (
-    "the free plan covers teams, players and games only; stats and season averages need"
-    " the ALL-STAR plan or better"
-)
 
 
 @dataclass
@@ -61,10 +57,10 @@ def _ok(answer: Answered) -> Verdict:
 
 
 def _refused(answer: Answered) -> Verdict:
+    """401/403: never retried. The client tells a bad key from a missing plan (`coverage`)."""
     return Verdict(
         failure=errors.UpstreamRefused(
-            f"The upstream data service refused this server's API key for {answer.path}:"
-            f" the key is invalid, or its plan does not cover {answer.path} ({PLAN_NOTE})."
+            f"The upstream data service refused this server's API key for {answer.path}."
         )
     )
 

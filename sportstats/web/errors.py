@@ -41,6 +41,16 @@ UPSTREAM_FAILURES: dict[type[UpstreamFailure], tuple[int, str]] = {
     errors.UpstreamUnreachable: (502, LATER),
     errors.UpstreamBadAnswer: (502, LATER),
     errors.UpstreamFailed: (502, LATER),
+    errors.PlanNotCovered: (
+        403,
+        "{instead} The operator can upgrade the key to the {needs} plan at balldontlie.io;"
+        " asking again will not help until then.",
+    ),
+    errors.KeyRejected: (
+        503,
+        "Ask the server's operator to check BALLDONTLIE_API_KEY; asking again will not help"
+        " until the key is fixed.",
+    ),
     errors.UpstreamRefused: (
         502,
         "Ask the server's operator to check BALLDONTLIE_API_KEY and its plan.",
@@ -68,7 +78,9 @@ def as_api_error(exc: UpstreamFailure) -> ApiError:
     status, hint = next(row for kind, row in UPSTREAM_FAILURES.items() if isinstance(exc, kind))
     seconds = exc.retry_after_whole_s
     headers = {"Retry-After": str(seconds)} if seconds is not None else None
-    return ApiError(status, exc.code, exc.message, hint.format(seconds=seconds), headers)
+    words = {"instead": getattr(exc, "instead", ""), "needs": getattr(exc, "needs", "")}
+    hint = hint.format(seconds=seconds, **words).strip()
+    return ApiError(status, exc.code, exc.message, hint, headers)
 
 
 # Paths that speak JSON-RPC: a refusal there is a JSON-RPC error object (with the same HTTP

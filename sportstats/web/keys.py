@@ -7,6 +7,7 @@ from aiohttp import web
 from ..cache import AnswerCache
 from ..core.answers import Answers
 from ..ops.auth import AccessControl
+from ..ops.hangup import Hangup
 from ..ops.health import Readiness
 from ..ops.limits import ClientLimits
 from ..ops.metrics import Metrics
@@ -27,3 +28,4 @@ METRICS = web.AppKey("metrics", Metrics)
 READINESS = web.AppKey("readiness", Readiness)
 OAUTH = web.AppKey("oauth", AuthorizationServer)  # oauth mode, our own authorization server
 SAMPLE = web.AppKey("sample", SampleVendor)  # upstream.demo: the league in the vendor's place
+HANGUP = web.AppKey("hangup", Hangup)  # SIGHUP's one handler, told to each part that reloads

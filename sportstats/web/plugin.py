@@ -23,6 +23,7 @@ from ..core import guide
 from ..core.endpoints import ENDPOINTS, Endpoint
 from ..core.tables import column_type, nullable
 from ..ops.auth import manifest_auth, public_base
+from ..upstream.plans import CHEAPEST, cheapest_serving
 from .keys import ACCESS, SETTINGS
 
 LOCAL_URL = "http://localhost:5001"
@@ -33,11 +34,14 @@ DESCRIPTION_FOR_MODEL = guide.for_http()  # the MCP instructions' words, with pa
 ERROR_STATUSES = {
     "400": "Invalid parameters: the message names the parameter and what is allowed.",
     "404": "No such record upstream.",
+    "403": "The upstream plan of this server's key does not serve this (plan_not_covered): the"
+    " message names the plan that does, the hint what this server answers instead.",
     "414": "The URL is too long: ask for fewer values per request.",
     "429": "Rate limit or upstream quota reached; see Retry-After.",
     "431": "The request headers are too large or too many.",
     "502": "The upstream data service failed or refused the request.",
-    "503": "The upstream data service is unavailable for a moment.",
+    "503": "The upstream data service is unavailable for a moment, or rejects this server's"
+    " API key (upstream_key_rejected).",
     "504": "The upstream data service did not answer in time.",
 }
 
@@ -214,11 +218,20 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         }
     return {
         "operationId": endpoint.operation_id,
-        "summary": endpoint.summary,
+        "summary": f"{endpoint.summary}{plan_needed(endpoint)}",
         "description": endpoint.description,
         "parameters": parameters,
         "responses": responses,
+        # the cheapest upstream plan that serves it
+        "x-upstream-plan": cheapest_serving(endpoint.needs).name,
     }
+
+
+def plan_needed(endpoint: Endpoint) -> str:
+    """Which upstream plan an operation needs, in its summary (the spec stays whole: every
+    operation is listed whatever the plan; `x-upstream-plan` says it for programs)."""
+    needs = cheapest_serving(endpoint.needs)
+    return "" if needs is CHEAPEST else f" (upstream plan {needs.label} or higher)"
 
 
 def security_schemes(base_url: str, mode: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from ..cache import MemoryStore
-from ..ops.health import Readiness
+from ..ops.health import Readiness, plan_on_offer
 from ..ops.metrics import CONTENT_TYPE, Metrics
 from .keys import CACHE, METRICS, READINESS, SETTINGS, UPSTREAM
 
@@ -48,6 +48,7 @@ def _state(app: web.Application) -> dict[str, Any]:
         "last_success": upstream.last_success,
         "cache_entries": len(memory) if memory is not None else None,
         "cache_bytes": memory.bytes if memory is not None else None,
+        "plan": plan_on_offer(upstream),
     }
 
 
