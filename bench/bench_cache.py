@@ -69,9 +69,18 @@ from sportstats.app import create_app, upstream_ctx  # noqa: E402
 from sportstats.cache import AnswerCache, MemoryStore, Produced  # noqa: E402
 from sportstats.core.endpoints import BY_NAME  # noqa: E402
 from sportstats.ops.auth import CLIENT_ADDRESS, TESTER  # noqa: E402
+from sportstats.ops.hangup import Hangup  # noqa: E402
 from sportstats.settings import CacheSettings, Settings, load_settings  # noqa: E402
 from sportstats.web.errors import error_response  # noqa: E402
-from sportstats.web.keys import ACCESS, BOUNDS, LIMITS, METRICS, SETTINGS, UPSTREAM  # noqa: E402
+from sportstats.web.keys import (  # noqa: E402
+    ACCESS,
+    BOUNDS,
+    HANGUP,
+    LIMITS,
+    METRICS,
+    SETTINGS,
+    UPSTREAM,
+)
 from sportstats.web.routes import data_handler  # noqa: E402
 from tests import fake_upstream  # noqa: E402
 from tests.server_process import clean_environment, free_port  # noqa: E402
@@ -91,6 +100,8 @@ def settings_for(upstream_port: int):
     return load_settings(
         cli={
             "upstream_url": f"http://{HOST}:{upstream_port}/v1",
+            # The fake serves the ALL-STAR routes: set, so no plan is learned at start-up.
+            "upstream": {"plan": "all-star"},
             "limits": {"requests_per_minute": 0},
         },
         environ={"BALLDONTLIE_API_KEY": fake_upstream.API_KEY},
@@ -119,6 +130,7 @@ def cache_path_app(settings: Settings) -> web.Application:
 
     app = web.Application(middlewares=[json_errors])
     app[SETTINGS] = settings
+    app[HANGUP] = Hangup()  # the upstream's plan is forgotten on SIGHUP: it asks for this
     app.cleanup_ctx.append(upstream_ctx)
     app.router.add_get(HIT_PATH, data_handler(BY_NAME[HIT_PATH.strip("/")]))
     return app
