@@ -8,10 +8,12 @@ It prints:
 2. each route of the route table answered by the sample as the vendor (every route served, as
    on the top plan), over HTTP on loopback: milliseconds for the first answer (the lines of its
    games made on the way) and the median of 5 more, and the size of the body;
-3. `python -m sportstats --demo` as a process with no key: seconds until /healthz answers and
-   until the first /teams answer; then six questions (teams, games of the last game day,
-   players by name, a team's last game, the same again, /readyz) with the upstream calls each
-   spent and its cache state; the process's resident memory at the end.
+3. `python -m sportstats --demo` as a process with no key, as README runs it (no setting: the
+   server learns the free plan from the sample) and again with `upstream.plan` goat: seconds
+   until /healthz answers and until the first /teams answer; then eight questions in a row
+   (teams, a day's games, players by name, a team's last and next game, its last box score,
+   standings, the first game question again) with the rows, upstream calls and cache state of
+   each answer, or its error; the process's resident memory at the end.
 """
 
 from __future__ import annotations
@@ -74,9 +76,13 @@ async def routes(league: League) -> None:
     await server.close()
 
 
-async def first_command(league: League) -> None:
+async def first_command(league: League, plan: str | None) -> None:
+    """README's first command (no setting: `auto` meets the free plan), or with `plan` set."""
     day = max(g.date for g in league.games if g.state == "final" and g.date <= league.today)
-    server = ServerProcess.sportstats("--demo", env=clean_environment())
+    env = {k: v for k, v in clean_environment().items() if not k.startswith("SPORTSTATS_")}
+    if plan:
+        env["SPORTSTATS_UPSTREAM__PLAN"] = plan
+    server = ServerProcess.sportstats("--demo", env=env)
     started = time.perf_counter()
     await server.start()
     up_s = time.perf_counter() - started
@@ -85,8 +91,10 @@ async def first_command(league: League) -> None:
         f"/games?dates={day}",
         f"/players?query={league.people[0].last_name}",
         "/games?team=Celtics&last=1",
+        "/games?team=Celtics&next=1",
+        "/stats?team=Celtics&last=1",
+        "/standings?conference=East",
         "/games?team=Celtics&last=1",
-        "/readyz",
     ]
     try:
         async with aiohttp.ClientSession() as http:
@@ -96,22 +104,30 @@ async def first_command(league: League) -> None:
                     body = await response.json()
                 if n == 0:
                     answer_s = time.perf_counter() - started
-                meta = body.get("meta", {})
-                lines.append(
-                    f"   {question:36} {response.status}  upstream calls"
-                    f" {meta.get('upstream_calls', '-')}, cache {meta.get('cache', '-')}"
-                )
+                lines.append(f"   {question:34} {response.status}  {_said(body)}")
         rss_kib = _rss_kib(server.process.pid)
     finally:
         await server.stop()
     print(
-        f"3. python -m sportstats --demo, no key: /healthz after {up_s:.2f} s, first /teams"
-        f" answer after {answer_s:.2f} s"
+        f"3. python -m sportstats --demo{f' (upstream.plan {plan})' if plan else ', no setting'}:"
+        f" /healthz after {up_s:.2f} s, first /teams answer after {answer_s:.2f} s"
     )
     print("\n".join(lines))
     print(f"   resident memory at the end: {rss_kib / 1024:.0f} MiB")
     start_line = next(line for line in server.lines if "listening on" in line)
     print(f"   start-up line: {start_line.strip()}")
+
+
+def _said(body: dict) -> str:
+    """An answer's rows, upstream calls and cache state; an error's code."""
+    if "error" in body:
+        return f"error {body['error']['code']}"
+    meta = body["meta"]
+    loading = " (still loading)" if "still loading" in meta.get("note", "") else ""
+    return (
+        f"{meta['count']} rows{loading}, upstream calls {meta.get('upstream_calls')},"
+        f" cache {meta.get('cache')}"
+    )
 
 
 def _rss_kib(pid: int) -> int:
@@ -122,7 +138,8 @@ def _rss_kib(pid: int) -> int:
 async def main() -> None:
     league = build()
     await routes(league)
-    await first_command(league)
+    await first_command(league, None)
+    await first_command(league, "goat")
 
 
 if __name__ == "__main__":
