@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from . import sample as sample_league
 from .cache import AnswerCache, AnswerStore, MemoryStore, RedisLock, RedisStore
 from .core.answers import Answers
 from .core.league_table import LeagueTables
@@ -29,6 +30,8 @@ from .ops.oauth.external import ExternalIssuer
 from .ops.oauth.server import AuthorizationServer
 from .ops.oauth.store import MemoryGrants, RedisGrants
 from .ops.record import configure_logging
+from .sample.server import Plan as SamplePlan
+from .sample.server import SampleVendor, serving
 from .settings import Settings, load_settings
 from .standings import LedgerKeeper
 from .standings.store import MemoryLedgers, RedisLedgers
@@ -36,6 +39,7 @@ from .upstream.budget import LocalBudget, RedisBudget, UpstreamBudget
 from .upstream.client import UpstreamClient
 from .upstream.coverage import Coverage
 from .upstream.plan_memory import PlanMemory, RedisPlanMemory
+from .upstream.plans import AUTO, CHEAPEST, plan_named
 from .upstream.routes import ROUTES
 from .web.bounds import RequestBounds, handler_args, security_headers
 from .web.cors import setup_cors
@@ -48,6 +52,7 @@ from .web.keys import (
     HANGUP,
     LIMITS,
     OAUTH,
+    SAMPLE,
     SETTINGS,
     UPSTREAM,
 )
@@ -62,6 +67,7 @@ CONNECTIONS_TO_UPSTREAM = 20
 STANDINGS_ROUTE = ROUTES["standings"]  # where the plan serves it, the upstream's own table
 LEARN_PLAN_WAIT_S = 12.0  # the longest start-up waits for `auto` to learn the plan
 GUNICORN_NOTICE_S = 1.5
+SAMPLE_PREFIX = "sample:"  # under redis_prefix: where upstream.demo keeps its data and budget
 REDIS_CONNECTIONS = 64  # per process: the concurrency of misses, leases and probes at once
 
 
@@ -84,8 +90,8 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
             socket_connect_timeout=settings.redis_timeout_s,
         )
         redis = aioredis.Redis(connection_pool=pool)
-        store = RedisStore(redis, settings.redis_prefix, settings.cache.near_ttl_s)
-        lock = RedisLock(redis, settings.redis_prefix)
+        store = RedisStore(redis, data_prefix(settings), settings.cache.near_ttl_s)
+        lock = RedisLock(redis, data_prefix(settings))
         app[LIMITS].share(redis, settings.redis_prefix)
     else:
         store = MemoryStore(settings.cache.max_entries, settings.cache.max_bytes)
@@ -101,14 +107,7 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     # budget) decide instead. There is no public switch for it in aiohttp 3.13; a test
     # (tests/test_faults.py) fails if this stops taking effect.
     session._retry_connection = False
-    upstream = UpstreamClient(
-        session,
-        settings.upstream_url,
-        settings.api_key,
-        settings.upstream,
-        budget,
-        coverage=coverage,
-    )
+    upstream = upstream_client(app, session, budget, coverage)
     cache = AnswerCache(store, settings.cache, lock)
     tokens = oauth_tokens(app, redis)
     if isinstance(tokens, AuthorizationServer):
@@ -137,11 +136,56 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
         log.info("closed: background refreshes, upstream session%s", redis and ", Redis" or "")
 
 
+def data_prefix(settings: Settings) -> str:
+    """Where in Redis the upstream's data lives (answers, budget, plan, ledger): the sample
+    league's never mix with the vendor's."""
+    return settings.redis_prefix + (SAMPLE_PREFIX if settings.upstream.demo else "")
+
+
+def upstream_client(
+    app: web.Application, session: aiohttp.ClientSession, budget: UpstreamBudget, coverage: Any
+) -> UpstreamClient:
+    """The client, for the vendor or (with upstream.demo) for the sample league in its place:
+    the same client either way, only its address, key and name differ."""
+    settings = app[SETTINGS]
+    sample = app.get(SAMPLE)
+    if sample is None:
+        where: dict[str, Any] = {"base_url": settings.upstream_url, "api_key": settings.api_key}
+    else:
+        where = {
+            "base_url": sample.base_url,
+            "api_key": sample_league.KEY,
+            "source": sample_league.SOURCE,
+            "caveat": sample_league.CAVEAT,
+        }
+    return UpstreamClient(
+        session=session, settings=settings.upstream, budget=budget, coverage=coverage, **where
+    )
+
+
+async def sample_ctx(app: web.Application) -> AsyncIterator[None]:
+    """upstream.demo: the sample league served on a loopback port, for the app's lifetime."""
+    routes = {name: route.path for name, route in ROUTES.items()}
+    vendor = SampleVendor(routes, sample_plan(app[SETTINGS]))
+    async with serving(vendor):
+        app[SAMPLE] = vendor
+        yield
+
+
+def sample_plan(settings: Settings) -> SamplePlan:
+    """The plan the sample league serves, read from the plan declarations: `upstream.plan`,
+    or the free plan where the server is to learn it (`auto`), so a newcomer meets the free
+    plan's refusals as a new key would."""
+    name = settings.upstream.plan
+    plan = CHEAPEST if name == AUTO else plan_named(name)
+    paths = frozenset(route.path for route in plan.routes())
+    return SamplePlan(plan.label, paths, plan.requests_per_minute)
+
+
 def plan_coverage(settings: Settings, redis: Any) -> Coverage:
     """What the key's plan covers, set or learned; learned facts shared through Redis if any."""
-    memory = (
-        RedisPlanMemory(redis, settings.redis_prefix, settings.api_key) if redis else PlanMemory()
-    )
+    prefix = data_prefix(settings)
+    memory = RedisPlanMemory(redis, prefix, settings.api_key) if redis else PlanMemory()
     up = settings.upstream
     coverage = Coverage(up.plan, memory, up.plan_memory_s, up.requests_per_minute)
     coverage.instead = lambda: instead(coverage.covers)
@@ -152,7 +196,7 @@ def upstream_budget(settings: Settings, per_minute: int, redis: Any) -> Upstream
     """The upstream's request budget: this process's, or shared by all through Redis."""
     if redis is None:
         return LocalBudget(per_minute, settings.upstream.window_s)
-    key = f"{settings.redis_prefix}budget"
+    key = f"{data_prefix(settings)}budget"
     return RedisBudget(redis, per_minute, key, settings.upstream.window_s)
 
 
@@ -162,7 +206,7 @@ def league_tables(
     """Standings: the ledger of finished games, and the upstream's own table where the plan
     (set, or learned by now) serves it."""
     coverage = upstream.coverage
-    ledgers = RedisLedgers(redis, settings.redis_prefix) if redis else MemoryLedgers()
+    ledgers = RedisLedgers(redis, data_prefix(settings)) if redis else MemoryLedgers()
     return LeagueTables(
         upstream,
         cache,
@@ -219,6 +263,8 @@ def create_app(settings: Settings) -> web.Application:
     if access.reloads_on_sighup:
         hangup.on("reload tester keys", access.reload_keys)
     app.on_response_prepare.append(security_headers)
+    if settings.upstream.demo:
+        app.cleanup_ctx.append(sample_ctx)
     app.cleanup_ctx.append(upstream_ctx)
     routes = setup_probes(app, metrics) + setup_routes(app) + setup_mcp_routes(app)
     if settings.auth.mode == "oauth":

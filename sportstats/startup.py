@@ -9,6 +9,7 @@ import socket
 from typing import Any
 
 from . import __version__
+from . import sample as sample_league
 from .core.endpoints import ENDPOINTS
 from .ops.auth import MCP_PATH
 from .settings import Settings
@@ -23,9 +24,10 @@ def startup_line(settings: Settings, tls: bool, plan: dict[str, Any] | None = No
     where = f"{'https' if tls else 'http'}://{host}:{settings.port}"
     cache = "Redis" if settings.redis_url else "memory"
     connect = f"{settings.public_url or where}{MCP_PATH}"
+    upstream = sample_league.SOURCE if settings.upstream.demo else settings.upstream_url
     return (
         f"sportstats {__version__} listening on {where} (MCP at {where}{MCP_PATH}) · auth"
-        f" {settings.auth.mode} · cache {cache} · upstream {settings.upstream_url}"
+        f" {settings.auth.mode} · cache {cache} · upstream {upstream}"
         f" · {plan_words(plan) if plan else configured_plan(settings)}"
         f" · connect assistants to {connect}"
     )

@@ -263,10 +263,11 @@ def test_help_offers_a_flag_for_every_option_declared_with_one() -> None:
     assert result.returncode == 0
     declared = {
         "--" + name.replace("_", "-")
-        for name, field in Settings.model_fields.items()
+        for model in (Settings, *SECTIONS.values())
+        for name, field in model.model_fields.items()
         if isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("flag")
     }
-    assert {"--host", "--port", "--tls-cert", "--tls-key", "--redis-url"} <= declared
+    assert {"--host", "--port", "--tls-cert", "--tls-key", "--redis-url", "--demo"} <= declared
     offered = set(re.findall(r"^  (?:-\w, )?(--[a-z-]+)", result.stdout, re.MULTILINE))
     # --config names the file the other options come from.
     assert offered - {"--help", "--config"} == declared

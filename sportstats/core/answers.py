@@ -28,7 +28,7 @@ from .recent import Search
 from .search import SEARCH_META, searcher
 from .shape import (
     build_answer,
-    caveat,
+    caveat_for,
     chosen_columns,
     kept,
     narrow_note,
@@ -72,6 +72,7 @@ class Answers:
         self.upstream = upstream
         self.cache = cache
         self.league = league  # standings (None: none here)
+        self._answer = partial(build_answer, caveat=upstream.caveat)  # e.g. "not real" first
         self._teams: tuple[Entry, TeamIndex] | None = None  # the index of the cached list
         self._names = players.KnownNames()  # player names by id, as learned
 
@@ -207,8 +208,8 @@ class Answers:
             )
         if endpoint.unpack is not None:
             items = endpoint.unpack(items)
-        meta: dict[str, Any] = {"source": source(endpoint, route)}
-        caveat(endpoint, query, meta, time.time())
+        meta: dict[str, Any] = {"source": source(endpoint, self.upstream.source, route)}
+        caveat_for(endpoint, query, meta, time.time())
         if endpoint.item_filter is not None:
             items = endpoint.item_filter.apply(items, meta)
         upstream_meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
@@ -220,7 +221,7 @@ class Answers:
             endpoint, rows, deadline
         )
         labels = None if rows else self._labels()  # an empty answer's note names who it asked
-        answer = build_answer(endpoint, rows, next_cursor, meta, query, labels)
+        answer = self._answer(endpoint, rows, next_cursor, meta, query, labels)
         ttl = endpoint.freshness.ttl_s(
             self.cache.settings, items, query.get("season"), current_season()
         )
@@ -284,10 +285,12 @@ class Answers:
                 endpoint, complete, rows, next_cursor, sources, deadline
             )
         rows = [row for row in rows if kept(endpoint, query, row)]
-        meta: dict[str, Any] = {"source": whole["meta"].get("source", source(endpoint))}
+        meta: dict[str, Any] = {
+            "source": whole["meta"].get("source", source(endpoint, self.upstream.source))
+        }
         if searched:  # what the search found and said
             meta.update({k: whole["meta"][k] for k in SEARCH_META if k in whole["meta"]})
-        caveat(endpoint, query, meta, sources[0][0].fetched_at)
+        caveat_for(endpoint, query, meta, sources[0][0].fetched_at)
         if query.get("sort"):
             rows = sort_rows(rows, query.get("sort"))
             meta["sorted"] = "page" if next_cursor is not None else "all"
@@ -301,7 +304,7 @@ class Answers:
                 f"Showing the first {limit} of {len(rows)} rows; ask with a larger limit for more.",
             )
             next_cursor = None if meta.get("sorted") != "page" else next_cursor
-        answer = build_answer(endpoint, rows[:limit], next_cursor, meta, query)
+        answer = self._answer(endpoint, rows[:limit], next_cursor, meta, query)
         return _derived(answer, sources)
 
     async def _more_pages(
@@ -345,8 +348,8 @@ class Answers:
 
         search = Search(page, self.upstream.settings.last_max_calls)
         rows, found = await searcher(endpoint, query)(endpoint, query, search)
-        meta = {"source": source(endpoint), **found}
-        answer = build_answer(endpoint, rows, None, meta, query)
+        meta = {"source": source(endpoint, self.upstream.source), **found}
+        answer = self._answer(endpoint, rows, None, meta, query)
         return _derived(answer, sources, cap_s=self.cache.settings.recent_ttl_s)
 
     async def names(self, player_ids: tuple[int, ...], deadline: float) -> dict[int, str]:

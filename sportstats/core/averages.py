@@ -21,7 +21,7 @@ from .endpoint import Endpoint
 from .endpoints import PLAYERS
 from .params import LIMIT_MAX, Param, Query, current_season
 from .policy import Freshness
-from .shape import build_answer, derived, order_and_cut, source
+from .shape import derived, order_and_cut, source
 
 if TYPE_CHECKING:
     from .answers import Answers
@@ -72,7 +72,8 @@ async def team_averages(
     ids = tuple(sorted({row["player_id"] for row in roster if row.get("player_id")}))
     players = query.replace(team=None, player_ids=ids)
     if not ids:
-        answer = build_answer(endpoint, [], None, {"source": "roster"}, query)
+        roster_source = source(PLAYERS, answers.upstream.source, PLAYERS.route_for(roster_question))
+        answer = answers._answer(endpoint, [], None, {"source": roster_source}, query)
         return Produced(answer, answers.cache.settings.empty_ttl_s)
     if answers.upstream.coverage.covers(CATEGORY_AVERAGES.route):
         produced = await many_averages(answers, endpoint, players, deadline)
@@ -117,7 +118,7 @@ async def many_averages(
     if missing:
         meta["missing_player_ids"] = missing
     rows = order_and_cut(rows, query, meta)
-    answer = build_answer(endpoint, rows, None, meta, query, {"player_ids": names})
+    answer = answers._answer(endpoint, rows, None, meta, query, {"player_ids": names})
     return derived(answer, [(entry, state)])
 
 
@@ -162,7 +163,7 @@ async def one_call_each(
                 missing.append(pid)
     if len(failures) == len(player_ids):
         raise next(r for r in results if isinstance(r, UpstreamFailure))
-    meta: dict[str, Any] = {"source": source(endpoint)}
+    meta: dict[str, Any] = {"source": source(endpoint, answers.upstream.source)}
     if isinstance(names, BaseException) or not names:
         names = {}
         meta["names_unavailable"] = True
@@ -176,6 +177,6 @@ async def one_call_each(
     ttl = endpoint.freshness.ttl_s(
         answers.cache.settings, rows, query.get("season"), current_season()
     )
-    answer = build_answer(endpoint, rows, None, meta, query, {"player_ids": names})
+    answer = answers._answer(endpoint, rows, None, meta, query, {"player_ids": names})
     # A partial answer is not kept: the next try fetches only the players that failed.
     return Produced(answer, 0 if failures or not names else ttl, stale_since)

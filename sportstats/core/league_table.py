@@ -21,7 +21,7 @@ from ..errors import UpstreamFailure
 from ..standings import TIE_BREAK, LedgerKeeper, LedgerView, TeamInfo, table
 from ..standings.arithmetic import from_record
 from ..upstream.client import UpstreamClient
-from ..upstream.routes import LEAGUE, ROUTES
+from ..upstream.routes import ROUTES
 from .dates import league_today
 from .endpoints import Endpoint
 from .params import Query, current_season
@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 Row = dict[str, Any]
 CONFERENCES = ("East", "West")
 # meta.source: `computed` (our arithmetic over the finished games) or `upstream` (its table);
-# meta.from: the routes it was made from.
-COMPUTED = {"source": "computed", "from": f"{LEAGUE.source} /{ROUTES['games'].name}"}
+# meta.from: the routes it was made from, under the upstream's name (the vendor's, or the
+# sample league's, which says it is not real).
+GAMES_ROUTE = f"/{ROUTES['games'].name}"
 
 
 def team_infos(team_rows: list[Row]) -> list[TeamInfo]:
@@ -63,6 +64,7 @@ class LeagueTables:
         self.cache = cache
         self.keeper = keeper
         self.serves_upstream = serves_upstream  # does the plan serve the upstream's table?
+        self.computed = {"source": "computed", "from": f"{upstream.source} {GAMES_ROUTE}"}
         self._starting: asyncio.Task[None] | None = None
 
     def start(self, delay_s: float, team_rows: Callable[[], Awaitable[Any]]) -> None:
@@ -96,8 +98,8 @@ class LeagueTables:
         """The answer to a validated question (its team names already ids)."""
         season = query.get("season")
         if season > current_season():  # nothing to ask anyone
-            meta = {**COMPUTED, "as_of": None, "note": not_started(season)}
-            answer = build_answer(endpoint, [], None, meta, query)
+            meta = {**self.computed, "as_of": None, "note": not_started(season)}
+            answer = build_answer(endpoint, [], None, meta, query, caveat=self.upstream.caveat)
             return Produced(answer, self.cache.settings.current_season_ttl_s)
         teams = team_infos(await team_rows(deadline))
         view = await self.keeper.view(season)
@@ -119,14 +121,14 @@ class LeagueTables:
         if rows and not asked and excluding:  # filters that exclude each other: say where
             meta["note"] = " ".join(filter(None, (no_team_matches(query, rows), meta.get("note"))))
         rows = endpoint.table.rows(asked)
-        answer = build_answer(endpoint, rows, None, meta, query)
+        answer = build_answer(endpoint, rows, None, meta, query, caveat=self.upstream.caveat)
         return Produced(answer, ttl, fetched_at=view.fetched_at or None)
 
     def _computed(
         self, season: int, teams: list[TeamInfo], view: LedgerView
     ) -> tuple[list[Row], dict[str, Any], float]:
         meta: dict[str, Any] = {
-            **COMPUTED,
+            **self.computed,
             "as_of": view.through,
             "tie_break": TIE_BREAK,
             "ledger": ledger_meta(view),
@@ -169,7 +171,8 @@ class LeagueTables:
         rows = upstream_rows(items, teams, ours)
         meta: dict[str, Any] = {
             "source": "upstream",
-            "from": f"{source(endpoint)}, last_10 and streak from {COMPUTED['from']}",
+            "from": f"{source(endpoint, self.upstream.source)}, last_10 and streak from"
+            f" {self.computed['from']}",
             "as_of": league_today().isoformat(),  # the league's day, not the server's
             "tie_break": "the upstream's own ranking (conference_rank)",
             "streaks_as_of": view.through,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..cache import Entry, Produced
-from ..upstream.routes import LEAGUE, Route
+from ..upstream.routes import Route
 from .endpoints import Endpoint
 from .params import Query, current_season
 
@@ -22,12 +22,13 @@ Row = dict[str, Any]
 MAX_BODY_CHARS = 90_000
 
 
-def source(endpoint: Endpoint, route: Route | None = None) -> str:
-    """Where an answer's data came from: the league's API and the route asked."""
-    return f"{LEAGUE.source} /{(route or endpoint.route).name}"
+def source(endpoint: Endpoint, origin: str, route: Route | None = None) -> str:
+    """Where the answer came from: the upstream's name (the vendor, or the sample league,
+    which says it is not real) and the route asked."""
+    return f"{origin} /{(route or endpoint.route).name}"
 
 
-def caveat(endpoint: Endpoint, query: Query, meta: dict[str, Any], fetched_at: float) -> None:
+def caveat_for(endpoint: Endpoint, query: Query, meta: dict[str, Any], fetched_at: float) -> None:
     """The first of the endpoint's caveats that fits the question, said in `meta`."""
     for each in endpoint.caveats:
         if each.fits(query.get):
@@ -138,11 +139,14 @@ def build_answer(
     meta: dict[str, Any],
     query: Query,
     labels: Labels | None = None,
+    caveat: str | None = None,
 ) -> dict[str, Any]:
     """The table answer: columns, rows and meta, trimmed to fit the assistant's size limit.
 
     A note already in `meta` (a search that found fewer, a partial page) is kept; otherwise an
-    empty answer says why it is empty, naming players and teams by `labels` where known."""
+    empty answer says why it is empty, naming players and teams by `labels` where known. A
+    `caveat` (what every answer from this upstream must say, e.g. that the sample league is not
+    real) leads the note, whatever else it says."""
     meta = {"count": len(rows), "next_cursor": next_cursor, **meta, "query": query.as_json()}
     if meta.get("missing_player_ids"):
         meta["note"] = not_started(endpoint, query) or missing_note(
@@ -152,8 +156,11 @@ def build_answer(
         meta.setdefault("note", empty_note(endpoint, query, labels))
     elif endpoint.item_filter is not None and meta.get(endpoint.item_filter.meta_key):
         meta.setdefault("note", endpoint.item_filter.note.format(count=len(rows)))
-    answer = {"columns": list(endpoint.table.columns), "data": rows, "meta": meta}
-    return fit(answer, rows)
+    answer = fit({"columns": list(endpoint.table.columns), "data": rows, "meta": meta}, rows)
+    note = answer["meta"].get("note")
+    if caveat and not (note or "").startswith(caveat):  # a note taken from an answer has it
+        answer["meta"]["note"] = f"{caveat} {note}" if note else caveat
+    return answer
 
 
 def fit(answer: dict[str, Any], rows: list[Row]) -> dict[str, Any]:

@@ -40,6 +40,7 @@ class Readiness:
         cache_check, upstream_check = await asyncio.gather(
             self.cache_check(cache), self.upstream_check(upstream)
         )
+        upstream_check = {**upstream_check, "source": upstream.source}  # the sample says so
         checks = {"cache": cache_check, "upstream": upstream_check}
         failed = [name for name, check in checks.items() if not check["ok"]]
         status = "not_ready" if failed else "ready"

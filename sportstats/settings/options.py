@@ -126,6 +126,12 @@ class UpstreamSettings(Section):
     backoff_max_s: Float = option(4.0, "backoff cap")
     breaker_failures: Int = option(5, "consecutive failed attempts that open the circuit breaker")
     breaker_cooldown_s: Float = option(30.0, "how long the breaker stays open before a probe")
+    demo: bool = option(
+        False,
+        "answer from the built-in sample league (invented players and games, sample data, not"
+        " real) instead of the vendor: no key, no network",
+        flag=True,
+    )
 
     @model_validator(mode="after")
     def _check(self) -> UpstreamSettings:

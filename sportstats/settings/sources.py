@@ -216,7 +216,7 @@ def load_settings(
     config_file = config_file or environ.get(CONFIG_ENV)
     data = read_config_file(config_file) if config_file else {}
     _unknown_environment(environ)
-    given = {k: v for k, v in (cli or {}).items() if v is not None}
+    given = _nested({k: v for k, v in (cli or {}).items() if v is not None})
     origins = Origins(given, environ, config_file)
     try:
         loaded = _with_sources(given, environ, data)()
@@ -236,12 +236,42 @@ def load_settings(
     )
     settings._api_key = environ.get(API_KEY_ENV, "").strip()
     settings._config_file = config_file
+    if settings.upstream.demo:
+        _check_demo(settings, "upstream_url" in loaded.model_fields_set)
+        return settings
     if require_api_key and not settings.api_key:
         raise SettingsError(
             f"no upstream API key: set {API_KEY_ENV} (a BALLDONTLIE key) in the environment,"
             f" e.g. `export {API_KEY_ENV}=your-key`"
         )
     return settings
+
+
+def _nested(cli: dict[str, Any]) -> dict[str, Any]:
+    """Flags of a section's options (`upstream.demo`) into their section."""
+    nested: dict[str, Any] = {}
+    for name, value in cli.items():
+        section, _, key = name.rpartition(".")
+        if section:
+            nested.setdefault(section, {})[key] = value
+        else:
+            nested[name] = value
+    return nested
+
+
+def _check_demo(settings: Settings, upstream_url_given: bool) -> None:
+    """The sample league replaces the vendor: a key or an upstream given too is a mistake."""
+    if settings.api_key:
+        raise SettingsError(
+            f"--demo (upstream.demo) and {API_KEY_ENV} exclude each other: the sample league"
+            f" needs no key; unset {API_KEY_ENV} for the sample, or drop --demo for the vendor"
+        )
+    if upstream_url_given:
+        raise SettingsError(
+            "--demo (upstream.demo) and upstream_url exclude each other: the sample league is"
+            " served from inside the server; drop upstream_url for the sample, or --demo for"
+            f" {settings.upstream_url}"
+        )
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -262,16 +292,26 @@ def command_line() -> argparse.ArgumentParser:
         " tester can connect: python -m sportstats check --help.",
     )
     parser.add_argument("--config", metavar="FILE", help=f"YAML config file (also {CONFIG_ENV})")
-    for name, field in Settings.model_fields.items():
-        extra = field.json_schema_extra or {}
-        if not isinstance(extra, dict) or not extra.get("flag"):
-            continue
-        default = extra.get("shown") or shown_default(field, name)
-        parser.add_argument(
-            "--" + name.replace("_", "-"),
-            type=int if field.annotation is int else None,
-            help=f"{plain(field.description or '')} (default: {plain(default)})",
-        )
+    models = [("", Settings)] + [(f"{section}.", model) for section, model in SECTIONS.items()]
+    for prefix, model in models:
+        for name, field in model.model_fields.items():
+            extra = field.json_schema_extra or {}
+            if not isinstance(extra, dict) or not extra.get("flag"):
+                continue
+            default = extra.get("shown") or shown_default(field, name)
+            described = f"{plain(field.description or '')} (default: {plain(default)})"
+            flag = "--" + name.replace("_", "-")
+            if field.annotation is bool:  # a switch: given, it is on
+                parser.add_argument(
+                    flag, dest=prefix + name, action="store_const", const=True, help=described
+                )
+                continue
+            parser.add_argument(
+                flag,
+                dest=prefix + name,
+                type=int if field.annotation is int else None,
+                help=described,
+            )
     return parser
 
 

@@ -64,7 +64,8 @@ def options_table() -> str:
     rows = [
         "| option | flag | default | meaning |",
         "|---|---|---|---|",
-        f"| `{API_KEY_ENV}` (environment only) |   | none: the server refuses to start without it |"
+        f"| `{API_KEY_ENV}` (environment only) |   | none: the server refuses to start without it"
+        " (but for `--demo`, which refuses it) |"
         " the upstream key; never logged, never sent to clients, never in a cache key |",
         f"| `{ENV_PREFIX}CONFIG` (environment) | `--config` | none | the YAML config file |",
         *_rows(Settings, ""),

@@ -30,7 +30,7 @@ from .budget import BudgetSpent, RetryBudget, UpstreamBudget
 from .coverage import Change, Coverage
 from .learning import REFUSALS, PlanLearning, ambiguous_refusal
 from .plan_memory import PlanMemory
-from .routes import Route, RouteBase
+from .routes import LEAGUE, Route, RouteBase
 from .shares import Shares, share_of, spender
 from .verdicts import Answered, Verdict, judge
 
@@ -104,10 +104,14 @@ class UpstreamClient:
         breaker: CircuitBreaker | None = None,
         retry_budget: RetryBudget | None = None,
         coverage: Coverage | None = None,
+        source: str = LEAGUE.source,
+        caveat: str | None = None,
     ) -> None:
         self.session = session
         self.routes = RouteBase.read(base_url)
         log.info("%s", self.routes.reading)
+        self.source = source  # the upstream's name, as every answer's meta.source cites it
+        self.caveat = caveat  # what every answer from it must say (the sample: not real)
         self._headers = {"Authorization": api_key, "Accept": "application/json"}
         self.settings = settings
         self.budget = budget

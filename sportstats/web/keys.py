@@ -12,6 +12,7 @@ from ..ops.health import Readiness
 from ..ops.limits import ClientLimits
 from ..ops.metrics import Metrics
 from ..ops.oauth.server import AuthorizationServer
+from ..sample.server import SampleVendor
 from ..settings import Settings
 from ..upstream.client import UpstreamClient
 from .bounds import RequestBounds
@@ -26,4 +27,5 @@ LIMITS = web.AppKey("limits", ClientLimits)
 METRICS = web.AppKey("metrics", Metrics)
 READINESS = web.AppKey("readiness", Readiness)
 OAUTH = web.AppKey("oauth", AuthorizationServer)  # oauth mode, our own authorization server
+SAMPLE = web.AppKey("sample", SampleVendor)  # upstream.demo: the league in the vendor's place
 HANGUP = web.AppKey("hangup", Hangup)  # SIGHUP's one handler, told to each part that reloads
