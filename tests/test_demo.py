@@ -285,6 +285,8 @@ async def test_in_a_shared_redis_the_sample_keeps_its_answers_apart_from_the_ven
 EVERY_ENDPOINT = {
     "stats": "?player_ids=9100001&seasons=2025",
     "season_averages": "?player_ids=9100001&season=2025",
+    "leaders": "?stat=ast&limit=5",
+    "box_scores": "?dates=yesterday&sort=-pts&limit=5",
 }
 
 
