@@ -1,4 +1,4 @@
-"""The five data endpoints, declared as data: parameters, upstream route, table, wording.
+"""The data endpoints, declared as data: parameters, upstream route, table, wording.
 
 Routes, validation, the OpenAPI spec and the MCP tools are all generated from these declarations;
 the endpoints differ in data, not in code.
@@ -256,21 +256,26 @@ GAMES = Endpoint(
     ),
 )
 
+# How players' game lines are asked for: by player, game, team, season or days, or the last N.
+LINE_FILTERS = (
+    PLAYER_IDS,
+    PLAYER,
+    GAME_IDS,
+    TEAM,
+    SEASONS,
+    DATES,
+    START_DATE,
+    END_DATE,
+    POSTSEASON,
+    last_games(needs=("player", "player_ids", "team"), excludes=("dates", "game_ids")),
+)
+
 STATS = Endpoint(
     name="stats",
     route=ROUTES["stats"],
     table=tables.STATS,
     params=(
-        PLAYER_IDS,
-        PLAYER,
-        GAME_IDS,
-        TEAM,
-        SEASONS,
-        DATES,
-        START_DATE,
-        END_DATE,
-        POSTSEASON,
-        last_games(needs=("player", "player_ids", "team"), excludes=("dates", "game_ids")),
+        *LINE_FILTERS,
         opponent_of(("player", "player_ids", "team")),
         sort_by(tables.STATS, "-pts"),
         fields_of(tables.STATS),

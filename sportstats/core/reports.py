@@ -1,4 +1,4 @@
-"""The paid routes' answers, declared like the first five: league leaders, injuries, a day's
+"""The paid routes' answers, declared like the first ones: league leaders, injuries, a day's
 box scores (or the live ones) and advanced stats.
 
 Each names its upstream route; a plan without it is refused before any call (`upstream.coverage`)
@@ -12,20 +12,14 @@ from . import report_tables, tables
 from .endpoint import Endpoint
 from .endpoints import (
     CURSOR,
-    DATES,
-    END_DATE,
-    GAME_IDS,
     LIMIT,
+    LINE_FILTERS,
     PLAYER,
     PLAYER_IDS,
-    POSTSEASON,
-    SEASONS,
-    START_DATE,
     TEAM,
     TEAM_IDS,
     TOP,
     fields_of,
-    last_games,
     sort_by,
 )
 from .params import Param, Query, current_season
@@ -179,16 +173,7 @@ ADVANCED_STATS = Endpoint(
     route=ROUTES["stats/advanced"],
     table=report_tables.ADVANCED_STATS,
     params=(
-        PLAYER_IDS,
-        PLAYER,
-        GAME_IDS,
-        TEAM,
-        SEASONS,
-        DATES,
-        START_DATE,
-        END_DATE,
-        POSTSEASON,
-        last_games(needs=("player", "player_ids", "team"), excludes=("dates", "game_ids")),
+        *LINE_FILTERS,
         sort_by(report_tables.ADVANCED_STATS, "-pie"),
         fields_of(report_tables.ADVANCED_STATS),
         LIMIT,

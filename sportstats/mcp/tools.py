@@ -1,4 +1,4 @@
-"""The MCP tools: the five data endpoints, each called exactly as its HTTP endpoint is.
+"""The MCP tools: the data endpoints, each called exactly as its HTTP endpoint is.
 
 A tool call takes the HTTP endpoint's path: `parse_query` on the tool's arguments, then
 `Answers.reply` (cache, coalescing, upstream budget, retries, shaping). Tool schemas come from the

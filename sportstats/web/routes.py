@@ -1,4 +1,4 @@
-"""The data routes: the five endpoints through one generic handler, and the plugin files."""
+"""The data routes: every data endpoint through one generic handler, and the plugin files."""
 
 from __future__ import annotations
 
