@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from sportstats.app import create_app  # noqa: E402
 from sportstats.settings import load_settings  # noqa: E402
-from sportstats.standings.keeper import LEAGUE_ZONE  # noqa: E402
+from sportstats.upstream.league_clock import league_zone  # noqa: E402
 from sportstats.web.keys import ANSWERS  # noqa: E402
 from tests.league import TEAMS, League  # noqa: E402
 
@@ -51,6 +51,7 @@ FILL_DATES = (dt.date(2024, 11, 20), dt.date(2025, 1, 15), dt.date(2025, 4, 30))
 TIMED_DATE = dt.date(2025, 1, 15)
 PLANS = ((5, 30), (60, 1), (600, 1))  # requests a minute, time scaled down by (where waits)
 LAKERS = 14
+LEAGUE_ZONE = league_zone()
 
 
 def season_league() -> League:

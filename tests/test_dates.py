@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -9,6 +10,9 @@ import pytest
 
 from sportstats.core import dates
 from sportstats.core.tables import GAMES
+from sportstats.standings.keeper import LedgerKeeper
+from sportstats.upstream import league_clock
+from sportstats.upstream.routes import LEAGUE
 from tests.conftest import ask, sent, upstream_route
 
 
@@ -34,6 +38,17 @@ def test_the_league_day_turns_at_midnight_eastern_in_winter_summer_and_across_ds
     now: str, today: str
 ) -> None:
     assert dates.league_today(utc(now)).isoformat() == today
+
+
+def test_the_core_and_the_standings_count_the_day_in_the_zone_the_league_declares() -> None:
+    assert LEAGUE.zone == "America/New_York"
+    moment = utc("2026-01-15T04:59")  # 23:59 on the 14th in New York
+    assert dates.league_today(moment) == league_clock.league_today(moment) == dt.date(2026, 1, 14)
+    assert LedgerKeeper.__init__.__defaults__[0] is league_clock.league_today  # the keeper's today
+    west = dataclasses.replace(LEAGUE, zone="America/Los_Angeles")
+    assert league_clock.league_today(moment, west) == dt.date(2026, 1, 14)
+    assert league_clock.league_today(utc("2026-01-15T08:00"), west) == dt.date(2026, 1, 15)
+    assert league_clock.league_today(utc("2026-01-15T07:59"), west) == dt.date(2026, 1, 14)
 
 
 def test_yesterday_and_last_night_are_one_day_and_tomorrow_the_next() -> None:

@@ -10,9 +10,10 @@ model that says "last night" need not know the time zone.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
-LEAGUE_ZONE = ZoneInfo("America/New_York")
+from ..upstream import league_clock
+
+LEAGUE_ZONE = league_clock.league_zone()  # declared with the league (`League.zone`)
 # A word for a day -> days from the league's today.
 RELATIVE_DAYS = {"today": 0, "yesterday": -1, "tomorrow": 1, "last_night": -1}
 RELATIVE_WORDS = ", ".join(RELATIVE_DAYS)
@@ -25,7 +26,7 @@ def now_utc() -> dt.datetime:
 
 def league_today(now: dt.datetime | None = None) -> dt.date:
     """The league's day at `now` (default: the current time): the date in US Eastern."""
-    return (now or now_utc()).astimezone(LEAGUE_ZONE).date()
+    return league_clock.league_today(now or now_utc())
 
 
 def relative_day(word: str, now: dt.datetime | None = None) -> dt.date | None:
@@ -34,19 +35,6 @@ def relative_day(word: str, now: dt.datetime | None = None) -> dt.date | None:
     if offset is None:
         return None
     return league_today(now) + dt.timedelta(days=offset)
-
-
-def tip_off(value: object) -> dt.datetime | None:
-    """A tip-off time from the upstream (`2025-01-05T00:30:00Z`, `...00.000Z`), in UTC."""
-    if not isinstance(value, str) or len(value) < 16 or "T" not in value:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
 
 
 def utc_text(moment: dt.datetime) -> str:

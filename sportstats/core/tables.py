@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .dates import eastern_text, tip_off, utc_text
+from ..upstream.league_clock import tip_off
+from .dates import eastern_text, utc_text
 
 Row = dict[str, Any]
 Item = dict[str, Any]

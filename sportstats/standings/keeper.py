@@ -11,7 +11,6 @@ import contextlib
 import datetime as dt
 import logging
 import time
-import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from ..errors import QuotaSpent, UpstreamFailure
 from ..settings import StandingsSettings
 from ..upstream.client import CallCount, UpstreamClient
+from ..upstream.league_clock import league_today
 from ..upstream.routes import ROUTES
 from ..upstream.shares import spending_for
 from .arithmetic import Game
@@ -29,13 +29,8 @@ from .store import MemoryLedgers
 log = logging.getLogger(__name__)
 
 GAMES = ROUTES["games"]
-LEAGUE_ZONE = zoneinfo.ZoneInfo("America/New_York")  # the league's game days are US days
 IDLE_CHECK_S = 3600.0  # with nothing due, the background looks again at least this often
 FAILURE_PAUSE_S = (5.0, 300.0)  # the background's pause after a failed call: first, longest
-
-
-def league_today() -> dt.date:
-    return dt.datetime.now(LEAGUE_ZONE).date()
 
 
 @dataclass(frozen=True)

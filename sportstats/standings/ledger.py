@@ -16,6 +16,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..upstream.league_clock import tip_off
 from .arithmetic import Game
 
 ONE_DAY = dt.timedelta(days=1)
@@ -219,10 +220,5 @@ class Ledger:
 def _finish(status: str, now: float) -> float:
     """When a game not yet final should be: its tip-off (a scheduled game's status) plus
     `GAME_S`, or now for a live one."""
-    try:
-        tip_off = dt.datetime.fromisoformat(status.replace("Z", "+00:00"))
-    except ValueError:
-        return now
-    if tip_off.tzinfo is None:
-        tip_off = tip_off.replace(tzinfo=dt.UTC)
-    return tip_off.timestamp() + GAME_S
+    moment = tip_off(status)
+    return now if moment is None else moment.timestamp() + GAME_S

@@ -77,6 +77,7 @@ class League:
     name: str
     source: str  # how answers cite the data, e.g. "BALLDONTLIE NBA API"
     prefix: str  # the league's segment in the documented paths, e.g. "/nba"
+    zone: str  # where its game days are counted (IANA name): a game's date is its day there
     routes: Mapping[str, Route] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Route:
@@ -94,6 +95,7 @@ NBA = League(
     name="NBA",
     source="BALLDONTLIE NBA API",
     prefix="/nba",
+    zone="America/New_York",  # a 10:30 pm Eastern game is on that Eastern day
     routes=_routes(
         Route("teams", "/nba/v1/teams", FROM_FREE, DAY_S),
         Route("players", "/nba/v1/players", FROM_FREE, 6 * HOUR_S, ID_ARRAYS, paged=True),
