@@ -100,6 +100,25 @@ async def test_no_games_ahead_is_an_empty_answer_with_a_note_not_an_error(
     assert "season is over" in answer["meta"]["note"]
 
 
+async def test_next_in_a_past_season_is_an_empty_answer_with_a_note_and_no_upstream_call(
+    client: Any, upstream: Any, monkeypatch: Any
+) -> None:
+    league = at(monkeypatch, upstream, WINTER_AFTERNOON)
+    ahead(league, 2, LAKERS, CELTICS)  # a game ahead, but not in the seasons asked
+
+    answer = await ask(client, "/games?team=Lakers&next=3&seasons=2019&seasons=2024")
+
+    assert answer["data"] == []
+    assert answer["meta"]["next"]["searches"] == 0
+    note = answer["meta"]["note"]
+    assert note.startswith("No games ahead in a past season (2019, 2024)")
+    assert "from the league's today, 2026-01-15" in note
+    assert "/games" not in paths(upstream)  # the team's name was resolved, no game was asked
+
+    current = await ask(client, "/games?team=Lakers&next=3&seasons=2024&seasons=2025")
+    assert len(current["data"]) == 1 and "/games" in paths(upstream)  # one season still ahead
+
+
 def head_to_head(league: League) -> list[dict[str, Any]]:
     """Three meetings this season (Lakers 2-1) and one to come, among other games."""
     meetings = [

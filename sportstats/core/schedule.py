@@ -78,6 +78,8 @@ async def upcoming(
     of how far it looked."""
     n, keep = query.get("next"), meeting(query)
     base = query.replace(next=None, limit=None, sort=None, opponent=None)
+    if _all_past(base.get("seasons"), search.today):  # no window could match: ask nothing
+        return [], _past_seasons_meta(search, n, base.get("seasons"))
     teams = base.get("team_ids")
     per_day = TEAM_GAMES_PER_DAY * len(teams) if teams else LEAGUE_GAMES_PER_DAY
     widest = max(1, math.floor(PAGE_ROOM / per_day))
@@ -113,6 +115,29 @@ def _ahead(base: Query, today: dt.date) -> tuple[dt.date, dt.date]:
     if base.get("end_date"):
         horizon = min(horizon, dt.date.fromisoformat(base.get("end_date")))
     return start, horizon
+
+
+def _all_past(seasons: tuple[int, ...] | None, today: dt.date) -> bool:
+    """Every season asked ended before the league's today (`next` looks forward from it)."""
+    return bool(seasons) and all(dt.date(s + 1, *SEASON_LAST_DAY) < today for s in seasons)
+
+
+def _past_seasons_meta(search: Search, n: int, seasons: tuple[int, ...]) -> dict[str, Any]:
+    named = ", ".join(str(season) for season in seasons)
+    return {
+        "next": {
+            "asked": n,
+            "found": 0,
+            "searched_from": search.today.isoformat(),
+            "searched_to": None,
+            "searches": 0,
+        },
+        "note": (
+            f"No games ahead in a past season ({named}): next looks forward from the league's"
+            f" today, {search.today}. Drop seasons for the games ahead, or use last=N for that"
+            " season's latest games."
+        ),
+    }
 
 
 def _upcoming_meta(
