@@ -9,6 +9,7 @@ import pytest
 from multidict import MultiDict
 from yarl import URL
 
+from sportstats.core import dates
 from sportstats.core.endpoints import GAMES, PLAYERS, SEASON_AVERAGES, STATS, TEAMS
 from sportstats.core.memo import MAX_MEMOISED_QUERY_CHARS, QueryMemo
 from sportstats.core.params import (
@@ -242,6 +243,21 @@ def test_a_season_is_named_by_the_year_it_began_and_a_new_one_starts_in_october(
     assert current_season(dt.date(2025, 10, 1)) == 2025
     assert current_season(dt.date(2026, 1, 15)) == 2025
     assert last_season(dt.date(2025, 3, 1)) == 2026
+
+
+@pytest.mark.parametrize(
+    ("now_utc", "season"),
+    [
+        ("2025-10-01T03:59", 2024),  # 23:59 EDT on September 30th: the server's day is October
+        ("2025-10-01T04:00", 2025),  # midnight EDT: the new season
+    ],
+)
+def test_the_current_season_turns_on_the_leagues_day_not_the_servers(
+    monkeypatch: Any, now_utc: str, season: int
+) -> None:
+    moment = dt.datetime.fromisoformat(now_utc).replace(tzinfo=dt.UTC)
+    monkeypatch.setattr(dates, "now_utc", lambda: moment)
+    assert current_season() == season
 
 
 def test_season_averages_require_player_ids_or_player_or_team_in_the_declaration() -> None:

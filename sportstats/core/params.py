@@ -18,7 +18,7 @@ from multidict import MultiMapping
 
 from .. import errors
 from ..errors import ApiError, bad_parameter
-from .dates import RELATIVE_DAYS, RELATIVE_WORDS, relative_day
+from .dates import RELATIVE_DAYS, RELATIVE_WORDS, league_today, relative_day
 
 MAX_ARRAY_VALUES = 25
 MAX_TEXT_CHARS = 64
@@ -61,8 +61,9 @@ Value = int | str | bool | tuple[int, ...] | tuple[str, ...]
 
 
 def current_season(today: dt.date | None = None) -> int:
-    """A season is named by the year it began; a new one begins in October."""
-    today = today or dt.date.today()
+    """A season is named by the year it began; a new one begins in October, on the league's
+    day (at 23:00 on September 30th in New York it is October in UTC: still the old season)."""
+    today = today or league_today()
     return today.year if today.month >= SEASON_START_MONTH else today.year - 1
 
 
