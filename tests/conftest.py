@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -32,6 +33,7 @@ UPSTREAM = "https://api.balldontlie.io/nba/v1"  # where the default base puts th
 # A Redis the tests may use instead of starting their own (e.g. redis://127.0.0.1:6390/0).
 REDIS_URL_ENV = "TEST_REDIS_URL"
 REDIS_START_S = 10.0
+CHANGE_WAIT_S = 10.0  # a signal's effect on a loaded machine: waited for, polled, never slept on
 
 
 @pytest.fixture(autouse=True)
@@ -87,6 +89,15 @@ def _listening(port: int) -> bool:
 @pytest.fixture
 def redis_url(redis_server: str) -> str:
     return redis_server
+
+
+async def eventually(seen: Callable[[], bool], what: str, wait_s: float = CHANGE_WAIT_S) -> None:
+    """Poll until `seen()` (the observable change, e.g. after a signal), failing after `wait_s`."""
+    give_up = time.monotonic() + wait_s
+    while not seen():
+        if time.monotonic() > give_up:
+            pytest.fail(f"not seen within {wait_s} s: {what}", pytrace=False)
+        await asyncio.sleep(0.01)
 
 
 def load_fixture(name: str) -> Any:

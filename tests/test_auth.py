@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
 import os
@@ -24,7 +23,15 @@ from sportstats.settings import AuthSettings, SettingsError, load_settings
 from sportstats.settings import TesterKey as Key
 from sportstats.web.keys import ACCESS
 from sportstats.web.plugin import manifest_json
-from tests.conftest import API_KEY, error_fields, load_fixture, make_settings, sent, upstream_route
+from tests.conftest import (
+    API_KEY,
+    error_fields,
+    eventually,
+    load_fixture,
+    make_settings,
+    sent,
+    upstream_route,
+)
 
 SERVICE_TOKEN = "service-token-0123456789"
 ALICE = "alice-key-0123456789abcdef"
@@ -256,10 +263,7 @@ async def test_sighup_reloads_the_keys_in_the_running_server(
     assert (await client.get("/nowhere", headers=bearer(BOB))).status == 404
     write_config(config, TESTERS[:1])
     os.kill(os.getpid(), signal.SIGHUP)
-    for _ in range(200):
-        await asyncio.sleep(0.01)
-        if client.app[ACCESS].testers == ["alice"]:
-            break
+    await eventually(lambda: client.app[ACCESS].testers == ["alice"], "the keys reloaded")
     await assert_refused(await client.get("/nowhere", headers=bearer(BOB)))
 
 

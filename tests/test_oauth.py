@@ -42,7 +42,8 @@ from yarl import URL
 
 from sportstats.app import create_app
 from sportstats.settings import Settings, load_settings
-from tests.conftest import API_KEY, load_fixture, make_settings, upstream_route
+from sportstats.web.keys import ACCESS
+from tests.conftest import API_KEY, eventually, load_fixture, make_settings, upstream_route
 from tests.mcp_support import NEGOTIATED
 
 ALICE_KEY, BOB_KEY = "alice-key-0123456789", "bob-key-0123456789ab"
@@ -475,11 +476,14 @@ def oauth_from_file(config: Path) -> Settings:
     return load_settings(config_file=str(config), environ={"BALLDONTLIE_API_KEY": API_KEY})
 
 
-async def reload_testers(config: Path, testers: list[dict[str, str]]) -> None:
-    """The testers changed as an operator changes them: the file rewritten, then SIGHUP."""
+async def reload_testers(app: web.Application, config: Path, testers: list[dict[str, str]]) -> None:
+    """The testers changed as an operator changes them: the file rewritten, then SIGHUP; back
+    once the running server has read the file again."""
+    access = app[ACCESS]
+    before = access.keys_version
     config.write_text(yaml.safe_dump({"auth": {**OAUTH, "keys": testers}}))
     os.kill(os.getpid(), signal.SIGHUP)
-    await asyncio.sleep(0.1)
+    await eventually(lambda: access.keys_version > before, "the tester keys reloaded")
 
 
 async def test_sighup_after_removing_a_tester_ends_their_tokens(
@@ -494,7 +498,7 @@ async def test_sighup_after_removing_a_tester_ends_their_tokens(
     status, bob = await flow.exchange(await flow.code(key=BOB_KEY))
     assert status == 200 and await flow.ping(alice["access_token"]) == 200
 
-    await reload_testers(config, TESTERS[1:])
+    await reload_testers(client.app, config, TESTERS[1:])
 
     assert await flow.ping(alice["access_token"]) == 401
     assert (await flow.refresh(alice["refresh_token"]))[0] == 400
@@ -630,13 +634,14 @@ async def test_the_sdk_client_loses_access_when_its_tester_is_removed(
     upstream.get(upstream_route("/teams"), payload=load_fixture("teams_all.json"), repeat=True)
     config = tmp_path / "sportstats.yaml"
     settings = oauth_from_file(config)
-    url = str((await aiohttp_server(create_app(settings))).make_url("/mcp"))
+    server = await aiohttp_server(create_app(settings))
+    url = str(server.make_url("/mcp"))
     browser, storage = Browser(ALICE_KEY), Memory()
     answered = []
     with pytest.raises(ExceptionGroup) as ended:  # the SDK's task group carries the refusal out
         async with signed_in(url, oauth_client(url, browser, storage), "legacy") as mcp_client:
             answered.append(await mcp_client.call_tool("get_teams", {}))
-            await reload_testers(config, TESTERS[1:])
+            await reload_testers(server.app, config, TESTERS[1:])
             await mcp_client.call_tool("get_teams", {})  # refused: signs in again, and cannot
     assert len(answered) == 1 and answered[0].is_error is False
     assert ended.group_contains(SignInRefused, depth=None)

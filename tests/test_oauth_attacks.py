@@ -161,7 +161,7 @@ async def test_rotating_or_removing_a_key_ends_its_tokens_and_re_adding_the_name
     assert status == 200
 
     async def keys(*testers: dict[str, str]) -> None:
-        await reload_testers(config, list(testers))
+        await reload_testers(client.app, config, list(testers))
 
     alice_rotated = {"name": "alice", "key": "alice-new-key-0123456789"}
     await keys(alice_rotated, TESTERS[1])  # alice's key rotated
@@ -377,7 +377,7 @@ async def test_a_key_removed_and_added_back_does_not_bring_its_old_tokens_back(
     assert status == 200 and await flow.ping(bob["access_token"]) == 200
 
     for testers in (TESTERS[:1], TESTERS):  # bob removed, then back with the very same key
-        await reload_testers(config, testers)
+        await reload_testers(client.app, config, testers)
 
     assert await flow.ping(bob["access_token"]) == 401
     assert (await flow.refresh(bob["refresh_token"]))[0] == 400
