@@ -92,8 +92,11 @@ class Coverage:
         return self.learned.key_rejected_until > time.time()
 
     def covers(self, route: Route) -> bool:
-        """May `route` be asked? Not when refused before, nor outside the known plan."""
-        if route.name in self.learned.current(time.time()).refused:
+        """May `route` be asked? Not when refused before, nor outside the known plan.
+
+        Asked on every answer, cache hits included: a look-up, not a copy of what is known."""
+        refused_until = self.learned.refused.get(route.name)
+        if refused_until is not None and refused_until > time.time():
             return False
         plan = self.plan
         return plan is None or plan.serves(route)
