@@ -211,7 +211,7 @@ def league_tables(
         upstream,
         cache,
         LedgerKeeper(upstream, ledgers, settings.standings),
-        serves_upstream=lambda: coverage.plan is not None and coverage.covers(STANDINGS_ROUTE),
+        serves_upstream=lambda: coverage.known_to_serve(STANDINGS_ROUTE),
     )
 
 

@@ -15,7 +15,10 @@ import pytest
 
 from sportstats.settings import SettingsError, load_settings
 from sportstats.settings.options import PLAN_CHOICES, UpstreamSettings
+from sportstats.upstream.coverage import Coverage
+from sportstats.upstream.plan_memory import PlanMemory
 from sportstats.upstream.plans import CHOICES, PLANS
+from sportstats.upstream.routes import ROUTES
 from sportstats.web.keys import UPSTREAM
 from tests.server_process import ROOT, clean_environment
 
@@ -241,3 +244,14 @@ async def test_concurrent_questions_on_a_route_outside_the_plan_spend_one_call(
     answers = await asyncio.gather(*(client.get(path) for path in asked))
     assert [answer.status for answer in answers] == [403] * 3
     assert gate.answered["season_averages 401"] == 1
+
+
+async def test_a_cheaper_way_is_taken_only_once_the_plan_is_known_to_serve_it() -> None:
+    """Before `auto` knows the plan, a route may be asked (the upstream decides), but a cheaper
+    way to an answer (a night from its box scores) is not guessed at: a 401 there would refuse
+    a question the plan can answer the ordinary way."""
+    box_scores = ROUTES["box_scores"]
+    learning = Coverage("auto", PlanMemory(), 3600)
+    assert learning.covers(box_scores) and not learning.known_to_serve(box_scores)
+    assert Coverage("goat", PlanMemory(), 3600).known_to_serve(box_scores)
+    assert not Coverage("all-star", PlanMemory(), 3600).known_to_serve(box_scores)

@@ -183,7 +183,7 @@ class Answers:
             return None
         question = endpoint.stand_in.question(query)
         other = BY_NAME[endpoint.stand_in.endpoint]
-        if question is None or not self.upstream.coverage.covers(other.route):
+        if question is None or not self.upstream.coverage.known_to_serve(other.route):
             return None
         return other, question
 

@@ -53,7 +53,7 @@ def producer(
 ) -> Callable[[Endpoint, Query, float], Awaitable[Produced]]:
     """How a season-averages question is answered: a team's players, many players in one
     per-category call, or one call per player."""
-    covers = answers.upstream.coverage.covers
+    covers = answers.upstream.coverage.known_to_serve
     if query.get("team"):
         return lambda e, q, deadline: team_averages(answers, e, q, deadline)
     if len(query.get("player_ids") or ()) > 1 and covers(CATEGORY_AVERAGES.route):
@@ -75,7 +75,7 @@ async def team_averages(
         roster_source = source(PLAYERS, answers.upstream.source, PLAYERS.route_for(roster_question))
         answer = answers._answer(endpoint, [], None, {"source": roster_source}, query)
         return Produced(answer, answers.cache.settings.empty_ttl_s)
-    if answers.upstream.coverage.covers(CATEGORY_AVERAGES.route):
+    if answers.upstream.coverage.known_to_serve(CATEGORY_AVERAGES.route):
         produced = await many_averages(answers, endpoint, players, deadline)
         path = "the team's active roster, then one season-averages call for all its players"
     else:

@@ -101,6 +101,12 @@ class Coverage:
         plan = self.plan
         return plan is None or plan.serves(route)
 
+    def known_to_serve(self, route: Route) -> bool:
+        """The plan is known and serves `route`: where a cheaper way to an answer needs it (a
+        night from its box scores, the upstream's standings), it is taken only then, never on
+        a guess that a 401 would turn into a refusal of a question the plan can answer."""
+        return self.plan is not None and self.covers(route)
+
     def describe(self) -> dict[str, object]:
         """For /readyz, /metrics and the start-up line."""
         plan = self.plan
