@@ -309,3 +309,21 @@ async def test_the_same_questions_through_mcp_answer_by_name_and_refuse_in_the_s
     words = refused.content[0].text
     assert "plan_not_covered" in words and "GOAT" in words and "/season_averages?team=" in words
     assert len(sent(upstream)) == before  # refused with no upstream call
+
+
+async def test_several_players_averages_are_one_call_on_goat_and_answer_if_names_fail(
+    make_client: Any, upstream: aioresponses
+) -> None:
+    client = await make_client(**GOAT)
+    upstream.get(
+        upstream_route("/season_averages/general"),
+        payload=load_fixture("season_averages_general_base_LAL_SPEC.json"),
+    )
+    upstream.get(upstream_route("/players"), status=500, repeat=True)  # names cannot be had
+    answer = await ask(client, "/season_averages?player_ids=237,140,1630559&season=2025")
+    category = [p for p in paths(upstream) if "/season_averages" in p]
+    assert len(category) == 1 and category[0].startswith("/nba/v1/season_averages/general?")
+    assert "one season-averages call for 3 players" in answer["meta"]["path"]
+    assert answer["meta"]["names_unavailable"] is True
+    assert {row["player_id"] for row in answer["data"]} == {237, 140, 1630559}
+    assert [row["player"] for row in answer["data"] if row["player_id"] == 140] == ["Luka Doncic"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..cache import Produced, parse_body
@@ -55,10 +56,10 @@ def producer(
     per-category call, or one call per player."""
     covers = answers.upstream.coverage.known_to_serve
     if query.get("team"):
-        return lambda e, q, deadline: team_averages(answers, e, q, deadline)
+        return partial(team_averages, answers)
     if len(query.get("player_ids") or ()) > 1 and covers(CATEGORY_AVERAGES.route):
-        return lambda e, q, deadline: many_averages(answers, e, q, deadline)
-    return lambda e, q, deadline: one_call_each(answers, e, q, deadline)
+        return partial(many_averages, answers)
+    return partial(one_call_each, answers)
 
 
 async def team_averages(
@@ -106,14 +107,19 @@ async def many_averages(
         f"season_averages/category?{asked.key}",
         lambda: answers._produce(CATEGORY_AVERAGES, asked, deadline),
     )
-    rows = [dict(row) for row in parse_body(entry.body)["data"]]
-    names = await answers.names(ids, deadline)
-    for row in rows:
-        row["player"] = row.get("player") or names.get(row.get("player_id"))
+    whole = parse_body(entry.body)
     meta: dict[str, Any] = {
-        "source": parse_body(entry.body)["meta"].get("source"),
+        "source": whole["meta"].get("source"),
         "path": f"one season-averages call for {len(ids)} players",
     }
+    try:  # names known here cost nothing; else one cached players question
+        names = await answers.names(ids, deadline)
+    except UpstreamFailure:  # the averages still answer, by id, as `one_call_each` does
+        names = {}
+        meta["names_unavailable"] = True
+    rows = [dict(row) for row in whole["data"]]
+    for row in rows:
+        row["player"] = row.get("player") or names.get(row.get("player_id"))
     missing = sorted(set(ids) - {row.get("player_id") for row in rows})
     if missing:
         meta["missing_player_ids"] = missing
