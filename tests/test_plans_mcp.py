@@ -12,7 +12,9 @@ import pytest
 from sportstats.app import create_app
 from sportstats.settings import load_settings
 from sportstats.web.keys import UPSTREAM
+from sportstats.web.runner import JsonErrorAppRunner
 from tests import fake_upstream
+from tests.fault_upstream import listen
 from tests.mcp_support import connect
 from tests.plan_upstream import PlanGate, every_route_app
 from tests.test_plans import OFFERED
@@ -100,3 +102,25 @@ async def test_a_listen_stream_ends_gracefully_when_the_server_stops(plan_server
         events = [event async for event in changes]  # ends, not lost, not hanging
         await asyncio.wait_for(stopping, 10)
     assert events == []
+
+
+async def test_the_servers_own_stop_ends_a_listen_stream_first_and_keeps_within_its_grace(
+    aiohttp_server: Any,
+) -> None:
+    """Under the server's own runner (as `python -m sportstats` and gunicorn stop), an open
+    listen stream is ended before the stop waits for requests in flight: the stop is not held
+    for the whole grace."""
+    fake = await aiohttp_server(every_route_app(fake_upstream.make_app()))
+    settings = load_settings(
+        cli={"upstream_url": str(fake.make_url("/v1")), "upstream": {"plan": "goat"}},
+        environ={"BALLDONTLIE_API_KEY": fake_upstream.API_KEY},
+    )
+    grace_s = 20.0
+    runner = JsonErrorAppRunner(create_app(settings), shutdown_timeout=grace_s)
+    url = await listen(runner) + "/mcp"
+    async with connect(url, "auto") as client, client.listen(tools_list_changed=True):
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await asyncio.wait_for(runner.cleanup(), grace_s)
+        took = loop.time() - started
+    assert took < grace_s / 2, took  # it was the whole grace while the stream stayed open

@@ -43,6 +43,7 @@ from pydantic import ValidationError
 
 from .. import errors
 from ..ops.auth import MCP_PATH
+from ..web.keys import ENDS_FIRST
 from . import apps
 from .listen import end_streams, listen, listeners_ctx
 from .methods import LISTEN, SERVER_INFO_STAMP, dispatch, negotiate
@@ -192,7 +193,8 @@ async def method_not_allowed_view(request: web.Request) -> web.Response:
 def setup_mcp_routes(app: web.Application) -> list[web.AbstractRoute]:
     """The routes; call after `upstream_ctx` is in `cleanup_ctx` (listeners need the client)."""
     app.cleanup_ctx.append(listeners_ctx)
-    app.on_shutdown.append(end_streams)
+    app[ENDS_FIRST] = [*app.get(ENDS_FIRST, ()), end_streams]  # before the stop's wait
+    app.on_shutdown.append(end_streams)  # and under aiohttp's own runner (tests)
     resource = app.router.add_resource(MCP_PATH, name="mcp")
     return [
         resource.add_route("POST", post_view),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from ..cache import AnswerCache
@@ -29,3 +31,5 @@ READINESS = web.AppKey("readiness", Readiness)
 OAUTH = web.AppKey("oauth", AuthorizationServer)  # oauth mode, our own authorization server
 SAMPLE = web.AppKey("sample", SampleVendor)  # upstream.demo: the league in the vendor's place
 HANGUP = web.AppKey("hangup", Hangup)  # SIGHUP's one handler, told to each part that reloads
+# What a stop ends before it waits for requests in flight (long-lived streams), in order.
+ENDS_FIRST = web.AppKey("ends_first", list[Callable[[web.Application], Awaitable[None]]])

@@ -30,7 +30,7 @@ from .bounds import (
     uri_too_long,
 )
 from .errors import json_error
-from .keys import SETTINGS
+from .keys import ENDS_FIRST, SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +202,10 @@ class JsonErrorAppRunner(web.AppRunner):
             await site.stop()  # no new connections from now on
         server = self.server
         loop = asyncio.get_running_loop()
+        # Long-lived streams (MCP's `subscriptions/listen`) are ended first, or the wait below
+        # would last the whole grace for them; `on_shutdown` runs only inside the cleanup.
+        for end in self._app.get(ENDS_FIRST, ()):
+            await end(self._app)
         give_up = loop.time() + self.grace_s - 4 * self.cut_s  # the rest: aiohttp, cleanup
         while isinstance(server, JsonErrorServer) and server.in_flight and loop.time() < give_up:
             await asyncio.sleep(0.02)
