@@ -3,11 +3,12 @@ allows, and refused with no call where the plan lacks them."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
 import pytest
-from aioresponses import aioresponses
+from aioresponses import CallbackResult, aioresponses
 
 from sportstats.core.params import current_season
 from tests.conftest import ask, error_fields, load_fixture, sent, upstream_route
@@ -327,3 +328,27 @@ async def test_several_players_averages_are_one_call_on_goat_and_answer_if_names
     assert answer["meta"]["names_unavailable"] is True
     assert {row["player_id"] for row in answer["data"]} == {237, 140, 1630559}
     assert [row["player"] for row in answer["data"] if row["player_id"] == 140] == ["Luka Doncic"]
+
+
+async def test_a_routes_trial_ends_with_its_first_answer_and_the_callers_behind_it_go_together(
+    make_client: Any, upstream: aioresponses
+) -> None:
+    """A route not yet answered is tried by one caller at a time (a refused route then costs
+    one call); once it answers, the callers that queued behind it are asked at once."""
+    client = await make_client(**GOAT)
+    asking, most = 0, 0
+
+    async def slowly(url: Any, **_: Any) -> CallbackResult:
+        nonlocal asking, most
+        asking += 1
+        most = max(most, asking)
+        await asyncio.sleep(0.05)
+        asking -= 1
+        return CallbackResult(payload=load_fixture("leaders_ast_2025_SPEC.json"))
+
+    upstream.get(upstream_route("/leaders"), callback=slowly, repeat=True)
+    stats = ("ast", "pts", "reb", "stl")  # four questions, four upstream calls
+    answers = await asyncio.gather(*(client.get(f"/leaders?stat={s}") for s in stats))
+    assert [response.status for response in answers] == [200] * 4
+    assert len(sent(upstream)) == 4
+    assert most == 3  # the first alone, then the three that waited, together

@@ -173,6 +173,9 @@ class UpstreamClient:
             await asyncio.wait_for(trial.acquire(), max(0.0, remaining))
         except TimeoutError:
             raise self._timeout(f"/{route.name}") from None
+        if route.name in self._proven:  # answered while this caller waited: no trial left
+            trial.release()
+            return await self._ask(route, params, deadline, path_params)
         try:
             await self.coverage.sync(force=True)
             return await self._ask(route, params, deadline, path_params)
@@ -207,6 +210,8 @@ class UpstreamClient:
             if outcome.isdigit() and int(outcome) in REFUSALS:
                 told = await self.learning.tell_apart(route, deadline)
                 raise told or ambiguous_refusal(route)
+            if outcome.isdigit():  # answered, not refused (a 5xx, a 429): its trial is over
+                self._proven.add(route.name)
             last = verdict.failure
             if not verdict.retryable:
                 break

@@ -56,8 +56,17 @@ class PlanLearning:
             return self._task
         if time.monotonic() - self._failed_at < RETRY_S:
             return None
-        self._task = asyncio.create_task(self.learn())
+        self._task = asyncio.create_task(self._learn_or_wait())
         return self._task
+
+    async def _learn_or_wait(self) -> None:
+        """`learn`, and after an error in it too, wait `RETRY_S` before the next try (not a new
+        task on every upstream call); the error is logged once, not left unretrieved."""
+        try:
+            await self.learn()
+        except Exception:
+            self._failed_at = time.monotonic()
+            log.exception("learning the upstream plan failed; trying again in %g s", RETRY_S)
 
     async def learn(self) -> None:
         """Learn the plan (or that the key is rejected), or leave it unknown for `RETRY_S`."""
