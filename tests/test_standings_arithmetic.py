@@ -9,7 +9,7 @@ from typing import Any
 
 from sportstats.core.league_table import team_infos
 from sportstats.core.tables import TEAMS
-from sportstats.standings import Game, Ledger, table
+from sportstats.standings import Game, Ledger, arithmetic, table
 from sportstats.standings.ledger import Window
 from tests.conftest import load_fixture
 
@@ -122,3 +122,16 @@ def test_a_game_not_yet_final_holds_its_date_and_every_later_one_open() -> None:
     ledger = ledger_of(games)
     assert ledger.through == "2023-10-31"
     assert all(game.date <= "2023-10-31" for game in ledger.finished())
+
+
+def test_teams_whose_rounded_percentages_match_are_not_tied() -> None:
+    """41-21 (.6613) and 39-20 (.6610) both read .661: the better record ranks first, whatever
+    head-to-head says."""
+    rows = [
+        {"team_id": 1, "team": "A", "wins": 39, "losses": 20, "win_pct": 0.661,
+         "conference_record": "20-10"},
+        {"team_id": 2, "team": "B", "wins": 41, "losses": 21, "win_pct": 0.661,
+         "conference_record": "10-20"},
+    ]  # fmt: skip
+    ordered = arithmetic.rank(rows, {})
+    assert [row["team_id"] for row in ordered] == [2, 1]

@@ -99,7 +99,7 @@ def test_the_ledger_keeps_to_a_fifth_of_the_budget_while_testers_ask_and_takes_i
     None
 ):
     clock, calls = Clock(), [0]
-    pace = Pace(60, 0.2, 60.0, lambda: calls[0], clock)
+    pace = Pace(lambda: 60, 0.2, 60.0, lambda: calls[0], clock)
     for _ in range(30):  # nobody else asking: the whole budget is the ledger's
         assert pace.wait_s() == 0
         pace.spent(1)
@@ -121,5 +121,20 @@ def test_the_ledger_keeps_to_a_fifth_of_the_budget_while_testers_ask_and_takes_i
 
 
 def test_a_share_never_rounds_down_to_nothing() -> None:
-    pace = Pace(5, 0.2, 60.0, lambda: 1, Clock())
+    pace = Pace(lambda: 5, 0.2, 60.0, lambda: 1, Clock())
     assert pace.per_window == 1 and pace.testers_active() and pace.wait_s() == 0
+
+
+def test_the_ledgers_share_follows_the_budget_once_the_plan_is_learned() -> None:
+    """`auto` budgets as the free plan until it knows the plan: the ledger's share grows with it."""
+    budget = [5]
+    pace = Pace(lambda: budget[0], 0.2, 60.0, lambda: 0)
+    assert pace.per_window == 1
+    budget[0] = 600  # GOAT learned
+    assert pace.per_window == 120 and pace.requests_per_minute == 600
+
+
+def test_a_stored_ledger_this_code_cannot_read_is_filled_again_not_a_failure() -> None:
+    assert Ledger.from_json('{"season": 2025, "field_of_a_later_version": 1}') is None
+    assert Ledger.from_json("not json") is None
+    assert Ledger.from_json('["a list"]') is None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, NamedTuple
 
 TIE_BREAK = (
@@ -120,6 +121,12 @@ def _head_to_head(team: int, tied: set[int], by_team: dict[int, Record]) -> floa
     return wins / (wins + losses) if wins + losses else 0.5
 
 
+def _exact_pct(row: dict[str, Any]) -> Fraction:
+    """The win percentage unrounded (the row's `win_pct` is rounded for reading)."""
+    games = row["wins"] + row["losses"]
+    return Fraction(row["wins"], games) if games else Fraction(1, 2)
+
+
 def _conference_pct(row: dict[str, Any]) -> float:
     wins, losses = map(int, row["conference_record"].split("-"))
     return wins / (wins + losses) if wins + losses else 0.5
@@ -127,14 +134,16 @@ def _conference_pct(row: dict[str, Any]) -> float:
 
 def rank(rows: list[dict[str, Any]], by_team: dict[int, Record]) -> list[dict[str, Any]]:
     """One conference's rows in order, with `conference_rank` and `games_behind` filled in."""
-    by_pct: dict[float, set[int]] = defaultdict(set)
+    # Ties are of the exact percentage (41-21 and 39-20 both show .661, but are not tied).
+    by_pct: dict[Fraction, set[int]] = defaultdict(set)
     for row in rows:
-        by_pct[row["win_pct"]].add(row["team_id"])
+        by_pct[_exact_pct(row)].add(row["team_id"])
 
     def key(row: dict[str, Any]) -> tuple[Any, ...]:
-        tied = by_pct[row["win_pct"]]
+        pct = _exact_pct(row)
+        tied = by_pct[pct]
         h2h = _head_to_head(row["team_id"], tied, by_team) if len(tied) > 1 else 0.5
-        return (-row["win_pct"], -h2h, -_conference_pct(row), row["losses"], row["team"])
+        return (-pct, -h2h, -_conference_pct(row), row["losses"], row["team"])
 
     ordered = sorted(rows, key=key)
     if ordered:

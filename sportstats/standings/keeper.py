@@ -62,16 +62,22 @@ class LedgerKeeper:
         self.settings = settings
         self.today = today  # the league's day, and the wall clock: benches set their own
         self.clock = clock
-        budget = upstream.budget.requests_per_minute
+        budget = upstream.budget  # its rate follows the plan once `auto` has learned it
         window_s = upstream.settings.window_s
-        self.pace = Pace(budget, settings.fill_share, window_s, lambda: upstream.calls)
+        self.pace = Pace(
+            lambda: budget.requests_per_minute,
+            settings.fill_share,
+            window_s,
+            lambda: upstream.calls,
+        )
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._wake: dict[int, asyncio.Event] = {}
         self._failures = 0
 
     async def load(self, season: int) -> Ledger:
         text = await self.ledgers.get(season)
-        return Ledger.from_json(text) if text else Ledger(season)
+        stored = Ledger.from_json(text) if text else None
+        return stored if stored is not None and stored.season == season else Ledger(season)
 
     async def view(self, season: int) -> LedgerView:
         """The ledger as a question sees it, after filling what the pace allows within
@@ -139,6 +145,8 @@ class LedgerKeeper:
             count = CallCount()
             try:
                 payload = await self.upstream.get(GAMES, pairs, self.upstream.deadline())
+            except QuotaSpent:  # the budget is busy: held back, not a failure of the upstream
+                raise
             except UpstreamFailure as exc:
                 ledger.failure = {"code": exc.code, "message": exc.message, "at": self.clock()}
                 raise

@@ -211,10 +211,15 @@ class Ledger:
         return json.dumps(asdict(self), separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> Ledger:
-        data = json.loads(text)
-        window = data.pop("window", None)
-        return cls(**data, window=Window(**window) if window else None)
+    def from_json(cls, text: str | bytes) -> Ledger | None:
+        """The stored ledger, or None when it is not one this code can read (written by another
+        version, or damaged): it is then filled again, not a failure of every question."""
+        try:
+            data = json.loads(text)
+            window = data.pop("window", None)
+            return cls(**data, window=Window(**window) if window else None)
+        except (ValueError, TypeError, AttributeError):
+            return None
 
 
 def _finish(status: str, now: float) -> float:

@@ -10,18 +10,20 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from ..upstream.shares import share_of
+
 
 class Pace:
     def __init__(
         self,
-        requests_per_minute: int,
+        budget: Callable[[], int],
         share: float,
         window_s: float,
         all_calls: Callable[[], int],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.requests_per_minute = requests_per_minute
-        self.per_window = max(1, math.floor(requests_per_minute * share))
+        self._budget = budget  # read each time: `auto` learns the plan, and its budget, later
+        self.share = share
         self.window_s = window_s
         self._all_calls = all_calls  # every upstream call this process sent, ours included
         self._clock = clock
@@ -29,6 +31,15 @@ class Pace:
         self.own = 0
         self._others = 0
         self._others_at = -math.inf
+
+    @property
+    def requests_per_minute(self) -> int:
+        return self._budget()
+
+    @property
+    def per_window(self) -> int:
+        """The ledger's calls a window while testers ask: its share, at least one."""
+        return share_of(self.requests_per_minute, self.share)
 
     def spent(self, calls: int) -> None:
         """The ledger sent `calls` upstream requests just now."""
