@@ -47,7 +47,7 @@ class Report:
 
 async def answer_of(response: aiohttp.ClientResponse) -> tuple[int, Any, str]:
     """Status, the body as JSON (None if it is not JSON) and as text, at most 64 kB of it."""
-    text = (await response.content.read(65_536)).decode("utf-8", "replace")
+    text = (await _read_up_to(response, 65_536)).decode("utf-8", "replace")
     try:
         body = json.loads(text)
     except ValueError:
@@ -82,3 +82,15 @@ def _ours_or_rpc(body: dict[str, Any]) -> str:
 
 
 ERROR_READERS: tuple[Callable[[dict[str, Any]], str], ...] = (_oauth, _ours_or_rpc)
+
+
+async def _read_up_to(response: aiohttp.ClientResponse, cap: int) -> bytes:
+    """The body to its end or `cap` bytes: one `read(n)` returns only what has arrived yet
+    (over TLS or in chunks, part of a page or a JSON document)."""
+    body = b""
+    while len(body) < cap:
+        chunk = await response.content.read(cap - len(body))
+        if not chunk:
+            break
+        body += chunk
+    return body

@@ -100,6 +100,9 @@ async def discover(session: aiohttp.ClientSession, report: Report, metadata_url:
     )
     if "S256" not in meta.get("code_challenge_methods_supported", []):
         raise CheckFailed("the authorization server does not offer PKCE S256, which hosts require")
+    missing = [key for key in ("authorization_endpoint", "token_endpoint") if key not in meta]
+    if missing:
+        raise CheckFailed(f"the authorization server's metadata has no {' or '.join(missing)}")
     if meta.get("issuer", "").rstrip("/") != issuer:
         raise CheckFailed(f"the metadata's issuer {meta.get('issuer')!r} is not {issuer!r}")
     server = Server(
