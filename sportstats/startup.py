@@ -10,7 +10,7 @@ from typing import Any
 
 from . import __version__
 from . import sample as sample_league
-from .core.endpoints import ENDPOINTS
+from .core.offer import on_offer
 from .ops.auth import MCP_PATH
 from .settings import Settings
 from .upstream.plans import AUTO, BY_NAME, CHEAPEST
@@ -59,7 +59,7 @@ def configured_plan(settings: Settings) -> str:
         )
     plan = BY_NAME[up.plan]
     budget = up.requests_per_minute or plan.requests_per_minute
-    tools = ", ".join(e.tool_name for e in ENDPOINTS if plan.serves(e.needs))
+    tools = ", ".join(e.tool_name for e in on_offer(plan.serves))
     return f"plan {plan.label} (set), {budget} requests a minute · tools {tools}"
 
 

@@ -13,11 +13,11 @@ from typing import Any, TextIO
 import aiohttp
 from yarl import URL
 
+from ..ops.auth import MCP_PATH
 from .report import CheckFailed, Report
 from .session import McpClient, initialize_params, list_tools, use
 from .signin import client_id_for, discover, refresh, resource_metadata_url, sign_in
 
-MCP_PATH = "/mcp"
 TIMEOUT_S = 30
 DEFAULT_REDIRECT = "http://127.0.0.1/sportstats-check"
 KEY_ENV = "TESTER_KEY"
