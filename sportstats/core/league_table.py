@@ -25,7 +25,7 @@ from ..upstream.routes import ROUTES
 from .dates import league_today
 from .endpoints import Endpoint
 from .params import Query, current_season
-from .shape import build_answer, source
+from .shape import build_answer, season_label, source
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,6 @@ def team_infos(team_rows: list[Row]) -> list[TeamInfo]:
         for r in team_rows
         if r.get("conference") in CONFERENCES
     ]
-
-
-def season_name(season: int) -> str:
-    return f"{season}-{(season + 1) % 100:02d}"
 
 
 class LeagueTables:
@@ -274,7 +270,7 @@ def ledger_meta(view: LedgerView) -> dict[str, Any]:
 
 def not_started(season: int) -> str:
     return (
-        f"The {season_name(season)} regular season has not started yet: it starts in late"
+        f"The {season_label(season)} regular season has not started yet: it starts in late"
         f" October {season} (no games played, so no standings)."
     )
 
