@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import datetime as dt
 import logging
 import time
@@ -167,7 +168,9 @@ class LedgerKeeper:
         """Fill `season` in the background (the current one for good, from start-up)."""
         if season not in self._tasks or self._tasks[season].done():
             self._wake[season] = asyncio.Event()
-            task = asyncio.create_task(self._keep(season, delay_s))
+            # A context of its own: a fill a question woke is not counted (nor charged) as that
+            # question's upstream calls for as long as it runs.
+            task = asyncio.create_task(self._keep(season, delay_s), context=contextvars.Context())
             self._tasks[season] = task
 
     def wake(self, season: int, delay_s: float = 0.0) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -56,7 +57,8 @@ class PlanLearning:
             return self._task
         if time.monotonic() - self._failed_at < RETRY_S:
             return None
-        self._task = asyncio.create_task(self._learn_or_wait())
+        # A context of its own: the probes are no question's calls, whichever started them.
+        self._task = asyncio.create_task(self._learn_or_wait(), context=contextvars.Context())
         return self._task
 
     async def _learn_or_wait(self) -> None:
