@@ -109,23 +109,25 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     session._retry_connection = False
     upstream = upstream_client(app, session, budget, coverage)
     cache = AnswerCache(store, settings.cache, lock)
-    tokens = oauth_tokens(app, redis)
-    if isinstance(tokens, AuthorizationServer):
-        await tokens.keys.record()  # a key gone since the last start ends its grants now
-    league = league_tables(settings, upstream, cache, redis)
-    answers = Answers(upstream, cache, league)
-    app[HANGUP].on("forget the learned upstream plan", coverage.forget)
-    await learn_plan(upstream)  # first: the standings' ledger then fills at the plan's budget
-    if settings.standings.start_delay_s >= 0:
-        league.start(settings.standings.start_delay_s, answers.team_rows)
-    app[UPSTREAM] = upstream
-    app[CACHE] = cache
-    app[ANSWERS] = answers
-    try:
+    tokens = league = None
+    try:  # from here on, a failed or stopped start-up closes what it made, too
+        tokens = oauth_tokens(app, redis)
+        if isinstance(tokens, AuthorizationServer):
+            await tokens.keys.record()  # a key gone since the last start ends its grants now
+        league = league_tables(settings, upstream, cache, redis)
+        answers = Answers(upstream, cache, league)
+        app[HANGUP].on("forget the learned upstream plan", coverage.forget)
+        await learn_plan(upstream)  # first: the standings' ledger then fills at the plan's budget
+        if settings.standings.start_delay_s >= 0:
+            league.start(settings.standings.start_delay_s, answers.team_rows)
+        app[UPSTREAM] = upstream
+        app[CACHE] = cache
+        app[ANSWERS] = answers
         yield
     finally:
         await upstream.learning.close()
-        await league.close()
+        if league is not None:
+            await league.close()
         await cache.close()
         await session.close()
         if tokens is not None:
