@@ -34,8 +34,21 @@ class KeyLedger:
         testers.key_listeners.append(self.reloaded)
 
     def reloaded(self) -> None:
-        """The keys were reloaded (SIGHUP): record now what went, before a key can come back."""
-        self._recording = asyncio.get_running_loop().create_task(self.record())
+        """The keys were reloaded (SIGHUP): record now what went, before a key can come back.
+        Recordings run one after another (a second SIGHUP waits for the first)."""
+        previous = self._recording
+
+        async def in_turn() -> None:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            await self.record()
+
+        self._recording = asyncio.get_running_loop().create_task(in_turn())
+
+    async def close(self) -> None:
+        """Let a recording under way finish (it is short: the store's own timeouts bound it)."""
+        if self._recording is not None:
+            await asyncio.gather(self._recording, return_exceptions=True)
 
     async def record(self) -> None:
         """Apply the keys in use now (at start-up, after a reload), the store permitting."""

@@ -81,7 +81,9 @@ class AuthorizationServer:
         self.keys = KeyLedger(store, testers, settings.refresh_token_ttl_s)
 
     async def close(self) -> None:
-        """Nothing held open (each client document is fetched with a session of its own)."""
+        """A key recording under way finishes (each client document is fetched with a session
+        of its own: nothing else is held open)."""
+        await self.keys.close()
 
     @staticmethod
     def metadata(base: str) -> dict[str, Any]:
