@@ -39,7 +39,7 @@ from .upstream.budget import LocalBudget, RedisBudget, UpstreamBudget
 from .upstream.client import UpstreamClient
 from .upstream.coverage import Coverage
 from .upstream.plan_memory import PlanMemory, RedisPlanMemory
-from .upstream.plans import AUTO, CHEAPEST, plan_named
+from .upstream.plans import AUTO, BY_NAME, CHEAPEST
 from .upstream.routes import ROUTES
 from .web.bounds import RequestBounds, handler_args, security_headers
 from .web.cors import setup_cors
@@ -179,7 +179,7 @@ def sample_plan(settings: Settings) -> SamplePlan:
     or the free plan where the server is to learn it (`auto`), so a newcomer meets the free
     plan's refusals as a new key would."""
     name = settings.upstream.plan
-    plan = CHEAPEST if name == AUTO else plan_named(name)
+    plan = CHEAPEST if name == AUTO else BY_NAME[name]
     paths = frozenset(route.path for route in plan.routes())
     return SamplePlan(plan.label, paths, plan.requests_per_minute)
 

@@ -44,10 +44,6 @@ CHOICES = (AUTO, *BY_NAME)
 CHEAPEST = PLANS[0]
 
 
-def plan_named(name: str) -> Plan:
-    return BY_NAME[name]
-
-
 def probe_route(plan: Plan, league: League = LEAGUE) -> Route:
     return league.routes[plan.probe[0]]
 
